@@ -1,0 +1,901 @@
+//! Matching what a line runs against the layered policies, and deciding.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
+use globset::GlobSet;
+use regex::Regex;
+use serde::Serialize;
+
+use backstop_policies::BuiltinPack;
+
+use crate::args::{self, ProgramInfo};
+use crate::command::{Command, Origin, Stdin, Word};
+use crate::dialect::Dialect;
+use crate::error::{suggest, Error, Result};
+use crate::policy::{
+    ApprovalPhrase, Layer, OverrideSpec, Policy, Requires, Rule, Severity, TargetFrom,
+};
+use crate::unwrap::{peel, program_name};
+
+/// The answer for a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Decision {
+    Allow,
+    Ask,
+    Deny,
+}
+
+impl Decision {
+    pub fn name(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Ask => "ask",
+            Decision::Deny => "deny",
+        }
+    }
+}
+
+/// Whether a target has a backup that satisfies a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackupStatus {
+    Covered,
+    Missing,
+    Stale,
+    Corrupt,
+    NotRedundant,
+    /// The rule does not ask for a backup.
+    NotRequired,
+}
+
+impl BackupStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            BackupStatus::Covered => "covered",
+            BackupStatus::Missing => "missing",
+            BackupStatus::Stale => "stale",
+            BackupStatus::Corrupt => "corrupt",
+            BackupStatus::NotRedundant => "not-redundant",
+            BackupStatus::NotRequired => "not-required",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Backup {
+    pub status: BackupStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
+}
+
+/// Answers whether a verified backup covers a target. The engine does no I/O; the
+/// backup store implements this.
+pub trait BackupOracle {
+    fn status(&self, target: &Target, max_age_secs: u64) -> Backup;
+}
+
+/// No backup store: every target is uncovered.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoBackups;
+
+impl BackupOracle for NoBackups {
+    fn status(&self, _: &Target, _: u64) -> Backup {
+        Backup { status: BackupStatus::Missing, manifest: None }
+    }
+}
+
+/// Where a line is evaluated.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    pub dialect: Dialect,
+    /// The working directory the line runs in, when known.
+    pub cwd: Option<&'a str>,
+    /// The user's home directory, for `~` and `$HOME`.
+    pub home: Option<&'a str>,
+    pub backups: &'a dyn BackupOracle,
+}
+
+impl std::fmt::Debug for Context<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context").field("dialect", &self.dialect).field("cwd", &self.cwd).field("home", &self.home).finish()
+    }
+}
+
+impl Default for Context<'_> {
+    fn default() -> Self {
+        Context { dialect: Dialect::Bash, cwd: None, home: None, backups: &NoBackups }
+    }
+}
+
+/// Something a destructive command would destroy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Target {
+    pub kind: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetFinding {
+    pub kind: String,
+    pub value: String,
+    pub backup: Backup,
+}
+
+/// One rule matched by one command.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub id: String,
+    pub severity: Severity,
+    pub description: String,
+    pub requires: Requires,
+    pub layer: Layer,
+    pub origin: String,
+    /// The command as it will run, after unwrapping.
+    pub command: String,
+    /// Wrappers and nesting it was found through.
+    pub via: Vec<String>,
+    pub targets: Vec<TargetFinding>,
+    pub approval_phrase: ApprovalPhrase,
+    pub max_age_secs: u64,
+    /// Why it matched, for explanations.
+    pub why: Vec<String>,
+    pub decision: Decision,
+}
+
+/// Everything the engine concluded about a line.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    pub decision: Decision,
+    pub findings: Vec<Finding>,
+    /// Every command the line would run, after unwrapping.
+    pub commands: Vec<Command>,
+    /// Part of the line could not be parsed and was examined as text.
+    pub incomplete: bool,
+}
+
+/// A policy file given to the engine beyond the built-in packs.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub origin: String,
+    pub layer: Layer,
+    pub text: String,
+}
+
+/// The combined effect of every layer's overrides on one rule.
+#[derive(Debug, Default)]
+struct Effective {
+    disabled: bool,
+    requires: Option<Requires>,
+    severity: Option<Severity>,
+    max_age: Option<u64>,
+    except: Option<GlobSet>,
+    locked_by: Option<String>,
+}
+
+/// The loaded policy: built-in packs (parsed when first needed) and the layers above.
+pub struct Engine {
+    builtin: &'static [BuiltinPack],
+    loaded: Vec<OnceLock<std::result::Result<Policy, String>>>,
+    /// Lower-cased program → indices of built-in packs that name it.
+    index: HashMap<&'static str, Vec<usize>>,
+    wildcard_packs: Vec<usize>,
+    extra: Vec<Policy>,
+    effective: HashMap<String, Effective>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("packs", &self.builtin.len()).field("extra", &self.extra.len()).finish()
+    }
+}
+
+/// How deep embedded shell strings inside interpreter code are followed.
+const MAX_EMBED_DEPTH: usize = 4;
+
+impl Engine {
+    /// The built-in packs alone.
+    pub fn builtin() -> Engine {
+        Engine::with_packs(backstop_policies::PACKS, Vec::new()).unwrap_or_else(|_| Engine::empty())
+    }
+
+    fn empty() -> Engine {
+        Engine {
+            builtin: &[],
+            loaded: Vec::new(),
+            index: HashMap::new(),
+            wildcard_packs: Vec::new(),
+            extra: Vec::new(),
+            effective: HashMap::new(),
+        }
+    }
+
+    /// Built-in packs plus policy files from the layers above, validated now.
+    pub fn new(sources: Vec<Source>) -> Result<Engine> {
+        Engine::with_packs(backstop_policies::PACKS, sources)
+    }
+
+    pub fn with_packs(builtin: &'static [BuiltinPack], sources: Vec<Source>) -> Result<Engine> {
+        let mut index: HashMap<&'static str, Vec<usize>> = HashMap::new();
+        let mut wildcard_packs = Vec::new();
+        for (i, pack) in builtin.iter().enumerate() {
+            for p in pack.programs {
+                if *p == "*" {
+                    wildcard_packs.push(i);
+                } else {
+                    index.entry(p).or_default().push(i);
+                }
+            }
+        }
+        let mut extra = Vec::new();
+        for s in sources {
+            extra.push(Policy::parse(&s.origin, s.layer, &s.text, true)?);
+        }
+        extra.sort_by_key(|p| p.layer);
+        let mut engine = Engine {
+            builtin,
+            loaded: builtin.iter().map(|_| OnceLock::new()).collect(),
+            index,
+            wildcard_packs,
+            extra,
+            effective: HashMap::new(),
+        };
+        engine.check_ids()?;
+        engine.apply_overrides()?;
+        Ok(engine)
+    }
+
+    fn builtin_ids(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.builtin.iter().flat_map(|p| p.rule_ids.iter().copied())
+    }
+
+    fn check_ids(&self) -> Result<()> {
+        let mut seen: HashSet<&str> = self.builtin_ids().collect();
+        for p in &self.extra {
+            for r in &p.rules {
+                if !seen.insert(r.id()) {
+                    return Err(Error::Rule {
+                        origin: p.origin.clone(),
+                        line: r.line,
+                        column: r.column,
+                        rule: r.id().to_string(),
+                        message: "a rule with this id already exists in a lower layer; change it with [[override]] instead".into(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_overrides(&mut self) -> Result<()> {
+        let mut known: Vec<String> = self.builtin_ids().map(str::to_string).collect();
+        let mut layer_of: HashMap<String, Layer> = HashMap::new();
+        for p in &self.extra {
+            for r in &p.rules {
+                known.push(r.id().to_string());
+                layer_of.insert(r.id().to_string(), p.layer);
+            }
+        }
+        for p in &self.extra {
+            for (o, &(line, column)) in p.overrides.iter().zip(&p.override_pos) {
+                let id = o.rule.get_ref().clone();
+                let err = |message: String, hint: Option<String>| Error::Override {
+                    origin: p.origin.clone(),
+                    line,
+                    column,
+                    rule: id.clone(),
+                    message,
+                    hint,
+                };
+                if !known.iter().any(|k| *k == id) {
+                    let pool: Vec<&str> = known.iter().map(String::as_str).collect();
+                    return Err(err("no rule has this id".into(), suggest(&id, &pool)));
+                }
+                let eff = self.effective.entry(id.clone()).or_default();
+                if let Some(by) = &eff.locked_by {
+                    return Err(err(format!("the rule is locked by {by}; an administrator must change it there"), None));
+                }
+                if p.layer == Layer::Repository {
+                    weakening(o).map_or(Ok(()), |what| {
+                        Err(err(format!("a repository's .backstop/ policy may only add restrictions, and this {what}"), None))
+                    })?;
+                }
+                if o.locked && p.layer != Layer::System {
+                    return Err(err("only the system layer (/etc/backstop/) can lock a rule".into(), None));
+                }
+                if let Some(e) = o.enabled {
+                    eff.disabled = !e;
+                }
+                if let Some(r) = o.requires {
+                    eff.requires = Some(r);
+                }
+                if let Some(s) = o.severity {
+                    eff.severity = Some(s);
+                }
+                if let Some(age) = &o.max_age {
+                    eff.max_age = Some(
+                        crate::policy::parse_duration(age)
+                            .ok_or_else(|| err(format!("max_age `{age}` is not a duration like \"24h\""), None))?,
+                    );
+                }
+                if !o.except_targets.is_empty() {
+                    let mut b = globset::GlobSetBuilder::new();
+                    for g in &o.except_targets {
+                        b.add(globset::Glob::new(g).map_err(|e| err(format!("`{g}` is not a valid glob: {e}"), None))?);
+                    }
+                    eff.except = Some(b.build().map_err(|e| err(e.to_string(), None))?);
+                }
+                if o.locked {
+                    eff.locked_by = Some(p.origin.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A built-in pack, parsed on first use.
+    fn pack(&self, i: usize) -> Result<&Policy> {
+        let slot = &self.loaded[i];
+        let pack = self.builtin[i];
+        let loaded = slot.get_or_init(|| {
+            Policy::parse(&format!("built-in pack {}", pack.name), Layer::Builtin, pack.source, false)
+                .map_err(|e| e.to_string())
+        });
+        loaded.as_ref().map_err(|message| Error::Syntax {
+            origin: format!("built-in pack {}", pack.name),
+            line: 0,
+            column: 0,
+            message: message.clone(),
+            hint: Some("this is a bug in backstop; please report it".into()),
+        })
+    }
+
+    /// Every policy that may hold rules or program specs for `program`.
+    fn policies_for(&self, program: &str) -> Result<Vec<&Policy>> {
+        let mut out = Vec::new();
+        let mut idx: Vec<usize> = self.index.get(program).cloned().unwrap_or_default();
+        idx.extend(&self.wildcard_packs);
+        idx.sort_unstable();
+        idx.dedup();
+        for i in idx {
+            out.push(self.pack(i)?);
+        }
+        out.extend(self.extra.iter());
+        Ok(out)
+    }
+
+    /// All policies, every built-in pack parsed: for listing and validation.
+    pub fn all_policies(&self) -> Result<Vec<&Policy>> {
+        let mut out = Vec::new();
+        for i in 0..self.builtin.len() {
+            out.push(self.pack(i)?);
+        }
+        out.extend(self.extra.iter());
+        Ok(out)
+    }
+
+    pub fn find_rule(&self, id: &str) -> Result<Option<&Rule>> {
+        Ok(self.all_policies()?.into_iter().flat_map(|p| p.rules.iter()).find(|r| r.id() == id))
+    }
+
+    /// Evaluate a command line.
+    pub fn evaluate(&self, line: &str, ctx: &Context) -> Result<Evaluation> {
+        let script = ctx.dialect.parse(line);
+        let mut incomplete = script.incomplete;
+        let mut raw = script.commands;
+        resolve_piped_stdin(&mut raw, ctx.dialect);
+        let mut work: Vec<(Command, usize)> = Vec::new();
+        for c in raw {
+            for p in peel(c, ctx.dialect, 0) {
+                work.push((p, 0));
+            }
+        }
+        if incomplete {
+            for c in crate::text::fallback_commands(line) {
+                for p in peel(c, Dialect::Bash, 0) {
+                    work.push((p, 0));
+                }
+            }
+        }
+        let mut commands = Vec::new();
+        let mut findings = Vec::new();
+        let mut seen_findings: HashSet<(String, String)> = HashSet::new();
+        while let Some((cmd, depth)) = work.pop() {
+            let Some(first) = cmd.words.first() else { continue };
+            let program = program_name(&first.text);
+            let policies = self.policies_for(&program)?;
+            let info = program_info(&policies, &program);
+            if depth < MAX_EMBED_DEPTH {
+                for embedded in embedded_shell_commands(&cmd, &info) {
+                    incomplete |= embedded.1;
+                    for p in peel(embedded.0, Dialect::Bash, 0) {
+                        work.push((p, depth + 1));
+                    }
+                }
+            }
+            for policy in &policies {
+                for rule in &policy.rules {
+                    if !rule.spec.programs.iter().any(|p| p == "*" || p.eq_ignore_ascii_case(&program)) {
+                        continue;
+                    }
+                    let eff = self.effective.get(rule.id());
+                    if eff.is_some_and(|e| e.disabled) {
+                        continue;
+                    }
+                    if let Some(f) = self.match_rule(rule, eff, &cmd, &info, ctx) {
+                        if seen_findings.insert((f.id.clone(), f.command.clone())) {
+                            findings.push(f);
+                        }
+                    }
+                }
+            }
+            commands.push(cmd);
+        }
+        commands.reverse();
+        findings.reverse();
+        let decision = findings.iter().map(|f| f.decision).max().unwrap_or(Decision::Allow);
+        Ok(Evaluation { decision, findings, commands, incomplete })
+    }
+
+    fn match_rule(
+        &self,
+        rule: &Rule,
+        eff: Option<&Effective>,
+        cmd: &Command,
+        info: &ProgramInfo,
+        ctx: &Context,
+    ) -> Option<Finding> {
+        let spec = &rule.spec;
+        let pats = rule.patterns();
+        let parsed = args::parse(cmd.args(), info);
+        let mut why = Vec::new();
+
+        let mut consumed = 0;
+        if !rule.subcommands.is_empty() {
+            let positionals: Vec<String> = parsed.positionals.iter().map(|w| w.text.to_ascii_lowercase()).collect();
+            let alt = rule.subcommands.iter().find(|alt| {
+                alt.len() <= positionals.len()
+                    && alt.iter().zip(&positionals).all(|(choices, word)| choices.iter().any(|c| wildcard(c, word)))
+            })?;
+            consumed = alt.len();
+            why.push(format!("subcommand `{}`", positionals[..consumed].join(" ")));
+        }
+        for group in &spec.flags {
+            if !parsed.has_any(group, true) {
+                return None;
+            }
+        }
+        if !spec.flags.is_empty() {
+            why.push(format!("flags {}", spec.flags.iter().map(|g| g.join("|")).collect::<Vec<_>>().join(", ")));
+        }
+        for group in &spec.not_flags {
+            if parsed.has_any(group, false) {
+                return None;
+            }
+        }
+        let joined = || cmd.args().iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+        if let Some(re) = &pats.args {
+            let j = joined();
+            let m = re.find(&j)?;
+            why.push(format!("arguments match `{}` at `{}`", re.as_str(), m.as_str().trim()));
+        }
+        if let Some(re) = &pats.args_not {
+            if re.is_match(&joined()) {
+                return None;
+            }
+        }
+
+        let mut sql_effects = Vec::new();
+        if !spec.sql.is_empty() {
+            for text in sql_texts(cmd, &parsed, info) {
+                sql_effects.extend(
+                    crate::sql::effects(&text, &program_name(cmd.program().unwrap_or_default()))
+                        .into_iter()
+                        .filter(|e| spec.sql.contains(&e.kind)),
+                );
+            }
+            if sql_effects.is_empty() {
+                return None;
+            }
+            let kinds: Vec<&str> = sql_effects.iter().map(|e| e.kind.name()).collect();
+            why.push(format!("SQL {}", kinds.join(", ")));
+        }
+
+        let mut code_captures = Vec::new();
+        if let Some(re) = &pats.code {
+            let codes = code_texts(cmd, &parsed, info);
+            for code in &codes {
+                for c in re.captures_iter(code) {
+                    code_captures.push(c.get(1).map(|m| m.as_str().to_string()));
+                }
+            }
+            if code_captures.is_empty() {
+                return None;
+            }
+            why.push(format!("inline code matches `{}`", re.as_str()));
+        }
+
+        let mut redirects = Vec::new();
+        if let Some(re) = &pats.redirect {
+            for r in &cmd.redirects {
+                if r.op.contains('>') && !r.op.contains('&') || r.op == "&>" || r.op == "&>>" {
+                    if re.is_match(&r.target.text) {
+                        redirects.push(r.target.text.clone());
+                    }
+                }
+            }
+            if redirects.is_empty() {
+                return None;
+            }
+            why.push(format!("output redirected to {}", redirects.join(", ")));
+        }
+
+        let mut targets = Vec::new();
+        for (t, re) in spec.targets.iter().zip(&pats.targets) {
+            let mut push = |value: String| {
+                let value = normalise_target(&t.kind, &value, ctx);
+                if !value.is_empty() {
+                    targets.push(Target { kind: t.kind.clone(), value });
+                }
+            };
+            match t.from {
+                TargetFrom::Positionals => {
+                    let rest = parsed.positionals.iter().skip(consumed + t.skip);
+                    match t.index {
+                        Some(n) => rest.skip(n).take(1).for_each(|w| push(w.text.clone())),
+                        None => rest.for_each(|w| push(w.text.clone())),
+                    }
+                    if cmd.args_from_stdin {
+                        push(STDIN_NAMES.to_string());
+                    }
+                }
+                TargetFrom::Leading => {
+                    let lead: Vec<&Word> = parsed.leading.iter().skip(t.skip).copied().collect();
+                    if lead.is_empty() {
+                        push(".".into());
+                    }
+                    lead.into_iter().for_each(|w| push(w.text.clone()));
+                }
+                TargetFrom::Option => parsed.values(&t.options).for_each(|v| push(v.to_string())),
+                TargetFrom::Regex => {
+                    if let Some(re) = re {
+                        let j = joined();
+                        for c in re.captures_iter(&j) {
+                            if let Some(m) = c.get(1) {
+                                push(m.as_str().to_string());
+                            }
+                        }
+                    }
+                }
+                TargetFrom::Sql => {
+                    for e in &sql_effects {
+                        if let Some(o) = &e.object {
+                            targets.push(Target { kind: sql_kind(&t.kind, e.object_kind), value: o.clone() });
+                        }
+                    }
+                }
+                TargetFrom::Code => code_captures.iter().flatten().for_each(|c| push(c.clone())),
+                TargetFrom::Redirect => redirects.iter().for_each(|r| push(r.clone())),
+                TargetFrom::Cwd => push(ctx.cwd.unwrap_or(".").to_string()),
+                TargetFrom::Literal => push(t.value.clone().unwrap_or_default()),
+            }
+        }
+        targets.dedup();
+        if targets.len() < spec.min_targets {
+            return None;
+        }
+        let extra_except = eff.and_then(|e| e.except.as_ref());
+        if !targets.is_empty()
+            && (rule.except.is_some() || extra_except.is_some())
+            && targets.iter().all(|t| {
+                rule.except.as_ref().is_some_and(|g| g.is_match(&t.value))
+                    || extra_except.is_some_and(|g| g.is_match(&t.value))
+            })
+        {
+            return None;
+        }
+
+        let requires = eff.and_then(|e| e.requires).unwrap_or(spec.requires);
+        let max_age_secs = eff.and_then(|e| e.max_age).unwrap_or(rule.max_age_secs);
+        let mut target_findings = Vec::new();
+        let mut all_covered = true;
+        for t in &targets {
+            let backup = if requires == Requires::BackupAndApproval {
+                ctx.backups.status(t, max_age_secs)
+            } else {
+                Backup { status: BackupStatus::NotRequired, manifest: None }
+            };
+            all_covered &= backup.status == BackupStatus::Covered;
+            target_findings.push(TargetFinding { kind: t.kind.clone(), value: t.value.clone(), backup });
+        }
+        let decision = match requires {
+            Requires::Deny => Decision::Deny,
+            Requires::Approval => Decision::Ask,
+            Requires::BackupAndApproval if all_covered && !targets.is_empty() => Decision::Ask,
+            Requires::BackupAndApproval => Decision::Deny,
+        };
+        if cmd.origin == Origin::TextFallback {
+            why.push("found in text the reader could not fully parse".into());
+        }
+        Some(Finding {
+            id: rule.id().to_string(),
+            severity: eff.and_then(|e| e.severity).unwrap_or(spec.severity),
+            description: spec.description.clone(),
+            requires,
+            layer: rule.layer,
+            origin: rule.origin.clone(),
+            command: cmd.to_string(),
+            via: cmd.via.clone(),
+            targets: target_findings,
+            approval_phrase: spec.approval_phrase,
+            max_age_secs,
+            why,
+            decision,
+        })
+    }
+}
+
+/// Does a repository override weaken the rule? Names what it does if so.
+fn weakening(o: &OverrideSpec) -> Option<&'static str> {
+    if o.enabled == Some(false) {
+        return Some("override disables the rule");
+    }
+    if o.requires.is_some_and(|r| r != Requires::Deny) {
+        // Only `deny` is certainly at least as strict as whatever the rule requires now.
+        return Some("override could lower what the rule requires (a repository may only set `requires = \"deny\"`)");
+    }
+    if !o.except_targets.is_empty() {
+        return Some("override adds exceptions");
+    }
+    if o.max_age.is_some() {
+        return Some("override changes max_age");
+    }
+    if o.severity.is_some_and(|s| s < Severity::Critical) {
+        return Some("override could lower the severity (a repository may only raise it to critical)");
+    }
+    None
+}
+
+fn sql_kind(declared: &str, object_kind: &str) -> String {
+    if declared == "sql" || declared.is_empty() {
+        object_kind.to_string()
+    } else if declared == "database" && object_kind == "table" {
+        "table".into()
+    } else {
+        declared.to_string()
+    }
+}
+
+/// `*` wildcards in a subcommand word.
+fn wildcard(pattern: &str, word: &str) -> bool {
+    if !pattern.contains('*') {
+        return pattern == word;
+    }
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !word.starts_with(first) || word.len() < first.len() + last.len() || !word.ends_with(last) {
+        return false;
+    }
+    let mut rest = &word[first.len()..word.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// What `xargs` will append, described for the person reading the finding.
+const STDIN_NAMES: &str = "(names read from standard input)";
+
+fn program_info(policies: &[&Policy], program: &str) -> ProgramInfo {
+    let mut info = ProgramInfo::default();
+    for p in policies {
+        for spec in &p.programs {
+            if !spec.names.iter().any(|n| n.eq_ignore_ascii_case(program)) {
+                continue;
+            }
+            if let Some(s) = spec.option_style {
+                info.style = s;
+            }
+            info.value_options.extend(spec.value_options.iter().cloned());
+            info.sql_options.extend(spec.sql_options.iter().cloned());
+            info.code_options.extend(spec.code_options.iter().cloned());
+            info.sql_positional = info.sql_positional.or(spec.sql_positional);
+            info.sql_stdin |= spec.sql_stdin;
+            info.code_stdin |= spec.code_stdin;
+        }
+    }
+    info
+}
+
+fn sql_texts(cmd: &Command, parsed: &args::Parsed, info: &ProgramInfo) -> Vec<String> {
+    let mut out: Vec<String> = parsed.values(&info.sql_options).map(str::to_string).collect();
+    if let Some(n) = info.sql_positional {
+        if let Some(w) = parsed.positionals.get(n.saturating_sub(1)) {
+            out.push(w.text.clone());
+        }
+    }
+    if info.sql_stdin {
+        if let Stdin::Text(t) = &cmd.stdin {
+            out.push(t.clone());
+        }
+    }
+    out
+}
+
+fn code_texts(cmd: &Command, parsed: &args::Parsed, info: &ProgramInfo) -> Vec<String> {
+    let mut out: Vec<String> = parsed.values(&info.code_options).map(str::to_string).collect();
+    if info.code_stdin {
+        if let Stdin::Text(t) = &cmd.stdin {
+            out.push(t.clone());
+        }
+    }
+    out
+}
+
+/// Shell command strings inside inline interpreter code: `os.system("rm -rf x")`,
+/// `subprocess.run(["rm", "-rf", "x"])`, Ruby/Perl backticks, `execSync('…')`.
+/// Returns each as a command to evaluate, with whether it was parsed incompletely.
+fn embedded_shell_commands(cmd: &Command, info: &ProgramInfo) -> Vec<(Command, bool)> {
+    if info.code_options.is_empty() && !info.code_stdin {
+        return Vec::new();
+    }
+    static CALL: OnceLock<Regex> = OnceLock::new();
+    static LIST: OnceLock<Regex> = OnceLock::new();
+    static TICKS: OnceLock<Regex> = OnceLock::new();
+    static LIT: OnceLock<Regex> = OnceLock::new();
+    let call = CALL.get_or_init(|| {
+        Regex::new(r#"\b(?:system|popen|exec|execSync|spawnSync|execFileSync|check_output|check_call|call|run|Popen|getoutput|getstatusoutput|shell_exec|passthru|proc_open|spawn|exec_command|sh)\s*\(\s*[rbfu]?("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)"#)
+            .expect("literal pattern")
+    });
+    let list = LIST.get_or_init(|| {
+        Regex::new(r#"\(\s*\[((?:\s*[rbfu]?(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')\s*,?)+)\s*\]"#).expect("literal pattern")
+    });
+    let ticks = TICKS.get_or_init(|| Regex::new(r"(?:`([^`]+)`|%x\{([^}]*)\}|qx\{([^}]*)\}|qx\(([^)]*)\))").expect("literal pattern"));
+    let lit = LIT.get_or_init(|| Regex::new(r#""((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'"#).expect("literal pattern"));
+    let parsed = args::parse(cmd.args(), info);
+    let unescape = |s: &str| s.replace("\\\"", "\"").replace("\\'", "'").replace("\\\\", "\\");
+    let mut strings = Vec::new();
+    for code in code_texts(cmd, &parsed, info) {
+        for c in call.captures_iter(&code) {
+            let s = &c[1];
+            strings.push(unescape(&s[1..s.len().saturating_sub(1).max(1)]));
+        }
+        for c in list.captures_iter(&code) {
+            let words: Vec<String> = lit
+                .captures_iter(&c[1])
+                .map(|m| crate::command::display_word(&unescape(m.get(1).or(m.get(2)).map_or("", |x| x.as_str()))))
+                .collect();
+            strings.push(words.join(" "));
+        }
+        for c in ticks.captures_iter(&code) {
+            if let Some(m) = (1..=4).find_map(|i| c.get(i)) {
+                strings.push(m.as_str().to_string());
+            }
+        }
+    }
+    let label = program_name(cmd.program().unwrap_or_default());
+    let mut out = Vec::new();
+    for s in strings {
+        let script = Dialect::Bash.parse(&s);
+        for mut c in script.commands {
+            c.origin = Origin::EmbeddedIn(label.clone());
+            let mut via = cmd.via.clone();
+            via.push(label.clone());
+            c.via = via;
+            out.push((c, script.incomplete));
+        }
+    }
+    out
+}
+
+/// `echo 'DROP TABLE t' | psql`: what a literal-printing command feeds the next one.
+fn resolve_piped_stdin(commands: &mut [Command], dialect: Dialect) {
+    for i in 0..commands.len() {
+        let Some(from) = commands[i].pipe_from else { continue };
+        if commands[i].stdin != Stdin::Unknown || from >= commands.len() {
+            continue;
+        }
+        let upstream = peel(commands[from].clone(), dialect, 0);
+        let Some(up) = upstream.last() else { continue };
+        let prog = program_name(up.program().unwrap_or_default());
+        let args: Vec<&str> = up.args().iter().map(|w| w.text.as_str()).collect();
+        let text = match prog.as_str() {
+            "echo" => {
+                let words: Vec<&str> = args.iter().copied().skip_while(|a| matches!(*a, "-e" | "-n" | "-E" | "-ne" | "-en")).collect();
+                Some(format!("{}\n", words.join(" ")))
+            }
+            "printf" => Some(args.first().map(|f| f.replace("\\n", "\n").replace("%s", &args[1..].join(" "))).unwrap_or_default()),
+            "cat" if args.is_empty() => match &up.stdin {
+                Stdin::Text(t) => Some(t.clone()),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(t) = text {
+            commands[i].stdin = Stdin::Text(t);
+        }
+    }
+}
+
+/// Resolve `~` and `$HOME`, join relative paths to the working directory, fold `.` and `..`.
+fn normalise_target(kind: &str, value: &str, ctx: &Context) -> String {
+    if !matches!(kind, "path" | "git-repo" | "block-device") {
+        return value.to_string();
+    }
+    let mut v = value.to_string();
+    if let Some(home) = ctx.home {
+        let home = home.trim_end_matches('/');
+        if v == "~" || v == "$HOME" || v == "${HOME}" {
+            v = home.to_string();
+        } else if let Some(rest) = v.strip_prefix("~/").or_else(|| v.strip_prefix("$HOME/")).or_else(|| v.strip_prefix("${HOME}/")) {
+            v = format!("{home}/{rest}");
+        }
+    }
+    if !v.starts_with('/') && !v.starts_with('~') && !v.starts_with('$') && !v.contains(":\\") && !v.starts_with('(') {
+        if let Some(cwd) = ctx.cwd {
+            v = format!("{}/{v}", cwd.trim_end_matches('/'));
+        }
+    }
+    fold_dots(&v)
+}
+
+/// Lexically fold `.`, `..` and repeated slashes: `/tmp/../etc` is `/etc`, so an
+/// exception for `/tmp/**` cannot be used to delete `/etc`.
+pub fn fold_dots(path: &str) -> String {
+    let absolute = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|p| *p != "..") {
+                    parts.pop();
+                } else if !absolute {
+                    parts.push("..");
+                }
+            }
+            s => parts.push(s),
+        }
+    }
+    let joined = parts.join("/");
+    match (absolute, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".to_string(),
+        (false, false) => joined,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dots_fold() {
+        assert_eq!(fold_dots("/tmp/../etc"), "/etc");
+        assert_eq!(fold_dots("./build/"), "build");
+        assert_eq!(fold_dots("a/../../b"), "../b");
+        assert_eq!(fold_dots("/.."), "/");
+        assert_eq!(fold_dots("."), ".");
+    }
+
+    #[test]
+    fn wildcards() {
+        assert!(wildcard("delete-*", "delete-stack"));
+        assert!(wildcard("*-delete-*", "batch-delete-image"));
+        assert!(!wildcard("delete-*", "describe"));
+        assert!(wildcard("*", "x"));
+    }
+
+    #[test]
+    fn targets_resolve_home_and_cwd() {
+        let ctx = Context { home: Some("/home/u"), cwd: Some("/srv/app"), ..Context::default() };
+        assert_eq!(normalise_target("path", "~/data", &ctx), "/home/u/data");
+        assert_eq!(normalise_target("path", "$HOME", &ctx), "/home/u");
+        assert_eq!(normalise_target("path", "../x", &ctx), "/srv/x");
+        assert_eq!(normalise_target("database", "../x", &ctx), "../x");
+    }
+}

@@ -1,0 +1,48 @@
+//! backstop's rule engine: read a command line the way the shell will run it, and
+//! match what runs against TOML policies.
+//!
+//! A line goes through three stages:
+//! 1. a dialect's reader ([`Dialect::parse`]) finds every simple command it runs —
+//!    through lists, pipelines, groups, substitutions and heredocs — with its words
+//!    after quote removal;
+//! 2. [`unwrap::peel`] removes wrappers (`sudo`, `env`, `xargs`, `find -exec`,
+//!    `bash -c` …) to reach the program that really runs;
+//! 3. the [`Engine`] matches each command against the rules of the packs that name
+//!    its program, extracts targets, and decides.
+//!
+//! ```
+//! use backstop_rules::{Context, Decision, Dialect, Engine};
+//!
+//! let engine = Engine::builtin();
+//! let ctx = Context { dialect: Dialect::Bash, home: Some("/home/ada"), ..Context::default() };
+//!
+//! let eval = engine.evaluate("sudo env X=1 'r''m' -rf ~/data", &ctx).unwrap();
+//! assert_eq!(eval.decision, Decision::Deny); // no verified backup of /home/ada/data
+//! assert_eq!(eval.findings[0].targets[0].value, "/home/ada/data");
+//!
+//! assert_eq!(engine.evaluate("ls -la", &ctx).unwrap().decision, Decision::Allow);
+//! ```
+//!
+//! The engine does no I/O of its own: policy files are handed to it as text, and
+//! whether a backup covers a target is asked of a [`BackupOracle`].
+
+pub mod args;
+pub mod command;
+pub mod dialect;
+pub mod engine;
+pub mod error;
+pub mod policy;
+mod posix;
+mod simple;
+pub mod sql;
+mod text;
+pub mod unwrap;
+
+pub use command::{Command, Origin, Script, Stdin, Word};
+pub use dialect::Dialect;
+pub use engine::{
+    Backup, BackupOracle, BackupStatus, Context, Decision, Engine, Evaluation, Finding, NoBackups, Source, Target,
+    TargetFinding,
+};
+pub use error::{Error, Result};
+pub use policy::{Layer, Policy, Requires, Rule, Severity};

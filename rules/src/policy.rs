@@ -1,0 +1,618 @@
+//! The policy file format (see `policies/README.md`) and its validation.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use regex::{Regex, RegexBuilder};
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::error::{line_col, suggest, Error, Result};
+
+/// Which layer a policy file belongs to; higher layers may change lower ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layer {
+    Builtin,
+    System,
+    User,
+    Repository,
+}
+
+impl Layer {
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::Builtin => "built-in",
+            Layer::System => "system",
+            Layer::User => "user",
+            Layer::Repository => "repository",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    Low,
+    #[default]
+    Medium,
+    High,
+    Critical,
+}
+
+/// What a matched rule demands before its command may run. Ordered from least to most strict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Requires {
+    /// A person approves at the terminal.
+    Approval,
+    /// A verified, redundant, fresh backup of every target, then a person approves.
+    #[default]
+    BackupAndApproval,
+    /// Never run.
+    Deny,
+}
+
+impl Requires {
+    pub fn name(self) -> &'static str {
+        match self {
+            Requires::Approval => "approval",
+            Requires::BackupAndApproval => "backup-and-approval",
+            Requires::Deny => "deny",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApprovalPhrase {
+    /// The person types `PROCEED`.
+    #[default]
+    Proceed,
+    /// The person types the target's own name (`Ubuntu-24.04`).
+    Target,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptionStyle {
+    #[default]
+    Gnu,
+    SingleDash,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetFrom {
+    Positionals,
+    Leading,
+    Option,
+    Regex,
+    Sql,
+    Code,
+    Redirect,
+    Cwd,
+    Literal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SqlKind {
+    DropDatabase,
+    DropSchema,
+    DropTable,
+    DropOther,
+    Truncate,
+    DeleteAll,
+    UpdateAll,
+    AlterDrop,
+}
+
+impl SqlKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SqlKind::DropDatabase => "drop-database",
+            SqlKind::DropSchema => "drop-schema",
+            SqlKind::DropTable => "drop-table",
+            SqlKind::DropOther => "drop-other",
+            SqlKind::Truncate => "truncate",
+            SqlKind::DeleteAll => "delete-all",
+            SqlKind::UpdateAll => "update-all",
+            SqlKind::AlterDrop => "alter-drop",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PackMeta {
+    pub id: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// How a program reads its arguments; specs for one program from several packs merge.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ProgramSpec {
+    pub names: Vec<String>,
+    #[serde(default)]
+    pub value_options: Vec<String>,
+    #[serde(default)]
+    pub option_style: Option<OptionStyle>,
+    #[serde(default)]
+    pub sql_options: Vec<String>,
+    #[serde(default)]
+    pub sql_positional: Option<usize>,
+    #[serde(default)]
+    pub sql_stdin: bool,
+    #[serde(default)]
+    pub code_options: Vec<String>,
+    #[serde(default)]
+    pub code_stdin: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSpec {
+    pub kind: String,
+    pub from: TargetFrom,
+    #[serde(default)]
+    pub skip: usize,
+    #[serde(default)]
+    pub index: Option<usize>,
+    #[serde(default)]
+    pub options: Vec<String>,
+    #[serde(default)]
+    pub regex: Option<String>,
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Example {
+    Line(String),
+    Table {
+        line: String,
+        #[serde(default)]
+        shell: Option<String>,
+        #[serde(default)]
+        cwd: Option<String>,
+    },
+}
+
+impl Example {
+    pub fn line(&self) -> &str {
+        match self {
+            Example::Line(l) | Example::Table { line: l, .. } => l,
+        }
+    }
+
+    pub fn shell(&self) -> Option<&str> {
+        match self {
+            Example::Line(_) => None,
+            Example::Table { shell, .. } => shell.as_deref(),
+        }
+    }
+
+    pub fn cwd(&self) -> Option<&str> {
+        match self {
+            Example::Line(_) => None,
+            Example::Table { cwd, .. } => cwd.as_deref(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Examples {
+    #[serde(default, rename = "match")]
+    pub matching: Vec<Example>,
+    #[serde(default)]
+    pub no_match: Vec<Example>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub id: Spanned<String>,
+    pub description: String,
+    #[serde(default)]
+    pub severity: Severity,
+    pub programs: Vec<String>,
+    #[serde(default)]
+    pub subcommand: Vec<String>,
+    #[serde(default)]
+    pub flags: Vec<Vec<String>>,
+    #[serde(default)]
+    pub not_flags: Vec<Vec<String>>,
+    #[serde(default)]
+    pub args_regex: Option<String>,
+    #[serde(default)]
+    pub args_not_regex: Option<String>,
+    #[serde(default)]
+    pub sql: Vec<SqlKind>,
+    #[serde(default)]
+    pub code_regex: Option<String>,
+    #[serde(default)]
+    pub redirect_regex: Option<String>,
+    #[serde(default)]
+    pub requires: Requires,
+    #[serde(default)]
+    pub min_targets: usize,
+    #[serde(default)]
+    pub targets: Vec<TargetSpec>,
+    #[serde(default)]
+    pub except_targets: Vec<String>,
+    #[serde(default)]
+    pub approval_phrase: ApprovalPhrase,
+    #[serde(default)]
+    pub max_age: Option<String>,
+    #[serde(default)]
+    pub examples: Examples,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideSpec {
+    pub rule: Spanned<String>,
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub requires: Option<Requires>,
+    #[serde(default)]
+    pub severity: Option<Severity>,
+    #[serde(default)]
+    pub except_targets: Vec<String>,
+    #[serde(default)]
+    pub max_age: Option<String>,
+    #[serde(default)]
+    pub locked: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile {
+    #[serde(default)]
+    pub pack: Option<PackMeta>,
+    #[serde(default)]
+    pub sets: BTreeMap<String, Vec<String>>,
+    #[serde(default, rename = "program")]
+    pub programs: Vec<ProgramSpec>,
+    #[serde(default, rename = "rule")]
+    pub rules: Vec<RuleSpec>,
+    #[serde(default, rename = "override")]
+    pub overrides: Vec<OverrideSpec>,
+}
+
+/// A rule ready to match: its spec plus compiled patterns (compiled on first use).
+#[derive(Debug)]
+pub struct Rule {
+    pub spec: RuleSpec,
+    pub origin: String,
+    pub layer: Layer,
+    pub line: usize,
+    pub column: usize,
+    pub max_age_secs: u64,
+    pub(crate) except: Option<GlobSet>,
+    /// The except globs as written (after `@set` expansion), for explanations.
+    pub except_globs: Vec<String>,
+    pub(crate) subcommands: Vec<Vec<Vec<String>>>,
+    compiled: OnceLock<CompiledPatterns>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct CompiledPatterns {
+    pub args: Option<Regex>,
+    pub args_not: Option<Regex>,
+    pub code: Option<Regex>,
+    pub redirect: Option<Regex>,
+    pub targets: Vec<Option<Regex>>,
+}
+
+/// A parsed, validated policy file.
+#[derive(Debug)]
+pub struct Policy {
+    pub origin: String,
+    pub layer: Layer,
+    pub meta: Option<PackMeta>,
+    pub programs: Vec<ProgramSpec>,
+    pub rules: Vec<Rule>,
+    pub overrides: Vec<OverrideSpec>,
+    /// Byte offset → line/column for overrides, computed at parse time.
+    pub(crate) override_pos: Vec<(usize, usize)>,
+    pub(crate) source: String,
+}
+
+fn compile_regex(text: &str) -> std::result::Result<Regex, regex::Error> {
+    RegexBuilder::new(text).size_limit(1 << 22).build()
+}
+
+/// Parse "24h", "30m", "7d", "90s" into seconds.
+pub fn parse_duration(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (num, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
+    let n: u64 = num.parse().ok()?;
+    let mult = match unit.trim() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+pub const DEFAULT_MAX_AGE_SECS: u64 = 24 * 3600;
+
+impl Rule {
+    pub fn id(&self) -> &str {
+        self.spec.id.get_ref()
+    }
+
+    pub(crate) fn patterns(&self) -> &CompiledPatterns {
+        // Validated when the policy was loaded (eagerly for user files, by `cargo test`
+        // for the built-in packs), so a failure here can only leave a pattern unset.
+        self.compiled.get_or_init(|| compile_patterns(&self.spec).unwrap_or_default())
+    }
+
+    fn err(&self, message: impl Into<String>) -> Error {
+        Error::Rule {
+            origin: self.origin.clone(),
+            line: self.line,
+            column: self.column,
+            rule: self.id().to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// Compile every pattern now, reporting the first that is invalid.
+    pub fn validate(&self) -> Result<()> {
+        let compiled = compile_patterns(&self.spec).map_err(|(field, e)| Error::Regex {
+            origin: self.origin.clone(),
+            line: self.line,
+            column: self.column,
+            rule: self.id().to_string(),
+            field,
+            source: Box::new(e),
+        })?;
+        let _ = self.compiled.set(compiled);
+        Ok(())
+    }
+}
+
+fn compile_patterns(spec: &RuleSpec) -> std::result::Result<CompiledPatterns, (&'static str, regex::Error)> {
+    let opt = |field: &'static str, r: &Option<String>| -> std::result::Result<Option<Regex>, (&'static str, regex::Error)> {
+        r.as_deref().map(compile_regex).transpose().map_err(|e| (field, e))
+    };
+    Ok(CompiledPatterns {
+        args: opt("args_regex", &spec.args_regex)?,
+        args_not: opt("args_not_regex", &spec.args_not_regex)?,
+        code: opt("code_regex", &spec.code_regex)?,
+        redirect: opt("redirect_regex", &spec.redirect_regex)?,
+        targets: spec
+            .targets
+            .iter()
+            .map(|t| opt("targets.regex", &t.regex))
+            .collect::<std::result::Result<_, _>>()?,
+    })
+}
+
+const KNOWN_KEYS: &[&str] = &[
+    "pack", "sets", "program", "rule", "override", "id", "description", "severity", "programs",
+    "subcommand", "flags", "not_flags", "args_regex", "args_not_regex", "sql", "code_regex",
+    "redirect_regex", "requires", "min_targets", "targets", "except_targets", "approval_phrase",
+    "max_age", "examples", "match", "no_match", "names", "value_options", "option_style",
+    "sql_options", "sql_positional", "sql_stdin", "code_options", "code_stdin", "kind", "from",
+    "skip", "index", "options", "regex", "value", "rule", "enabled", "locked", "line", "shell", "cwd",
+];
+
+/// Turn a TOML/serde error into one that names the place and suggests a fix.
+fn syntax_error(origin: &str, text: &str, e: &toml::de::Error) -> Error {
+    let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
+    let message = e.message().trim().to_string();
+    let mut hint = None;
+    // serde's "unknown field `x`, expected one of `a`, `b`" / "unknown variant `x`, …".
+    if let Some(rest) = message.strip_prefix("unknown field `").or_else(|| message.strip_prefix("unknown variant `")) {
+        if let Some(end) = rest.find('`') {
+            let word = &rest[..end];
+            let expected: Vec<&str> = rest[end..].split('`').skip(2).step_by(2).collect();
+            let pool: Vec<&str> = if expected.is_empty() { KNOWN_KEYS.to_vec() } else { expected };
+            hint = suggest(word, &pool);
+        }
+    }
+    Error::Syntax { origin: origin.to_string(), line, column, message, hint }
+}
+
+impl Policy {
+    /// Parse and validate a policy file. `eager` compiles every pattern now (user files);
+    /// built-in packs compile theirs on first use.
+    pub fn parse(origin: &str, layer: Layer, text: &str, eager: bool) -> Result<Policy> {
+        let file: PolicyFile = toml::from_str(text).map_err(|e| syntax_error(origin, text, &e))?;
+        let mut rules = Vec::with_capacity(file.rules.len());
+        let mut seen = std::collections::HashSet::new();
+        for spec in file.rules {
+            let (line, column) = line_col(text, spec.id.span().start);
+            let mut rule = Rule {
+                origin: origin.to_string(),
+                layer,
+                line,
+                column,
+                max_age_secs: DEFAULT_MAX_AGE_SECS,
+                except: None,
+                except_globs: Vec::new(),
+                subcommands: Vec::new(),
+                compiled: OnceLock::new(),
+                spec,
+            };
+            if !seen.insert(rule.id().to_string()) {
+                return Err(rule.err("this id is defined twice in the file; rule ids must be unique"));
+            }
+            if rule.id().is_empty() || !rule.id().chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+                return Err(rule.err("ids use letters, digits, '-', '_' and '.' only"));
+            }
+            if rule.spec.programs.is_empty() {
+                return Err(rule.err("`programs` is empty: name the programs it applies to, or \"*\""));
+            }
+            if let Some(age) = &rule.spec.max_age {
+                rule.max_age_secs = parse_duration(age)
+                    .ok_or_else(|| rule.err(format!("max_age `{age}` is not a duration like \"24h\", \"30m\", \"7d\"")))?;
+            }
+            for t in &rule.spec.targets {
+                let needs = match t.from {
+                    TargetFrom::Regex if t.regex.is_none() => Some("`regex`"),
+                    TargetFrom::Option if t.options.is_empty() => Some("`options`"),
+                    TargetFrom::Literal if t.value.is_none() => Some("`value`"),
+                    TargetFrom::Code if rule.spec.code_regex.is_none() => Some("a `code_regex` on the rule"),
+                    TargetFrom::Redirect if rule.spec.redirect_regex.is_none() => Some("a `redirect_regex` on the rule"),
+                    _ => None,
+                };
+                if let Some(what) = needs {
+                    return Err(rule.err(format!("a target from `{:?}` needs {what}", t.from).to_lowercase()));
+                }
+                if t.kind.is_empty() || !t.kind.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+                    return Err(rule.err(format!("target kind `{}` must be lowercase letters, digits and '-'", t.kind)));
+                }
+            }
+            let globs = expand_sets(&rule, &file.sets)?;
+            rule.except = build_globset(&rule, &globs)?;
+            rule.except_globs = globs;
+            rule.subcommands = rule
+                .spec
+                .subcommand
+                .iter()
+                .map(|s| s.split_whitespace().map(|w| w.split('|').map(str::to_ascii_lowercase).collect()).collect())
+                .collect();
+            if eager {
+                rule.validate()?;
+            }
+            rules.push(rule);
+        }
+        let override_pos = file.overrides.iter().map(|o| line_col(text, o.rule.span().start)).collect();
+        Ok(Policy {
+            origin: origin.to_string(),
+            layer,
+            meta: file.pack,
+            programs: file.programs,
+            rules,
+            overrides: file.overrides,
+            override_pos,
+            source: text.to_string(),
+        })
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+}
+
+fn expand_sets(rule: &Rule, sets: &BTreeMap<String, Vec<String>>) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for g in &rule.spec.except_targets {
+        if let Some(name) = g.strip_prefix('@') {
+            let set = sets.get(name).ok_or_else(|| {
+                let names: Vec<&str> = sets.keys().map(String::as_str).collect();
+                let hint = suggest(name, &names).map(|h| format!("; {h}")).unwrap_or_default();
+                rule.err(format!("except_targets names the set `@{name}`, which this file's [sets] does not define{hint}"))
+            })?;
+            out.extend(set.iter().cloned());
+        } else {
+            out.push(g.clone());
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn build_globset(rule: &Rule, globs: &[String]) -> Result<Option<GlobSet>> {
+    if globs.is_empty() {
+        return Ok(None);
+    }
+    let mut b = GlobSetBuilder::new();
+    for g in globs {
+        let glob = Glob::new(g).map_err(|source| Error::Glob {
+            origin: rule.origin.clone(),
+            line: rule.line,
+            column: rule.column,
+            rule: rule.id().to_string(),
+            glob: g.clone(),
+            source,
+        })?;
+        b.add(glob);
+    }
+    b.build().map(Some).map_err(|source| Error::Glob {
+        origin: rule.origin.clone(),
+        line: rule.line,
+        column: rule.column,
+        rule: rule.id().to_string(),
+        glob: globs.join(", "),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[sets]
+tmp = ["/tmp/**"]
+
+[[rule]]
+id = "t.rm"
+description = "rm"
+programs = ["rm"]
+except_targets = ["@tmp"]
+targets = [{ kind = "path", from = "positionals" }]
+[rule.examples]
+match = ["rm x"]
+"#;
+
+    #[test]
+    fn parses_a_good_file() {
+        let p = Policy::parse("t.toml", Layer::User, GOOD, true).expect("valid");
+        assert_eq!(p.rules.len(), 1);
+        assert_eq!(p.rules[0].line, 6);
+        assert_eq!(p.rules[0].except_globs, vec!["/tmp/**"]);
+    }
+
+    #[test]
+    fn misspelt_key_names_line_and_suggests() {
+        let bad = GOOD.replace("programs = [\"rm\"]", "programs = [\"rm\"]\nrequries = \"deny\"");
+        let e = Policy::parse("t.toml", Layer::User, &bad, true).expect_err("invalid").to_string();
+        assert!(e.starts_with("t.toml:9:1:"), "{e}");
+        assert!(e.contains("did you mean `requires`?"), "{e}");
+    }
+
+    #[test]
+    fn misspelt_value_suggests() {
+        let bad = GOOD.replace("programs = [\"rm\"]", "programs = [\"rm\"]\nrequires = \"backup-and-aproval\"");
+        let e = Policy::parse("t.toml", Layer::User, &bad, true).expect_err("invalid").to_string();
+        assert!(e.contains("did you mean `backup-and-approval`?"), "{e}");
+    }
+
+    #[test]
+    fn bad_regex_names_rule() {
+        let bad = GOOD.replace("programs = [\"rm\"]", "programs = [\"rm\"]\nargs_regex = \"(\"");
+        let e = Policy::parse("t.toml", Layer::User, &bad, true).expect_err("invalid").to_string();
+        assert!(e.contains("rule `t.rm`: args_regex is not a valid regex"), "{e}");
+        assert!(e.starts_with("t.toml:6:"), "{e}");
+    }
+
+    #[test]
+    fn unknown_set_is_an_error() {
+        let bad = GOOD.replace("@tmp", "@tpm");
+        let e = Policy::parse("t.toml", Layer::User, &bad, true).expect_err("invalid").to_string();
+        assert!(e.contains("`@tpm`") && e.contains("did you mean `tmp`?"), "{e}");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("24h"), Some(86400));
+        assert_eq!(parse_duration("7d"), Some(604800));
+        assert_eq!(parse_duration("h"), None);
+        assert_eq!(parse_duration("5y"), None);
+    }
+}
