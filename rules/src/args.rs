@@ -75,7 +75,8 @@ pub fn parse<'a>(args: &'a [Word], info: &ProgramInfo) -> Parsed<'a> {
     while let Some(w) = args.get(i) {
         i += 1;
         let t = w.text.as_str();
-        if only_positionals || !t.starts_with('-') || t == "-" || w.expansion && !t.starts_with('-') {
+        if only_positionals || !t.starts_with('-') || t == "-" || w.expansion && !t.starts_with('-')
+        {
             p.positionals.push(w);
             if !seen_option {
                 p.leading.push(w);
@@ -122,7 +123,10 @@ pub fn parse<'a>(args: &'a [Word], info: &ProgramInfo) -> Parsed<'a> {
         }
         // Keep the cluster itself too, so rules may name `-rf` or `-9` literally.
         if chars.len() > 1 {
-            p.options.push(Opt { name: t.to_string(), value: None });
+            p.options.push(Opt {
+                name: t.to_string(),
+                value: None,
+            });
         }
     }
     p
@@ -151,7 +155,10 @@ mod tests {
 
     #[test]
     fn value_options_consume_their_value() {
-        let info = ProgramInfo { value_options: vec!["-C".into(), "--git-dir".into()], ..Default::default() };
+        let info = ProgramInfo {
+            value_options: vec!["-C".into(), "--git-dir".into()],
+            ..Default::default()
+        };
         let w = words("-C repo --git-dir=x push --force origin");
         let p = parse(&w, &info);
         let pos: Vec<&str> = p.positionals.iter().map(|w| w.text.as_str()).collect();
@@ -161,10 +168,19 @@ mod tests {
 
     #[test]
     fn glued_short_value() {
-        let info = ProgramInfo { sql_options: vec!["-c".into()], ..Default::default() };
+        let info = ProgramInfo {
+            sql_options: vec!["-c".into()],
+            ..Default::default()
+        };
         let w = words("-cDROP");
         let p = parse(&w, &info);
-        assert_eq!(p.options[0], Opt { name: "-c".into(), value: Some("DROP".into()) });
+        assert_eq!(
+            p.options[0],
+            Opt {
+                name: "-c".into(),
+                value: Some("DROP".into())
+            }
+        );
     }
 
     #[test]
@@ -177,7 +193,11 @@ mod tests {
 
     #[test]
     fn single_dash_and_leading() {
-        let info = ProgramInfo { style: OptionStyle::SingleDash, value_options: vec!["-name".into()], ..Default::default() };
+        let info = ProgramInfo {
+            style: OptionStyle::SingleDash,
+            value_options: vec!["-name".into()],
+            ..Default::default()
+        };
         let w = words("a b -name x -delete");
         let p = parse(&w, &info);
         assert_eq!(names(&p), vec!["-name", "-delete"]);

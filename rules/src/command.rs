@@ -19,7 +19,10 @@ pub struct Word {
 
 impl Word {
     pub fn literal(text: impl Into<String>) -> Word {
-        Word { text: text.into(), ..Word::default() }
+        Word {
+            text: text.into(),
+            ..Word::default()
+        }
     }
 }
 
@@ -101,9 +104,9 @@ impl fmt::Display for Command {
 /// Quote a word for display only when it needs it, so explanations read like the shell.
 pub fn display_word(text: &str) -> String {
     let plain = !text.is_empty()
-        && text.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"-_./~=:,+@%^$*?[]{}".contains(&b) || b >= 0x80
-        });
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./~=:,+@%^$*?[]{}".contains(&b) || b >= 0x80);
     if plain {
         text.to_string()
     } else {

@@ -19,8 +19,14 @@ pub enum Dialect {
 }
 
 impl Dialect {
-    pub const ALL: [Dialect; 6] =
-        [Dialect::Bash, Dialect::Zsh, Dialect::Fish, Dialect::PowerShell, Dialect::Nu, Dialect::Cmd];
+    pub const ALL: [Dialect; 6] = [
+        Dialect::Bash,
+        Dialect::Zsh,
+        Dialect::Fish,
+        Dialect::PowerShell,
+        Dialect::Nu,
+        Dialect::Cmd,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {

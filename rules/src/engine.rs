@@ -82,7 +82,10 @@ pub struct NoBackups;
 
 impl BackupOracle for NoBackups {
     fn status(&self, _: &Target, _: u64) -> Backup {
-        Backup { status: BackupStatus::Missing, manifest: None }
+        Backup {
+            status: BackupStatus::Missing,
+            manifest: None,
+        }
     }
 }
 
@@ -99,13 +102,22 @@ pub struct Context<'a> {
 
 impl std::fmt::Debug for Context<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Context").field("dialect", &self.dialect).field("cwd", &self.cwd).field("home", &self.home).finish()
+        f.debug_struct("Context")
+            .field("dialect", &self.dialect)
+            .field("cwd", &self.cwd)
+            .field("home", &self.home)
+            .finish()
     }
 }
 
 impl Default for Context<'_> {
     fn default() -> Self {
-        Context { dialect: Dialect::Bash, cwd: None, home: None, backups: &NoBackups }
+        Context {
+            dialect: Dialect::Bash,
+            cwd: None,
+            home: None,
+            backups: &NoBackups,
+        }
     }
 }
 
@@ -187,7 +199,10 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("packs", &self.builtin.len()).field("extra", &self.extra.len()).finish()
+        f.debug_struct("Engine")
+            .field("packs", &self.builtin.len())
+            .field("extra", &self.extra.len())
+            .finish()
     }
 }
 
@@ -294,7 +309,12 @@ impl Engine {
                 }
                 let eff = self.effective.entry(id.clone()).or_default();
                 if let Some(by) = &eff.locked_by {
-                    return Err(err(format!("the rule is locked by {by}; an administrator must change it there"), None));
+                    return Err(err(
+                        format!(
+                            "the rule is locked by {by}; an administrator must change it there"
+                        ),
+                        None,
+                    ));
                 }
                 if p.layer == Layer::Repository {
                     weakening(o).map_or(Ok(()), |what| {
@@ -302,7 +322,10 @@ impl Engine {
                     })?;
                 }
                 if o.locked && p.layer != Layer::System {
-                    return Err(err("only the system layer (/etc/backstop/) can lock a rule".into(), None));
+                    return Err(err(
+                        "only the system layer (/etc/backstop/) can lock a rule".into(),
+                        None,
+                    ));
                 }
                 if let Some(e) = o.enabled {
                     eff.disabled = !e;
@@ -314,15 +337,21 @@ impl Engine {
                     eff.severity = Some(s);
                 }
                 if let Some(age) = &o.max_age {
-                    eff.max_age = Some(
-                        crate::policy::parse_duration(age)
-                            .ok_or_else(|| err(format!("max_age `{age}` is not a duration like \"24h\""), None))?,
-                    );
+                    eff.max_age = Some(crate::policy::parse_duration(age).ok_or_else(|| {
+                        err(
+                            format!("max_age `{age}` is not a duration like \"24h\""),
+                            None,
+                        )
+                    })?);
                 }
                 if !o.except_targets.is_empty() {
                     let mut b = globset::GlobSetBuilder::new();
                     for g in &o.except_targets {
-                        b.add(globset::Glob::new(g).map_err(|e| err(format!("`{g}` is not a valid glob: {e}"), None))?);
+                        b.add(
+                            globset::Glob::new(g).map_err(|e| {
+                                err(format!("`{g}` is not a valid glob: {e}"), None)
+                            })?,
+                        );
                     }
                     eff.except = Some(b.build().map_err(|e| err(e.to_string(), None))?);
                 }
@@ -339,8 +368,13 @@ impl Engine {
         let slot = &self.loaded[i];
         let pack = self.builtin[i];
         let loaded = slot.get_or_init(|| {
-            Policy::parse(&format!("built-in pack {}", pack.name), Layer::Builtin, pack.source, false)
-                .map_err(|e| e.to_string())
+            Policy::parse(
+                &format!("built-in pack {}", pack.name),
+                Layer::Builtin,
+                pack.source,
+                false,
+            )
+            .map_err(|e| e.to_string())
         });
         loaded.as_ref().map_err(|message| Error::Syntax {
             origin: format!("built-in pack {}", pack.name),
@@ -376,7 +410,11 @@ impl Engine {
     }
 
     pub fn find_rule(&self, id: &str) -> Result<Option<&Rule>> {
-        Ok(self.all_policies()?.into_iter().flat_map(|p| p.rules.iter()).find(|r| r.id() == id))
+        Ok(self
+            .all_policies()?
+            .into_iter()
+            .flat_map(|p| p.rules.iter())
+            .find(|r| r.id() == id))
     }
 
     /// Evaluate a command line.
@@ -402,7 +440,9 @@ impl Engine {
         let mut findings = Vec::new();
         let mut seen_findings: HashSet<(String, String)> = HashSet::new();
         while let Some((cmd, depth)) = work.pop() {
-            let Some(first) = cmd.words.first() else { continue };
+            let Some(first) = cmd.words.first() else {
+                continue;
+            };
             let program = program_name(&first.text);
             let policies = self.policies_for(&program)?;
             let info = program_info(&policies, &program);
@@ -416,7 +456,12 @@ impl Engine {
             }
             for policy in &policies {
                 for rule in &policy.rules {
-                    if !rule.spec.programs.iter().any(|p| p == "*" || p.eq_ignore_ascii_case(&program)) {
+                    if !rule
+                        .spec
+                        .programs
+                        .iter()
+                        .any(|p| p == "*" || p.eq_ignore_ascii_case(&program))
+                    {
                         continue;
                     }
                     let eff = self.effective.get(rule.id());
@@ -434,8 +479,17 @@ impl Engine {
         }
         commands.reverse();
         findings.reverse();
-        let decision = findings.iter().map(|f| f.decision).max().unwrap_or(Decision::Allow);
-        Ok(Evaluation { decision, findings, commands, incomplete })
+        let decision = findings
+            .iter()
+            .map(|f| f.decision)
+            .max()
+            .unwrap_or(Decision::Allow);
+        Ok(Evaluation {
+            decision,
+            findings,
+            commands,
+            incomplete,
+        })
     }
 
     fn match_rule(
@@ -453,13 +507,23 @@ impl Engine {
 
         let mut consumed = 0;
         if !rule.subcommands.is_empty() {
-            let positionals: Vec<String> = parsed.positionals.iter().map(|w| w.text.to_ascii_lowercase()).collect();
+            let positionals: Vec<String> = parsed
+                .positionals
+                .iter()
+                .map(|w| w.text.to_ascii_lowercase())
+                .collect();
             let alt = rule.subcommands.iter().find(|alt| {
                 alt.len() <= positionals.len()
-                    && alt.iter().zip(&positionals).all(|(choices, word)| choices.iter().any(|c| wildcard(c, word)))
+                    && alt
+                        .iter()
+                        .zip(&positionals)
+                        .all(|(choices, word)| choices.iter().any(|c| wildcard(c, word)))
             })?;
             consumed = alt.len();
-            why.push(format!("subcommand `{}`", positionals[..consumed].join(" ")));
+            why.push(format!(
+                "subcommand `{}`",
+                positionals[..consumed].join(" ")
+            ));
         }
         for group in &spec.flags {
             if !parsed.has_any(group, true) {
@@ -467,18 +531,35 @@ impl Engine {
             }
         }
         if !spec.flags.is_empty() {
-            why.push(format!("flags {}", spec.flags.iter().map(|g| g.join("|")).collect::<Vec<_>>().join(", ")));
+            why.push(format!(
+                "flags {}",
+                spec.flags
+                    .iter()
+                    .map(|g| g.join("|"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
         for group in &spec.not_flags {
             if parsed.has_any(group, false) {
                 return None;
             }
         }
-        let joined = || cmd.args().iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+        let joined = || {
+            cmd.args()
+                .iter()
+                .map(|w| w.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
         if let Some(re) = &pats.args {
             let j = joined();
             let m = re.find(&j)?;
-            why.push(format!("arguments match `{}` at `{}`", re.as_str(), m.as_str().trim()));
+            why.push(format!(
+                "arguments match `{}` at `{}`",
+                re.as_str(),
+                m.as_str().trim()
+            ));
         }
         if let Some(re) = &pats.args_not {
             if re.is_match(&joined()) {
@@ -536,7 +617,10 @@ impl Engine {
             let mut push = |value: String| {
                 let value = normalise_target(&t.kind, &value, ctx);
                 if !value.is_empty() {
-                    targets.push(Target { kind: t.kind.clone(), value });
+                    targets.push(Target {
+                        kind: t.kind.clone(),
+                        value,
+                    });
                 }
             };
             match t.from {
@@ -571,7 +655,10 @@ impl Engine {
                 TargetFrom::Sql => {
                     for e in &sql_effects {
                         if let Some(o) = &e.object {
-                            targets.push(Target { kind: sql_kind(&t.kind, e.object_kind), value: o.clone() });
+                            targets.push(Target {
+                                kind: sql_kind(&t.kind, e.object_kind),
+                                value: o.clone(),
+                            });
                         }
                     }
                 }
@@ -604,10 +691,17 @@ impl Engine {
             let backup = if requires == Requires::BackupAndApproval {
                 ctx.backups.status(t, max_age_secs)
             } else {
-                Backup { status: BackupStatus::NotRequired, manifest: None }
+                Backup {
+                    status: BackupStatus::NotRequired,
+                    manifest: None,
+                }
             };
             all_covered &= backup.status == BackupStatus::Covered;
-            target_findings.push(TargetFinding { kind: t.kind.clone(), value: t.value.clone(), backup });
+            target_findings.push(TargetFinding {
+                kind: t.kind.clone(),
+                value: t.value.clone(),
+                backup,
+            });
         }
         let decision = match requires {
             Requires::Deny => Decision::Deny,
@@ -652,7 +746,9 @@ fn weakening(o: &OverrideSpec) -> Option<&'static str> {
         return Some("override changes max_age");
     }
     if o.severity.is_some_and(|s| s < Severity::Critical) {
-        return Some("override could lower the severity (a repository may only raise it to critical)");
+        return Some(
+            "override could lower the severity (a repository may only raise it to critical)",
+        );
     }
     None
 }
@@ -700,7 +796,8 @@ fn program_info(policies: &[&Policy], program: &str) -> ProgramInfo {
             if let Some(s) = spec.option_style {
                 info.style = s;
             }
-            info.value_options.extend(spec.value_options.iter().cloned());
+            info.value_options
+                .extend(spec.value_options.iter().cloned());
             info.sql_options.extend(spec.sql_options.iter().cloned());
             info.code_options.extend(spec.code_options.iter().cloned());
             info.sql_positional = info.sql_positional.or(spec.sql_positional);
@@ -712,7 +809,10 @@ fn program_info(policies: &[&Policy], program: &str) -> ProgramInfo {
 }
 
 fn sql_texts(cmd: &Command, parsed: &args::Parsed, info: &ProgramInfo) -> Vec<String> {
-    let mut out: Vec<String> = parsed.values(&info.sql_options).map(str::to_string).collect();
+    let mut out: Vec<String> = parsed
+        .values(&info.sql_options)
+        .map(str::to_string)
+        .collect();
     if let Some(n) = info.sql_positional {
         if let Some(w) = parsed.positionals.get(n.saturating_sub(1)) {
             out.push(w.text.clone());
@@ -727,7 +827,10 @@ fn sql_texts(cmd: &Command, parsed: &args::Parsed, info: &ProgramInfo) -> Vec<St
 }
 
 fn code_texts(cmd: &Command, parsed: &args::Parsed, info: &ProgramInfo) -> Vec<String> {
-    let mut out: Vec<String> = parsed.values(&info.code_options).map(str::to_string).collect();
+    let mut out: Vec<String> = parsed
+        .values(&info.code_options)
+        .map(str::to_string)
+        .collect();
     if info.code_stdin {
         if let Stdin::Text(t) = &cmd.stdin {
             out.push(t.clone());
@@ -752,12 +855,22 @@ fn embedded_shell_commands(cmd: &Command, info: &ProgramInfo) -> Vec<(Command, b
             .expect("literal pattern")
     });
     let list = LIST.get_or_init(|| {
-        Regex::new(r#"\(\s*\[((?:\s*[rbfu]?(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')\s*,?)+)\s*\]"#).expect("literal pattern")
+        Regex::new(r#"\(\s*\[((?:\s*[rbfu]?(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')\s*,?)+)\s*\]"#)
+            .expect("literal pattern")
     });
-    let ticks = TICKS.get_or_init(|| Regex::new(r"(?:`([^`]+)`|%x\{([^}]*)\}|qx\{([^}]*)\}|qx\(([^)]*)\))").expect("literal pattern"));
-    let lit = LIT.get_or_init(|| Regex::new(r#""((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'"#).expect("literal pattern"));
+    let ticks = TICKS.get_or_init(|| {
+        Regex::new(r"(?:`([^`]+)`|%x\{([^}]*)\}|qx\{([^}]*)\}|qx\(([^)]*)\))")
+            .expect("literal pattern")
+    });
+    let lit = LIT.get_or_init(|| {
+        Regex::new(r#""((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'"#).expect("literal pattern")
+    });
     let parsed = args::parse(cmd.args(), info);
-    let unescape = |s: &str| s.replace("\\\"", "\"").replace("\\'", "'").replace("\\\\", "\\");
+    let unescape = |s: &str| {
+        s.replace("\\\"", "\"")
+            .replace("\\'", "'")
+            .replace("\\\\", "\\")
+    };
     let mut strings = Vec::new();
     for code in code_texts(cmd, &parsed, info) {
         for c in call.captures_iter(&code) {
@@ -767,7 +880,11 @@ fn embedded_shell_commands(cmd: &Command, info: &ProgramInfo) -> Vec<(Command, b
         for c in list.captures_iter(&code) {
             let words: Vec<String> = lit
                 .captures_iter(&c[1])
-                .map(|m| crate::command::display_word(&unescape(m.get(1).or(m.get(2)).map_or("", |x| x.as_str()))))
+                .map(|m| {
+                    crate::command::display_word(&unescape(
+                        m.get(1).or(m.get(2)).map_or("", |x| x.as_str()),
+                    ))
+                })
                 .collect();
             strings.push(words.join(" "));
         }
@@ -795,7 +912,9 @@ fn embedded_shell_commands(cmd: &Command, info: &ProgramInfo) -> Vec<(Command, b
 /// `echo 'DROP TABLE t' | psql`: what a literal-printing command feeds the next one.
 fn resolve_piped_stdin(commands: &mut [Command], dialect: Dialect) {
     for i in 0..commands.len() {
-        let Some(from) = commands[i].pipe_from else { continue };
+        let Some(from) = commands[i].pipe_from else {
+            continue;
+        };
         if commands[i].stdin != Stdin::Unknown || from >= commands.len() {
             continue;
         }
@@ -805,10 +924,18 @@ fn resolve_piped_stdin(commands: &mut [Command], dialect: Dialect) {
         let args: Vec<&str> = up.args().iter().map(|w| w.text.as_str()).collect();
         let text = match prog.as_str() {
             "echo" => {
-                let words: Vec<&str> = args.iter().copied().skip_while(|a| matches!(*a, "-e" | "-n" | "-E" | "-ne" | "-en")).collect();
+                let words: Vec<&str> = args
+                    .iter()
+                    .copied()
+                    .skip_while(|a| matches!(*a, "-e" | "-n" | "-E" | "-ne" | "-en"))
+                    .collect();
                 Some(format!("{}\n", words.join(" ")))
             }
-            "printf" => Some(args.first().map(|f| f.replace("\\n", "\n").replace("%s", &args[1..].join(" "))).unwrap_or_default()),
+            "printf" => Some(
+                args.first()
+                    .map(|f| f.replace("\\n", "\n").replace("%s", &args[1..].join(" ")))
+                    .unwrap_or_default(),
+            ),
             "cat" if args.is_empty() => match &up.stdin {
                 Stdin::Text(t) => Some(t.clone()),
                 _ => None,
@@ -831,11 +958,20 @@ fn normalise_target(kind: &str, value: &str, ctx: &Context) -> String {
         let home = home.trim_end_matches('/');
         if v == "~" || v == "$HOME" || v == "${HOME}" {
             v = home.to_string();
-        } else if let Some(rest) = v.strip_prefix("~/").or_else(|| v.strip_prefix("$HOME/")).or_else(|| v.strip_prefix("${HOME}/")) {
+        } else if let Some(rest) = v
+            .strip_prefix("~/")
+            .or_else(|| v.strip_prefix("$HOME/"))
+            .or_else(|| v.strip_prefix("${HOME}/"))
+        {
             v = format!("{home}/{rest}");
         }
     }
-    if !v.starts_with('/') && !v.starts_with('~') && !v.starts_with('$') && !v.contains(":\\") && !v.starts_with('(') {
+    if !v.starts_with('/')
+        && !v.starts_with('~')
+        && !v.starts_with('$')
+        && !v.contains(":\\")
+        && !v.starts_with('(')
+    {
         if let Some(cwd) = ctx.cwd {
             v = format!("{}/{v}", cwd.trim_end_matches('/'));
         }
@@ -892,7 +1028,11 @@ mod tests {
 
     #[test]
     fn targets_resolve_home_and_cwd() {
-        let ctx = Context { home: Some("/home/u"), cwd: Some("/srv/app"), ..Context::default() };
+        let ctx = Context {
+            home: Some("/home/u"),
+            cwd: Some("/srv/app"),
+            ..Context::default()
+        };
         assert_eq!(normalise_target("path", "~/data", &ctx), "/home/u/data");
         assert_eq!(normalise_target("path", "$HOME", &ctx), "/home/u");
         assert_eq!(normalise_target("path", "../x", &ctx), "/srv/x");

@@ -8,7 +8,13 @@ pub type Origin = String;
 #[derive(Debug, Error)]
 pub enum Error {
     #[error("{origin}:{line}:{column}: {message}{}", hint_text(.hint))]
-    Syntax { origin: Origin, line: usize, column: usize, message: String, hint: Option<String> },
+    Syntax {
+        origin: Origin,
+        line: usize,
+        column: usize,
+        message: String,
+        hint: Option<String>,
+    },
 
     #[error("{origin}:{line}:{column}: rule `{rule}`: {field} is not a valid regex: {source}")]
     Regex {
@@ -33,10 +39,23 @@ pub enum Error {
     },
 
     #[error("{origin}:{line}:{column}: rule `{rule}`: {message}")]
-    Rule { origin: Origin, line: usize, column: usize, rule: String, message: String },
+    Rule {
+        origin: Origin,
+        line: usize,
+        column: usize,
+        rule: String,
+        message: String,
+    },
 
     #[error("{origin}:{line}:{column}: override of `{rule}`: {message}{}", hint_text(.hint))]
-    Override { origin: Origin, line: usize, column: usize, rule: String, message: String, hint: Option<String> },
+    Override {
+        origin: Origin,
+        line: usize,
+        column: usize,
+        rule: String,
+        message: String,
+        hint: Option<String>,
+    },
 
     #[error("unknown shell `{0}`: use one of bash, zsh, fish, powershell, nu, cmd")]
     UnknownShell(String),
@@ -62,7 +81,13 @@ pub(crate) fn suggest(word: &str, candidates: &[&str]) -> Option<String> {
     candidates
         .iter()
         // Jaro-Winkler favours shared prefixes; Damerau catches short swapped names (`tpm`).
-        .map(|c| (strsim::jaro_winkler(word, c).max(strsim::normalized_damerau_levenshtein(word, c) + 0.2), *c))
+        .map(|c| {
+            (
+                strsim::jaro_winkler(word, c)
+                    .max(strsim::normalized_damerau_levenshtein(word, c) + 0.2),
+                *c,
+            )
+        })
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| format!("did you mean `{c}`?"))
@@ -81,7 +106,10 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(suggest("requries", &["requires", "severity"]).as_deref(), Some("did you mean `requires`?"));
+        assert_eq!(
+            suggest("requries", &["requires", "severity"]).as_deref(),
+            Some("did you mean `requires`?")
+        );
         assert_eq!(suggest("zzz", &["requires"]), None);
     }
 }

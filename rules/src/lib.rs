@@ -31,6 +31,7 @@ pub mod command;
 pub mod dialect;
 pub mod engine;
 pub mod error;
+pub mod examples;
 pub mod policy;
 mod posix;
 mod simple;
@@ -41,8 +42,8 @@ pub mod unwrap;
 pub use command::{Command, Origin, Script, Stdin, Word};
 pub use dialect::Dialect;
 pub use engine::{
-    Backup, BackupOracle, BackupStatus, Context, Decision, Engine, Evaluation, Finding, NoBackups, Source, Target,
-    TargetFinding,
+    Backup, BackupOracle, BackupStatus, Context, Decision, Engine, Evaluation, Finding, NoBackups,
+    Source, Target, TargetFinding,
 };
 pub use error::{Error, Result};
 pub use policy::{Layer, Policy, Requires, Rule, Severity};

@@ -356,7 +356,8 @@ impl Rule {
     pub(crate) fn patterns(&self) -> &CompiledPatterns {
         // Validated when the policy was loaded (eagerly for user files, by `cargo test`
         // for the built-in packs), so a failure here can only leave a pattern unset.
-        self.compiled.get_or_init(|| compile_patterns(&self.spec).unwrap_or_default())
+        self.compiled
+            .get_or_init(|| compile_patterns(&self.spec).unwrap_or_default())
     }
 
     fn err(&self, message: impl Into<String>) -> Error {
@@ -384,9 +385,16 @@ impl Rule {
     }
 }
 
-fn compile_patterns(spec: &RuleSpec) -> std::result::Result<CompiledPatterns, (&'static str, regex::Error)> {
-    let opt = |field: &'static str, r: &Option<String>| -> std::result::Result<Option<Regex>, (&'static str, regex::Error)> {
-        r.as_deref().map(compile_regex).transpose().map_err(|e| (field, e))
+fn compile_patterns(
+    spec: &RuleSpec,
+) -> std::result::Result<CompiledPatterns, (&'static str, regex::Error)> {
+    let opt = |field: &'static str,
+               r: &Option<String>|
+     -> std::result::Result<Option<Regex>, (&'static str, regex::Error)> {
+        r.as_deref()
+            .map(compile_regex)
+            .transpose()
+            .map_err(|e| (field, e))
     };
     Ok(CompiledPatterns {
         args: opt("args_regex", &spec.args_regex)?,
@@ -402,12 +410,53 @@ fn compile_patterns(spec: &RuleSpec) -> std::result::Result<CompiledPatterns, (&
 }
 
 const KNOWN_KEYS: &[&str] = &[
-    "pack", "sets", "program", "rule", "override", "id", "description", "severity", "programs",
-    "subcommand", "flags", "not_flags", "args_regex", "args_not_regex", "sql", "code_regex",
-    "redirect_regex", "requires", "min_targets", "targets", "except_targets", "approval_phrase",
-    "max_age", "examples", "match", "no_match", "names", "value_options", "option_style",
-    "sql_options", "sql_positional", "sql_stdin", "code_options", "code_stdin", "kind", "from",
-    "skip", "index", "options", "regex", "value", "rule", "enabled", "locked", "line", "shell", "cwd",
+    "pack",
+    "sets",
+    "program",
+    "rule",
+    "override",
+    "id",
+    "description",
+    "severity",
+    "programs",
+    "subcommand",
+    "flags",
+    "not_flags",
+    "args_regex",
+    "args_not_regex",
+    "sql",
+    "code_regex",
+    "redirect_regex",
+    "requires",
+    "min_targets",
+    "targets",
+    "except_targets",
+    "approval_phrase",
+    "max_age",
+    "examples",
+    "match",
+    "no_match",
+    "names",
+    "value_options",
+    "option_style",
+    "sql_options",
+    "sql_positional",
+    "sql_stdin",
+    "code_options",
+    "code_stdin",
+    "kind",
+    "from",
+    "skip",
+    "index",
+    "options",
+    "regex",
+    "value",
+    "rule",
+    "enabled",
+    "locked",
+    "line",
+    "shell",
+    "cwd",
 ];
 
 /// Turn a TOML/serde error into one that names the place and suggests a fix.
@@ -416,15 +465,28 @@ fn syntax_error(origin: &str, text: &str, e: &toml::de::Error) -> Error {
     let message = e.message().trim().to_string();
     let mut hint = None;
     // serde's "unknown field `x`, expected one of `a`, `b`" / "unknown variant `x`, …".
-    if let Some(rest) = message.strip_prefix("unknown field `").or_else(|| message.strip_prefix("unknown variant `")) {
+    if let Some(rest) = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("unknown variant `"))
+    {
         if let Some(end) = rest.find('`') {
             let word = &rest[..end];
             let expected: Vec<&str> = rest[end..].split('`').skip(2).step_by(2).collect();
-            let pool: Vec<&str> = if expected.is_empty() { KNOWN_KEYS.to_vec() } else { expected };
+            let pool: Vec<&str> = if expected.is_empty() {
+                KNOWN_KEYS.to_vec()
+            } else {
+                expected
+            };
             hint = suggest(word, &pool);
         }
     }
-    Error::Syntax { origin: origin.to_string(), line, column, message, hint }
+    Error::Syntax {
+        origin: origin.to_string(),
+        line,
+        column,
+        message,
+        hint,
+    }
 }
 
 impl Policy {
@@ -449,32 +511,57 @@ impl Policy {
                 spec,
             };
             if !seen.insert(rule.id().to_string()) {
-                return Err(rule.err("this id is defined twice in the file; rule ids must be unique"));
+                return Err(
+                    rule.err("this id is defined twice in the file; rule ids must be unique")
+                );
             }
-            if rule.id().is_empty() || !rule.id().chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+            if rule.id().is_empty()
+                || !rule
+                    .id()
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
                 return Err(rule.err("ids use letters, digits, '-', '_' and '.' only"));
             }
             if rule.spec.programs.is_empty() {
-                return Err(rule.err("`programs` is empty: name the programs it applies to, or \"*\""));
+                return Err(
+                    rule.err("`programs` is empty: name the programs it applies to, or \"*\"")
+                );
             }
             if let Some(age) = &rule.spec.max_age {
-                rule.max_age_secs = parse_duration(age)
-                    .ok_or_else(|| rule.err(format!("max_age `{age}` is not a duration like \"24h\", \"30m\", \"7d\"")))?;
+                rule.max_age_secs = parse_duration(age).ok_or_else(|| {
+                    rule.err(format!(
+                        "max_age `{age}` is not a duration like \"24h\", \"30m\", \"7d\""
+                    ))
+                })?;
             }
             for t in &rule.spec.targets {
                 let needs = match t.from {
                     TargetFrom::Regex if t.regex.is_none() => Some("`regex`"),
                     TargetFrom::Option if t.options.is_empty() => Some("`options`"),
                     TargetFrom::Literal if t.value.is_none() => Some("`value`"),
-                    TargetFrom::Code if rule.spec.code_regex.is_none() => Some("a `code_regex` on the rule"),
-                    TargetFrom::Redirect if rule.spec.redirect_regex.is_none() => Some("a `redirect_regex` on the rule"),
+                    TargetFrom::Code if rule.spec.code_regex.is_none() => {
+                        Some("a `code_regex` on the rule")
+                    }
+                    TargetFrom::Redirect if rule.spec.redirect_regex.is_none() => {
+                        Some("a `redirect_regex` on the rule")
+                    }
                     _ => None,
                 };
                 if let Some(what) = needs {
-                    return Err(rule.err(format!("a target from `{:?}` needs {what}", t.from).to_lowercase()));
+                    return Err(rule
+                        .err(format!("a target from `{:?}` needs {what}", t.from).to_lowercase()));
                 }
-                if t.kind.is_empty() || !t.kind.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-                    return Err(rule.err(format!("target kind `{}` must be lowercase letters, digits and '-'", t.kind)));
+                if t.kind.is_empty()
+                    || !t
+                        .kind
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                {
+                    return Err(rule.err(format!(
+                        "target kind `{}` must be lowercase letters, digits and '-'",
+                        t.kind
+                    )));
                 }
             }
             let globs = expand_sets(&rule, &file.sets)?;
@@ -484,14 +571,22 @@ impl Policy {
                 .spec
                 .subcommand
                 .iter()
-                .map(|s| s.split_whitespace().map(|w| w.split('|').map(str::to_ascii_lowercase).collect()).collect())
+                .map(|s| {
+                    s.split_whitespace()
+                        .map(|w| w.split('|').map(str::to_ascii_lowercase).collect())
+                        .collect()
+                })
                 .collect();
             if eager {
                 rule.validate()?;
             }
             rules.push(rule);
         }
-        let override_pos = file.overrides.iter().map(|o| line_col(text, o.rule.span().start)).collect();
+        let override_pos = file
+            .overrides
+            .iter()
+            .map(|o| line_col(text, o.rule.span().start))
+            .collect();
         Ok(Policy {
             origin: origin.to_string(),
             layer,
@@ -580,32 +675,55 @@ match = ["rm x"]
 
     #[test]
     fn misspelt_key_names_line_and_suggests() {
-        let bad = GOOD.replace("programs = [\"rm\"]", "programs = [\"rm\"]\nrequries = \"deny\"");
-        let e = Policy::parse("t.toml", Layer::User, &bad, true).expect_err("invalid").to_string();
+        let bad = GOOD.replace(
+            "programs = [\"rm\"]",
+            "programs = [\"rm\"]\nrequries = \"deny\"",
+        );
+        let e = Policy::parse("t.toml", Layer::User, &bad, true)
+            .expect_err("invalid")
+            .to_string();
         assert!(e.starts_with("t.toml:9:1:"), "{e}");
         assert!(e.contains("did you mean `requires`?"), "{e}");
     }
 
     #[test]
     fn misspelt_value_suggests() {
-        let bad = GOOD.replace("programs = [\"rm\"]", "programs = [\"rm\"]\nrequires = \"backup-and-aproval\"");
-        let e = Policy::parse("t.toml", Layer::User, &bad, true).expect_err("invalid").to_string();
+        let bad = GOOD.replace(
+            "programs = [\"rm\"]",
+            "programs = [\"rm\"]\nrequires = \"backup-and-aproval\"",
+        );
+        let e = Policy::parse("t.toml", Layer::User, &bad, true)
+            .expect_err("invalid")
+            .to_string();
         assert!(e.contains("did you mean `backup-and-approval`?"), "{e}");
     }
 
     #[test]
     fn bad_regex_names_rule() {
-        let bad = GOOD.replace("programs = [\"rm\"]", "programs = [\"rm\"]\nargs_regex = \"(\"");
-        let e = Policy::parse("t.toml", Layer::User, &bad, true).expect_err("invalid").to_string();
-        assert!(e.contains("rule `t.rm`: args_regex is not a valid regex"), "{e}");
+        let bad = GOOD.replace(
+            "programs = [\"rm\"]",
+            "programs = [\"rm\"]\nargs_regex = \"(\"",
+        );
+        let e = Policy::parse("t.toml", Layer::User, &bad, true)
+            .expect_err("invalid")
+            .to_string();
+        assert!(
+            e.contains("rule `t.rm`: args_regex is not a valid regex"),
+            "{e}"
+        );
         assert!(e.starts_with("t.toml:6:"), "{e}");
     }
 
     #[test]
     fn unknown_set_is_an_error() {
         let bad = GOOD.replace("@tmp", "@tpm");
-        let e = Policy::parse("t.toml", Layer::User, &bad, true).expect_err("invalid").to_string();
-        assert!(e.contains("`@tpm`") && e.contains("did you mean `tmp`?"), "{e}");
+        let e = Policy::parse("t.toml", Layer::User, &bad, true)
+            .expect_err("invalid")
+            .to_string();
+        assert!(
+            e.contains("`@tpm`") && e.contains("did you mean `tmp`?"),
+            "{e}"
+        );
     }
 
     #[test]

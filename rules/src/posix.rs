@@ -86,7 +86,10 @@ enum Tok {
 }
 
 fn is_meta(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')')
+    matches!(
+        b,
+        b' ' | b'\t' | b'\n' | b'\r' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')'
+    )
 }
 
 fn is_name(s: &[u8]) -> bool {
@@ -166,6 +169,7 @@ impl Parser<'_> {
                     pipe_from = self.finish(&mut b, &origin, pipe_from.take());
                 }
                 Tok::Redirect(op) => self.add_redirect(&mut b, op),
+                Tok::OpenParen if self.in_case_pattern => {}
                 Tok::OpenParen => {
                     if !b.cmd.words.is_empty() && self.peek_nonblank() == Some(b')') {
                         // `name () { …; }`: a function definition; its body follows.
@@ -188,7 +192,6 @@ impl Parser<'_> {
                     self.in_case_pattern = false;
                     b = Builder::default();
                 }
-                Tok::OpenParen if self.in_case_pattern => {}
                 Tok::CloseParen => {
                     self.finish(&mut b, &origin, pipe_from.take());
                     if paren_depth == 0 {
@@ -240,9 +243,10 @@ impl Parser<'_> {
     fn is_keyword_start(&mut self, text: &str, b: &mut Builder) -> bool {
         let posix = !self.fish();
         match text {
-            "!" | "{" | "}" | "then" | "else" | "do" | "done" | "fi" | "elif" | "if"
-            | "while" | "until" | "time" | "coproc" | "[[" | "]]" => posix || text == "if"
-                || text == "while" || text == "else" || text == "time",
+            "!" | "{" | "}" | "then" | "else" | "do" | "done" | "fi" | "elif" | "if" | "while"
+            | "until" | "time" | "coproc" | "[[" | "]]" => {
+                posix || text == "if" || text == "while" || text == "else" || text == "time"
+            }
             "esac" if posix => {
                 self.case_depth = self.case_depth.saturating_sub(1);
                 self.in_case_pattern = false;
@@ -311,7 +315,12 @@ impl Parser<'_> {
     }
 
     /// Complete the command being built; returns its index when it has one.
-    fn finish(&mut self, b: &mut Builder, origin: &Origin, pipe_from: Option<usize>) -> Option<usize> {
+    fn finish(
+        &mut self,
+        b: &mut Builder,
+        origin: &Origin,
+        pipe_from: Option<usize>,
+    ) -> Option<usize> {
         let builder = std::mem::take(b);
         let mut cmd = builder.cmd;
         let writes = cmd.redirects.iter().any(|r| r.op.contains('>'));
@@ -446,7 +455,9 @@ impl Parser<'_> {
     fn next_token(&mut self) -> Tok {
         loop {
             self.skip_blanks();
-            let Some(c) = self.peek() else { return Tok::Eof };
+            let Some(c) = self.peek() else {
+                return Tok::Eof;
+            };
             match c {
                 b'\\' if self.peek_at(1) == Some(b'\n') => {
                     self.pos += 2;
@@ -561,7 +572,9 @@ impl Parser<'_> {
     }
 
     fn read_redirect_op(&mut self, mut op: String) -> String {
-        for candidate in ["<<<", "<<-", "<<", "<>", "<&", ">>", ">|", ">&", ">?", "<", ">"] {
+        for candidate in [
+            "<<<", "<<-", "<<", "<>", "<&", ">>", ">|", ">&", ">?", "<", ">",
+        ] {
             if self.starts_with(candidate.as_bytes()) {
                 // `<<-` only exists in POSIX shells; fish has `>?` (noclobber).
                 self.pos += candidate.len();
@@ -584,19 +597,17 @@ impl Parser<'_> {
         let start = self.pos;
         while let Some(c) = self.peek() {
             match c {
-                b'\\' => {
-                    match self.peek_at(1) {
-                        Some(b'\n') => self.pos += 2,
-                        Some(n) => {
-                            text.push(n);
-                            w.quoted = true;
-                            self.pos += 2;
-                        }
-                        None => {
-                            self.pos += 1;
-                        }
+                b'\\' => match self.peek_at(1) {
+                    Some(b'\n') => self.pos += 2,
+                    Some(n) => {
+                        text.push(n);
+                        w.quoted = true;
+                        self.pos += 2;
                     }
-                }
+                    None => {
+                        self.pos += 1;
+                    }
+                },
                 b'\'' => {
                     self.pos += 1;
                     w.quoted = true;
@@ -906,7 +917,9 @@ impl Parser<'_> {
         let mut v: u32 = 0;
         let mut n = 0;
         while n < max {
-            let Some(d) = self.peek().and_then(|c| (c as char).to_digit(radix)) else { break };
+            let Some(d) = self.peek().and_then(|c| (c as char).to_digit(radix)) else {
+                break;
+            };
             v = v.saturating_mul(radix).saturating_add(d);
             self.pos += 1;
             n += 1;
@@ -949,7 +962,10 @@ impl Parser<'_> {
 /// Parse a string found inside another (backticks, `bash -c`), bounded by nesting.
 pub(crate) fn parse_nested(text: &str, dialect: Dialect, nesting: usize) -> Script {
     if nesting >= MAX_NESTING {
-        return Script { commands: Vec::new(), incomplete: true };
+        return Script {
+            commands: Vec::new(),
+            incomplete: true,
+        };
     }
     let mut p = Parser {
         src: text.as_bytes(),
@@ -970,7 +986,11 @@ mod tests {
     use super::*;
 
     fn cmds(line: &str, d: Dialect) -> Vec<String> {
-        parse(line, d).commands.iter().map(|c| c.to_string()).collect()
+        parse(line, d)
+            .commands
+            .iter()
+            .map(|c| c.to_string())
+            .collect()
     }
 
     fn bash(line: &str) -> Vec<String> {
@@ -989,54 +1009,208 @@ mod tests {
 
     reads!(plain, Dialect::Bash, "rm -rf /x", ["rm -rf /x"]);
     reads!(single_quotes, Dialect::Bash, "'rm' -rf x", ["rm -rf x"]);
-    reads!(empty_quotes_inside, Dialect::Bash, "r''m -rf x", ["rm -rf x"]);
+    reads!(
+        empty_quotes_inside,
+        Dialect::Bash,
+        "r''m -rf x",
+        ["rm -rf x"]
+    );
     reads!(backslash_program, Dialect::Bash, "\\rm -rf x", ["rm -rf x"]);
     reads!(ansi_c, Dialect::Bash, "$'rm' -rf x", ["rm -rf x"]);
-    reads!(ansi_c_hex, Dialect::Bash, "$'\\x72\\x6d' -rf x", ["rm -rf x"]);
+    reads!(
+        ansi_c_hex,
+        Dialect::Bash,
+        "$'\\x72\\x6d' -rf x",
+        ["rm -rf x"]
+    );
     reads!(ansi_c_octal, Dialect::Bash, "$'\\162m' x", ["rm x"]);
-    reads!(double_quotes, Dialect::Bash, "\"rm\" \"-rf\" \"a b\"", ["rm -rf 'a b'"]);
+    reads!(
+        double_quotes,
+        Dialect::Bash,
+        "\"rm\" \"-rf\" \"a b\"",
+        ["rm -rf 'a b'"]
+    );
     reads!(comment, Dialect::Bash, "ls # rm -rf /", ["ls"]);
-    reads!(zsh_hash_is_literal, Dialect::Zsh, "echo a # ; rm -rf /", ["echo a '#'", "rm -rf /"]);
-    reads!(list_ops, Dialect::Bash, "a; b && c || d & e | f", ["a", "b", "c", "d", "e", "f"]);
-    reads!(subshell, Dialect::Bash, "(cd /x && rm -rf y)", ["cd /x", "rm -rf y"]);
+    reads!(
+        zsh_hash_is_literal,
+        Dialect::Zsh,
+        "echo a # ; rm -rf /",
+        ["echo a '#'", "rm -rf /"]
+    );
+    reads!(
+        list_ops,
+        Dialect::Bash,
+        "a; b && c || d & e | f",
+        ["a", "b", "c", "d", "e", "f"]
+    );
+    reads!(
+        subshell,
+        Dialect::Bash,
+        "(cd /x && rm -rf y)",
+        ["cd /x", "rm -rf y"]
+    );
     reads!(group, Dialect::Bash, "{ rm -rf a; }", ["rm -rf a"]);
-    reads!(if_then, Dialect::Bash, "if true; then rm -rf a; else echo; fi", ["true", "rm -rf a", "echo"]);
-    reads!(for_loop, Dialect::Bash, "for f in a b; do rm \"$f\"; done", ["rm $f"]);
-    reads!(while_loop, Dialect::Bash, "while read l; do rm -- \"$l\"; done < list", ["read l", "rm -- $l"]);
-    reads!(case_arms, Dialect::Bash, "case $x in a) rm -rf a;; b|c) ls;; esac", ["rm -rf a", "ls"]);
-    reads!(multi_line, Dialect::Bash, "cd /\nrm -rf x\n", ["cd /", "rm -rf x"]);
+    reads!(
+        if_then,
+        Dialect::Bash,
+        "if true; then rm -rf a; else echo; fi",
+        ["true", "rm -rf a", "echo"]
+    );
+    reads!(
+        for_loop,
+        Dialect::Bash,
+        "for f in a b; do rm \"$f\"; done",
+        ["rm $f"]
+    );
+    reads!(
+        while_loop,
+        Dialect::Bash,
+        "while read l; do rm -- \"$l\"; done < list",
+        ["read l", "rm -- $l"]
+    );
+    reads!(
+        case_arms,
+        Dialect::Bash,
+        "case $x in a) rm -rf a;; b|c) ls;; esac",
+        ["rm -rf a", "ls"]
+    );
+    reads!(
+        multi_line,
+        Dialect::Bash,
+        "cd /\nrm -rf x\n",
+        ["cd /", "rm -rf x"]
+    );
     reads!(continuation, Dialect::Bash, "rm \\\n -rf x", ["rm -rf x"]);
-    reads!(cmd_subst, Dialect::Bash, "echo $(rm -rf x)", ["rm -rf x", "echo '$(...)'"]);
-    reads!(nested_subst, Dialect::Bash, "a $(b $(rm -rf x))", ["rm -rf x", "b '$(...)'", "a '$(...)'"]);
-    reads!(backticks, Dialect::Bash, "echo `rm -rf x`", ["rm -rf x", "echo '`...`'"]);
-    reads!(subst_in_dquotes, Dialect::Bash, "echo \"$(rm -rf x)\"", ["rm -rf x", "echo '$(...)'"]);
-    reads!(process_subst, Dialect::Bash, "diff <(rm -rf x) y", ["rm -rf x", "diff '<(...)' y"]);
-    reads!(param_default_subst, Dialect::Bash, "echo ${X:-$(rm -rf y)}", ["rm -rf y", "echo '${X:-$(rm -rf y)}'"]);
-    reads!(arith, Dialect::Bash, "echo $((1+2)); ((x++)); rm a", ["echo '$((...))'", "rm a"]);
-    reads!(assignment_prefix, Dialect::Bash, "FOO=1 BAR=\"x y\" rm -rf z", ["rm -rf z"]);
-    reads!(fd_redirect, Dialect::Bash, "rm -rf x 2>/dev/null >&2", ["rm -rf x"]);
-    reads!(function_def, Dialect::Bash, "f() { rm -rf x; }; f", ["rm -rf x", "f"]);
-    reads!(fish_subst, Dialect::Fish, "echo (rm -rf x)", ["rm -rf x", "echo '(...)'"]);
-    reads!(fish_and_or, Dialect::Fish, "true; and rm -rf x; or echo no", ["true", "rm -rf x", "echo no"]);
-    reads!(fish_begin_end, Dialect::Fish, "begin; rm -rf x; end", ["rm -rf x"]);
-    reads!(fish_if, Dialect::Fish, "if test -d x; rm -rf x; end", ["test -d x", "rm -rf x"]);
-    reads!(fish_single_quote_escape, Dialect::Fish, "echo 'it\\'s'", ["echo 'it'\\''s'"]);
-    reads!(fish_dollar_paren_in_quotes, Dialect::Fish, "echo \"$(rm -rf x)\"", ["rm -rf x", "echo '$(...)'"]);
-    reads!(zsh_glob_qualifier, Dialect::Zsh, "rm -rf *(.)", ["rm -rf '*(.)'"]);
-    reads!(extglob, Dialect::Bash, "rm -rf !(keep)", ["rm -rf '!(keep)'"]);
+    reads!(
+        cmd_subst,
+        Dialect::Bash,
+        "echo $(rm -rf x)",
+        ["rm -rf x", "echo '$(...)'"]
+    );
+    reads!(
+        nested_subst,
+        Dialect::Bash,
+        "a $(b $(rm -rf x))",
+        ["rm -rf x", "b '$(...)'", "a '$(...)'"]
+    );
+    reads!(
+        backticks,
+        Dialect::Bash,
+        "echo `rm -rf x`",
+        ["rm -rf x", "echo '`...`'"]
+    );
+    reads!(
+        subst_in_dquotes,
+        Dialect::Bash,
+        "echo \"$(rm -rf x)\"",
+        ["rm -rf x", "echo '$(...)'"]
+    );
+    reads!(
+        process_subst,
+        Dialect::Bash,
+        "diff <(rm -rf x) y",
+        ["rm -rf x", "diff '<(...)' y"]
+    );
+    reads!(
+        param_default_subst,
+        Dialect::Bash,
+        "echo ${X:-$(rm -rf y)}",
+        ["rm -rf y", "echo '${X:-$(rm -rf y)}'"]
+    );
+    reads!(
+        arith,
+        Dialect::Bash,
+        "echo $((1+2)); ((x++)); rm a",
+        ["echo '$((...))'", "rm a"]
+    );
+    reads!(
+        assignment_prefix,
+        Dialect::Bash,
+        "FOO=1 BAR=\"x y\" rm -rf z",
+        ["rm -rf z"]
+    );
+    reads!(
+        fd_redirect,
+        Dialect::Bash,
+        "rm -rf x 2>/dev/null >&2",
+        ["rm -rf x"]
+    );
+    reads!(
+        function_def,
+        Dialect::Bash,
+        "f() { rm -rf x; }; f",
+        ["rm -rf x", "f"]
+    );
+    reads!(
+        fish_subst,
+        Dialect::Fish,
+        "echo (rm -rf x)",
+        ["rm -rf x", "echo '(...)'"]
+    );
+    reads!(
+        fish_and_or,
+        Dialect::Fish,
+        "true; and rm -rf x; or echo no",
+        ["true", "rm -rf x", "echo no"]
+    );
+    reads!(
+        fish_begin_end,
+        Dialect::Fish,
+        "begin; rm -rf x; end",
+        ["rm -rf x"]
+    );
+    reads!(
+        fish_if,
+        Dialect::Fish,
+        "if test -d x; rm -rf x; end",
+        ["test -d x", "rm -rf x"]
+    );
+    reads!(
+        fish_single_quote_escape,
+        Dialect::Fish,
+        "echo 'it\\'s'",
+        ["echo 'it'\\''s'"]
+    );
+    reads!(
+        fish_dollar_paren_in_quotes,
+        Dialect::Fish,
+        "echo \"$(rm -rf x)\"",
+        ["rm -rf x", "echo '$(...)'"]
+    );
+    reads!(
+        zsh_glob_qualifier,
+        Dialect::Zsh,
+        "rm -rf *(.)",
+        ["rm -rf '*(.)'"]
+    );
+    reads!(
+        extglob,
+        Dialect::Bash,
+        "rm -rf !(keep)",
+        ["rm -rf '!(keep)'"]
+    );
 
     #[test]
     fn heredoc_feeds_stdin() {
         let s = parse("psql mydb <<EOF\nDROP TABLE users;\nEOF\n", Dialect::Bash);
         assert_eq!(s.commands.len(), 1);
-        assert_eq!(s.commands[0].stdin, Stdin::Text("DROP TABLE users;\n".into()));
+        assert_eq!(
+            s.commands[0].stdin,
+            Stdin::Text("DROP TABLE users;\n".into())
+        );
         assert!(!s.incomplete);
     }
 
     #[test]
     fn heredoc_with_tabs_and_quotes() {
-        let s = parse("cat <<-'END' | psql\n\tDROP DATABASE x;\n\tEND\necho done", Dialect::Bash);
-        assert_eq!(s.commands[0].stdin, Stdin::Text("DROP DATABASE x;\n".into()));
+        let s = parse(
+            "cat <<-'END' | psql\n\tDROP DATABASE x;\n\tEND\necho done",
+            Dialect::Bash,
+        );
+        assert_eq!(
+            s.commands[0].stdin,
+            Stdin::Text("DROP DATABASE x;\n".into())
+        );
         assert_eq!(s.commands[1].pipe_from, Some(0));
         assert_eq!(s.commands[2].to_string(), "echo done");
     }
@@ -1064,7 +1238,13 @@ mod tests {
 
     #[test]
     fn unterminated_input_is_incomplete_but_examined() {
-        for line in ["rm -rf 'x", "echo \"$(rm -rf y", "echo `rm -rf z", "cat <<EOF\nabc", "echo )"] {
+        for line in [
+            "rm -rf 'x",
+            "echo \"$(rm -rf y",
+            "echo `rm -rf z",
+            "cat <<EOF\nabc",
+            "echo )",
+        ] {
             let s = parse(line, Dialect::Bash);
             assert!(s.incomplete, "{line:?} should be incomplete");
         }
@@ -1074,9 +1254,37 @@ mod tests {
     #[test]
     fn never_panics_on_odd_bytes() {
         let odd = [
-            "", " ", "\\", "$", "$'", "$'\\x", "$'\\u", "${", "$(", "$((", "`", "((", "))",
-            "<<", "<<<", "2>", "&>", "|&", ";;;", "case", "for", "\u{0}\u{ff}", "a=(", "!(",
-            "\r\n", "echo $'\\c'", "$\"x", "=(", "<(", "'\\'", "\"\\",
+            "",
+            " ",
+            "\\",
+            "$",
+            "$'",
+            "$'\\x",
+            "$'\\u",
+            "${",
+            "$(",
+            "$((",
+            "`",
+            "((",
+            "))",
+            "<<",
+            "<<<",
+            "2>",
+            "&>",
+            "|&",
+            ";;;",
+            "case",
+            "for",
+            "\u{0}\u{ff}",
+            "a=(",
+            "!(",
+            "\r\n",
+            "echo $'\\c'",
+            "$\"x",
+            "=(",
+            "<(",
+            "'\\'",
+            "\"\\",
         ];
         for d in [Dialect::Bash, Dialect::Zsh, Dialect::Fish] {
             for line in odd {

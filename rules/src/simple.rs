@@ -9,7 +9,10 @@ use crate::command::{Command, Origin, Script, Word};
 use crate::dialect::Dialect;
 
 pub(crate) fn parse(line: &str, dialect: Dialect) -> Script {
-    let mut script = Script { commands: Vec::new(), incomplete: true };
+    let mut script = Script {
+        commands: Vec::new(),
+        incomplete: true,
+    };
     let mut cmd = Command::default();
     let mut word: Option<Word> = None;
     let mut chars = line.chars().peekable();

@@ -7,10 +7,12 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 use sqlparser::ast::{
-    AlterTableOperation, BinaryOperator, Expr, FromTable, ObjectType, Statement, TableFactor, UnaryOperator, Value,
+    AlterTableOperation, BinaryOperator, Expr, FromTable, ObjectType, Statement, TableFactor,
+    UnaryOperator, Value,
 };
 use sqlparser::dialect::{
-    Dialect as SqlDialect, GenericDialect, MsSqlDialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect,
+    Dialect as SqlDialect, GenericDialect, MsSqlDialect, MySqlDialect, PostgreSqlDialect,
+    SQLiteDialect,
 };
 use sqlparser::parser::Parser;
 
@@ -67,7 +69,10 @@ pub fn effects(sql: &str, program: &str) -> Vec<SqlEffect> {
 
 /// psql meta-commands (`\c db`, `\i file`) are not SQL; drop those lines.
 fn strip_client_commands(sql: &str) -> String {
-    sql.lines().filter(|l| !l.trim_start().starts_with('\\')).collect::<Vec<_>>().join("\n")
+    sql.lines()
+        .filter(|l| !l.trim_start().starts_with('\\'))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Split on `;` outside quotes.
@@ -91,9 +96,15 @@ fn split_statements(sql: &str) -> Vec<&str> {
 }
 
 fn statement_effects(stmt: &Statement) -> Vec<SqlEffect> {
-    let eff = |kind, object: Option<String>, object_kind| SqlEffect { kind, object, object_kind };
+    let eff = |kind, object: Option<String>, object_kind| SqlEffect {
+        kind,
+        object,
+        object_kind,
+    };
     match stmt {
-        Statement::Drop { object_type, names, .. } => {
+        Statement::Drop {
+            object_type, names, ..
+        } => {
             let (kind, ok) = match object_type {
                 ObjectType::Table | ObjectType::ForeignTable => (SqlKind::DropTable, "table"),
                 ObjectType::Database => (SqlKind::DropDatabase, "database"),
@@ -102,13 +113,18 @@ fn statement_effects(stmt: &Statement) -> Vec<SqlEffect> {
                 ObjectType::MaterializedView => (SqlKind::DropOther, "materialized-view"),
                 ObjectType::Index => (SqlKind::DropOther, "index"),
                 ObjectType::Sequence => (SqlKind::DropOther, "sequence"),
-                ObjectType::Role | ObjectType::User | ObjectType::Group => (SqlKind::DropOther, "role"),
+                ObjectType::Role | ObjectType::User | ObjectType::Group => {
+                    (SqlKind::DropOther, "role")
+                }
                 _ => (SqlKind::DropOther, "object"),
             };
             if names.is_empty() {
                 vec![eff(kind, None, ok)]
             } else {
-                names.iter().map(|n| eff(kind, Some(n.to_string()), ok)).collect()
+                names
+                    .iter()
+                    .map(|n| eff(kind, Some(n.to_string()), ok))
+                    .collect()
             }
         }
         Statement::DropFunction(_)
@@ -131,7 +147,10 @@ fn statement_effects(stmt: &Statement) -> Vec<SqlEffect> {
             let tables = match &d.from {
                 FromTable::WithFromKeyword(t) | FromTable::WithoutKeyword(t) => t,
             };
-            let mut names: Vec<String> = tables.iter().filter_map(|t| table_name(&t.relation)).collect();
+            let mut names: Vec<String> = tables
+                .iter()
+                .filter_map(|t| table_name(&t.relation))
+                .collect();
             names.extend(d.tables.iter().map(|t| t.to_string()));
             if names.is_empty() {
                 names.push(String::new());
@@ -145,7 +164,11 @@ fn statement_effects(stmt: &Statement) -> Vec<SqlEffect> {
             if u.selection.as_ref().is_some_and(|w| !always_true(w)) || u.limit.is_some() {
                 return vec![];
             }
-            vec![eff(SqlKind::UpdateAll, table_name(&u.table.relation), "table")]
+            vec![eff(
+                SqlKind::UpdateAll,
+                table_name(&u.table.relation),
+                "table",
+            )]
         }
         Statement::AlterTable(a) => {
             let drops = a.operations.iter().any(|op| {
@@ -193,18 +216,27 @@ fn always_true(e: &Expr) -> bool {
                 left.to_string() == right.to_string()
             }
             BinaryOperator::NotEq | BinaryOperator::Gt | BinaryOperator::Lt => {
-                constant(left) && constant(right) && left.to_string() != right.to_string() && *op == BinaryOperator::NotEq
+                constant(left)
+                    && constant(right)
+                    && left.to_string() != right.to_string()
+                    && *op == BinaryOperator::NotEq
             }
             _ => false,
         },
-        Expr::UnaryOp { op: UnaryOperator::Not, expr } => always_false(expr),
+        Expr::UnaryOp {
+            op: UnaryOperator::Not,
+            expr,
+        } => always_false(expr),
         _ => false,
     }
 }
 
 fn always_false(e: &Expr) -> bool {
     match e {
-        Expr::Value(v) => matches!(&v.value, Value::Boolean(false)) || matches!(&v.value, Value::Number(n, _) if n.parse::<f64>() == Ok(0.0)),
+        Expr::Value(v) => {
+            matches!(&v.value, Value::Boolean(false))
+                || matches!(&v.value, Value::Number(n, _) if n.parse::<f64>() == Ok(0.0))
+        }
         Expr::Nested(inner) => always_false(inner),
         _ => false,
     }
@@ -231,8 +263,15 @@ fn keyword_effects(sql: &str) -> Vec<SqlEffect> {
     let mut out = Vec::new();
     for (re, kind, ok) in table {
         for c in re.captures_iter(sql) {
-            let object = c.get(1).map(|m| m.as_str().to_string()).filter(|s| !s.is_empty());
-            out.push(SqlEffect { kind: *kind, object, object_kind: ok });
+            let object = c
+                .get(1)
+                .map(|m| m.as_str().to_string())
+                .filter(|s| !s.is_empty());
+            out.push(SqlEffect {
+                kind: *kind,
+                object,
+                object_kind: ok,
+            });
         }
     }
     out
@@ -243,37 +282,70 @@ mod tests {
     use super::*;
 
     fn kinds(sql: &str, program: &str) -> Vec<(SqlKind, Option<String>)> {
-        effects(sql, program).into_iter().map(|e| (e.kind, e.object)).collect()
+        effects(sql, program)
+            .into_iter()
+            .map(|e| (e.kind, e.object))
+            .collect()
     }
 
     #[test]
     fn drops() {
-        assert_eq!(kinds("DROP TABLE users", "psql"), vec![(SqlKind::DropTable, Some("users".into()))]);
-        assert_eq!(kinds("drop database production;", "psql"), vec![(SqlKind::DropDatabase, Some("production".into()))]);
-        assert_eq!(kinds("DROP SCHEMA app CASCADE", "psql"), vec![(SqlKind::DropSchema, Some("app".into()))]);
+        assert_eq!(
+            kinds("DROP TABLE users", "psql"),
+            vec![(SqlKind::DropTable, Some("users".into()))]
+        );
+        assert_eq!(
+            kinds("drop database production;", "psql"),
+            vec![(SqlKind::DropDatabase, Some("production".into()))]
+        );
+        assert_eq!(
+            kinds("DROP SCHEMA app CASCADE", "psql"),
+            vec![(SqlKind::DropSchema, Some("app".into()))]
+        );
         assert_eq!(kinds("DROP INDEX i", "psql")[0].0, SqlKind::DropOther);
     }
 
     #[test]
     fn delete_and_update_without_where() {
-        assert_eq!(kinds("DELETE FROM t", "mysql"), vec![(SqlKind::DeleteAll, Some("t".into()))]);
-        assert_eq!(kinds("DELETE FROM t WHERE 1=1", "mysql")[0].0, SqlKind::DeleteAll);
+        assert_eq!(
+            kinds("DELETE FROM t", "mysql"),
+            vec![(SqlKind::DeleteAll, Some("t".into()))]
+        );
+        assert_eq!(
+            kinds("DELETE FROM t WHERE 1=1", "mysql")[0].0,
+            SqlKind::DeleteAll
+        );
         assert_eq!(kinds("DELETE FROM t WHERE id = 3", "mysql"), vec![]);
-        assert_eq!(kinds("UPDATE t SET a = 1", "sqlite3"), vec![(SqlKind::UpdateAll, Some("t".into()))]);
-        assert_eq!(kinds("UPDATE t SET a = 1 WHERE true OR id = 2", "psql")[0].0, SqlKind::UpdateAll);
+        assert_eq!(
+            kinds("UPDATE t SET a = 1", "sqlite3"),
+            vec![(SqlKind::UpdateAll, Some("t".into()))]
+        );
+        assert_eq!(
+            kinds("UPDATE t SET a = 1 WHERE true OR id = 2", "psql")[0].0,
+            SqlKind::UpdateAll
+        );
         assert_eq!(kinds("UPDATE t SET a = 1 WHERE id = 2", "psql"), vec![]);
     }
 
     #[test]
     fn truncate_and_alter() {
-        assert_eq!(kinds("TRUNCATE TABLE logs", "psql"), vec![(SqlKind::Truncate, Some("logs".into()))]);
-        assert_eq!(kinds("ALTER TABLE t DROP COLUMN c", "psql"), vec![(SqlKind::AlterDrop, Some("t".into()))]);
+        assert_eq!(
+            kinds("TRUNCATE TABLE logs", "psql"),
+            vec![(SqlKind::Truncate, Some("logs".into()))]
+        );
+        assert_eq!(
+            kinds("ALTER TABLE t DROP COLUMN c", "psql"),
+            vec![(SqlKind::AlterDrop, Some("t".into()))]
+        );
         assert_eq!(kinds("ALTER TABLE t ADD COLUMN c int", "psql"), vec![]);
     }
 
     #[test]
     fn benign_and_mixed() {
-        assert_eq!(kinds("SELECT * FROM t; INSERT INTO t VALUES (1)", "psql"), vec![]);
+        assert_eq!(
+            kinds("SELECT * FROM t; INSERT INTO t VALUES (1)", "psql"),
+            vec![]
+        );
         let k = kinds("SELECT 1; DROP TABLE a; \\c other\nTRUNCATE b", "psql");
         assert_eq!(k.len(), 2);
     }
@@ -281,12 +353,23 @@ mod tests {
     #[test]
     fn unparseable_sql_falls_back_to_keywords() {
         let k = kinds("DROP TABLE IF EXISTS x FROBNICATE; SELECT 1", "psql");
-        assert!(k.iter().any(|(kind, _)| *kind == SqlKind::DropTable), "{k:?}");
+        assert!(
+            k.iter().any(|(kind, _)| *kind == SqlKind::DropTable),
+            "{k:?}"
+        );
     }
 
     #[test]
     fn never_panics() {
-        for s in ["", ";", "'", "DROP", "DELETE FROM", "\u{0}", &"(".repeat(5000)] {
+        for s in [
+            "",
+            ";",
+            "'",
+            "DROP",
+            "DELETE FROM",
+            "\u{0}",
+            &"(".repeat(5000),
+        ] {
             let _ = effects(s, "psql");
         }
     }

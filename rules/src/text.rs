@@ -11,11 +11,24 @@ pub(crate) fn fallback_commands(text: &str) -> Vec<Command> {
         .filter_map(|segment| {
             let words: Vec<Word> = segment
                 .split_whitespace()
-                .map(|w| w.chars().filter(|c| !matches!(c, '\'' | '"' | '\\')).collect::<String>())
+                .map(|w| {
+                    w.chars()
+                        .filter(|c| !matches!(c, '\'' | '"' | '\\'))
+                        .collect::<String>()
+                })
                 .filter(|w| !w.is_empty() && w != "$")
-                .map(|w| Word { text: w, quoted: false, expansion: false, glob: false })
+                .map(|w| Word {
+                    text: w,
+                    quoted: false,
+                    expansion: false,
+                    glob: false,
+                })
                 .collect();
-            (!words.is_empty()).then(|| Command { words, origin: Origin::TextFallback, ..Command::default() })
+            (!words.is_empty()).then(|| Command {
+                words,
+                origin: Origin::TextFallback,
+                ..Command::default()
+            })
         })
         .collect()
 }
@@ -26,7 +39,10 @@ mod tests {
 
     #[test]
     fn splits_on_metacharacters_and_drops_quotes() {
-        let cmds: Vec<String> = fallback_commands("echo \"$(r'm' -rf /x").iter().map(|c| c.to_string()).collect();
+        let cmds: Vec<String> = fallback_commands("echo \"$(r'm' -rf /x")
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
         assert_eq!(cmds, vec!["echo", "rm -rf /x"]);
     }
 }

@@ -55,34 +55,123 @@ const WRAPPERS: &[Wrapper] = &[
     Wrapper {
         names: &["sudo"],
         value_opts: &[
-            "-u", "-g", "-h", "-p", "-C", "-D", "-r", "-t", "-T", "-U", "--user", "--group",
-            "--host", "--prompt", "--close-from", "--chdir", "--role", "--type",
-            "--command-timeout", "--other-user",
+            "-u",
+            "-g",
+            "-h",
+            "-p",
+            "-C",
+            "-D",
+            "-r",
+            "-t",
+            "-T",
+            "-U",
+            "--user",
+            "--group",
+            "--host",
+            "--prompt",
+            "--close-from",
+            "--chdir",
+            "--role",
+            "--type",
+            "--command-timeout",
+            "--other-user",
         ],
         kind: Kind::Exec,
     },
-    Wrapper { names: &["doas"], value_opts: &["-u", "-C"], kind: Kind::Exec },
-    Wrapper { names: &["run0"], value_opts: &["-u", "--user", "-g", "--group", "-D", "--chdir"], kind: Kind::Exec },
-    Wrapper { names: &["env"], value_opts: &["-u", "--unset", "-C", "--chdir", "-S", "--split-string"], kind: Kind::Env },
-    Wrapper { names: &["command"], value_opts: &[], kind: Kind::Command },
-    Wrapper { names: &["builtin", "nohup", "setsid", "unbuffer", "caffeinate", "catchsegv"], value_opts: &[], kind: Kind::Exec },
-    Wrapper { names: &["exec"], value_opts: &["-a"], kind: Kind::Exec },
-    Wrapper { names: &["time"], value_opts: &["-f", "--format", "-o", "--output"], kind: Kind::Exec },
-    Wrapper { names: &["nice"], value_opts: &["-n", "--adjustment"], kind: Kind::Exec },
-    Wrapper { names: &["ionice"], value_opts: &["-c", "--class", "-n", "--classdata"], kind: Kind::Exec },
-    Wrapper { names: &["chrt"], value_opts: &[], kind: Kind::ExecAfter(1) },
-    Wrapper { names: &["taskset"], value_opts: &[], kind: Kind::ExecAfter(1) },
+    Wrapper {
+        names: &["doas"],
+        value_opts: &["-u", "-C"],
+        kind: Kind::Exec,
+    },
+    Wrapper {
+        names: &["run0"],
+        value_opts: &["-u", "--user", "-g", "--group", "-D", "--chdir"],
+        kind: Kind::Exec,
+    },
+    Wrapper {
+        names: &["env"],
+        value_opts: &["-u", "--unset", "-C", "--chdir", "-S", "--split-string"],
+        kind: Kind::Env,
+    },
+    Wrapper {
+        names: &["command"],
+        value_opts: &[],
+        kind: Kind::Command,
+    },
+    Wrapper {
+        names: &[
+            "builtin",
+            "nohup",
+            "setsid",
+            "unbuffer",
+            "caffeinate",
+            "catchsegv",
+        ],
+        value_opts: &[],
+        kind: Kind::Exec,
+    },
+    Wrapper {
+        names: &["exec"],
+        value_opts: &["-a"],
+        kind: Kind::Exec,
+    },
+    Wrapper {
+        names: &["time"],
+        value_opts: &["-f", "--format", "-o", "--output"],
+        kind: Kind::Exec,
+    },
+    Wrapper {
+        names: &["nice"],
+        value_opts: &["-n", "--adjustment"],
+        kind: Kind::Exec,
+    },
+    Wrapper {
+        names: &["ionice"],
+        value_opts: &["-c", "--class", "-n", "--classdata"],
+        kind: Kind::Exec,
+    },
+    Wrapper {
+        names: &["chrt"],
+        value_opts: &[],
+        kind: Kind::ExecAfter(1),
+    },
+    Wrapper {
+        names: &["taskset"],
+        value_opts: &[],
+        kind: Kind::ExecAfter(1),
+    },
     Wrapper {
         names: &["timeout"],
         value_opts: &["-s", "--signal", "-k", "--kill-after"],
         kind: Kind::ExecAfter(1),
     },
-    Wrapper { names: &["stdbuf"], value_opts: &["-i", "-o", "-e", "--input", "--output", "--error"], kind: Kind::Exec },
-    Wrapper { names: &["chroot"], value_opts: &["--userspec", "--groups"], kind: Kind::ExecAfter(1) },
-    Wrapper { names: &["flock"], value_opts: &["-w", "--timeout", "-E", "--conflict-exit-code"], kind: Kind::ExecAfter(1) },
+    Wrapper {
+        names: &["stdbuf"],
+        value_opts: &["-i", "-o", "-e", "--input", "--output", "--error"],
+        kind: Kind::Exec,
+    },
+    Wrapper {
+        names: &["chroot"],
+        value_opts: &["--userspec", "--groups"],
+        kind: Kind::ExecAfter(1),
+    },
+    Wrapper {
+        names: &["flock"],
+        value_opts: &["-w", "--timeout", "-E", "--conflict-exit-code"],
+        kind: Kind::ExecAfter(1),
+    },
     Wrapper {
         names: &["runuser", "su"],
-        value_opts: &["-u", "--user", "-g", "--group", "-G", "--supp-group", "-s", "--shell"],
+        value_opts: &[
+            "-u",
+            "--user",
+            "-g",
+            "--group",
+            "-G",
+            "--supp-group",
+            "-s",
+            "--shell",
+        ],
         kind: Kind::Exec,
     },
     Wrapper {
@@ -90,7 +179,11 @@ const WRAPPERS: &[Wrapper] = &[
         value_opts: &["-n", "--interval", "-d", "-q", "--equexit"],
         kind: Kind::ShellString,
     },
-    Wrapper { names: &["eval"], value_opts: &[], kind: Kind::ShellString },
+    Wrapper {
+        names: &["eval"],
+        value_opts: &[],
+        kind: Kind::ShellString,
+    },
     Wrapper {
         names: &["ssh"],
         value_opts: &[
@@ -102,13 +195,30 @@ const WRAPPERS: &[Wrapper] = &[
     Wrapper {
         names: &["xargs"],
         value_opts: &[
-            "-I", "-n", "-L", "-P", "-s", "-d", "-E", "-a", "--arg-file", "--delimiter",
-            "--max-args", "--max-procs", "--max-lines", "--max-chars", "--eof",
+            "-I",
+            "-n",
+            "-L",
+            "-P",
+            "-s",
+            "-d",
+            "-E",
+            "-a",
+            "--arg-file",
+            "--delimiter",
+            "--max-args",
+            "--max-procs",
+            "--max-lines",
+            "--max-chars",
+            "--eof",
             "--process-slot-var",
         ],
         kind: Kind::Xargs,
     },
-    Wrapper { names: &["busybox", "toybox"], value_opts: &[], kind: Kind::Exec },
+    Wrapper {
+        names: &["busybox", "toybox"],
+        value_opts: &[],
+        kind: Kind::Exec,
+    },
 ];
 
 fn wrapper(name: &str) -> Option<&'static Wrapper> {
@@ -172,9 +282,18 @@ fn peel_once(cmd: &Command, dialect: Dialect, depth: usize) -> Option<Peeled> {
     let env_style = w.kind == Kind::Env;
     if env_style {
         // `env -S 'rm -rf x'`: the string is split into words.
-        if let Some(pos) = args.iter().position(|a| a.text == "-S" || a.text == "--split-string") {
+        if let Some(pos) = args
+            .iter()
+            .position(|a| a.text == "-S" || a.text == "--split-string")
+        {
             let s = args.get(pos + 1)?.text.clone();
-            return Some(Peeled::Many(reparse(cmd, &s, Dialect::Bash, depth, "env -S")));
+            return Some(Peeled::Many(reparse(
+                cmd,
+                &s,
+                Dialect::Bash,
+                depth,
+                "env -S",
+            )));
         }
     }
     let start = skip_options(args, w.value_opts, env_style);
@@ -182,7 +301,11 @@ fn peel_once(cmd: &Command, dialect: Dialect, depth: usize) -> Option<Peeled> {
     let label = program.clone();
     match w.kind {
         Kind::Command => {
-            if args.iter().take(start).any(|a| a.text.starts_with('-') && (a.text.contains('v') || a.text.contains('V'))) {
+            if args
+                .iter()
+                .take(start)
+                .any(|a| a.text.starts_with('-') && (a.text.contains('v') || a.text.contains('V')))
+            {
                 return Some(Peeled::Many(Vec::new()));
             }
         }
@@ -192,7 +315,11 @@ fn peel_once(cmd: &Command, dialect: Dialect, depth: usize) -> Option<Peeled> {
             if joined.is_empty() {
                 return Some(Peeled::Many(Vec::new()));
             }
-            let d = if dialect.is_posix_family() { dialect } else { Dialect::Bash };
+            let d = if dialect.is_posix_family() {
+                dialect
+            } else {
+                Dialect::Bash
+            };
             return Some(Peeled::Many(reparse(cmd, &joined, d, depth, &label)));
         }
         Kind::Ssh => {
@@ -200,7 +327,13 @@ fn peel_once(cmd: &Command, dialect: Dialect, depth: usize) -> Option<Peeled> {
             if remote.is_empty() {
                 return Some(Peeled::Many(Vec::new()));
             }
-            return Some(Peeled::Many(reparse(cmd, &remote, Dialect::Bash, depth, "ssh")));
+            return Some(Peeled::Many(reparse(
+                cmd,
+                &remote,
+                Dialect::Bash,
+                depth,
+                "ssh",
+            )));
         }
         Kind::Xargs => {
             let mut inner = inner_command(cmd, rest, &label);
@@ -228,7 +361,11 @@ fn inner_command(outer: &Command, words: &[Word], label: &str) -> Command {
     inner.words = words.to_vec();
     inner.via.push(label.to_string());
     // `sudo FOO=1 cmd` and `env FOO=1 cmd` set variables the same way the shell does.
-    while inner.words.first().is_some_and(|w| !w.quoted && crate::posix::is_assignment(&w.text)) {
+    while inner
+        .words
+        .first()
+        .is_some_and(|w| !w.quoted && crate::posix::is_assignment(&w.text))
+    {
         let a = inner.words.remove(0);
         inner.assignments.push(a.text);
     }
@@ -236,14 +373,27 @@ fn inner_command(outer: &Command, words: &[Word], label: &str) -> Command {
 }
 
 fn join_words(words: &[Word]) -> String {
-    words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ")
+    words
+        .iter()
+        .map(|w| w.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Parse a command string found inside another command and mark where it came from.
-fn reparse(outer: &Command, text: &str, dialect: Dialect, depth: usize, label: &str) -> Vec<Command> {
+fn reparse(
+    outer: &Command,
+    text: &str,
+    dialect: Dialect,
+    depth: usize,
+    label: &str,
+) -> Vec<Command> {
     if depth >= MAX_SHELL_DEPTH {
         // Too deep to follow: examine the string as text rather than pass it.
-        let mut c = Command { origin: Origin::TextFallback, ..Command::default() };
+        let mut c = Command {
+            origin: Origin::TextFallback,
+            ..Command::default()
+        };
         c.words = text.split_whitespace().map(Word::literal).collect();
         c.via = outer.via.clone();
         return vec![c];
@@ -271,13 +421,22 @@ fn reparse(outer: &Command, text: &str, dialect: Dialect, depth: usize, label: &
 
 /// `bash -c STRING`, `sh -ec STRING`, `fish --command=STRING`, `zsh -c STRING`; a shell
 /// reading a script from stdin (`bash <<EOF`, `curl … | sh`) runs its heredoc too.
-fn nested_shell(cmd: &Command, program: &str, shell: Dialect, args: &[Word], depth: usize) -> Option<Vec<Command>> {
+fn nested_shell(
+    cmd: &Command,
+    program: &str,
+    shell: Dialect,
+    args: &[Word],
+    depth: usize,
+) -> Option<Vec<Command>> {
     let label = format!("{program} -c");
     if !shell.is_posix_family() {
         // PowerShell, cmd and nushell command strings: read with their own reader.
         let pos = args.iter().position(|a| {
             let t = a.text.to_ascii_lowercase();
-            matches!(t.as_str(), "-c" | "-command" | "/c" | "/k" | "-commandwithargs" | "-cwa")
+            matches!(
+                t.as_str(),
+                "-c" | "-command" | "/c" | "/k" | "-commandwithargs" | "-cwa"
+            )
         })?;
         let text = join_words(args.get(pos + 1..)?);
         return Some(reparse(cmd, &text, shell, depth, &label));
@@ -289,7 +448,9 @@ fn nested_shell(cmd: &Command, program: &str, shell: Dialect, args: &[Word], dep
         if let Some(v) = t.strip_prefix("--command=") {
             return Some(reparse(cmd, v, shell, depth, &label));
         }
-        if t == "--command" || (shell == Dialect::Fish && (t == "-c" || t == "-C" || t == "--init-command")) {
+        if t == "--command"
+            || (shell == Dialect::Fish && (t == "-c" || t == "-C" || t == "--init-command"))
+        {
             let v = args.get(i + 1)?;
             return Some(reparse(cmd, &v.text, shell, depth, &label));
         }
@@ -327,7 +488,10 @@ fn nested_shell(cmd: &Command, program: &str, shell: Dialect, args: &[Word], dep
 /// `find ROOTS … -exec CMD {} ;` runs CMD on what it finds; `{}` stands for files under ROOTS.
 fn find_exec(cmd: &Command) -> Option<Vec<Command>> {
     let args = cmd.args();
-    if !args.iter().any(|a| matches!(a.text.as_str(), "-exec" | "-execdir" | "-ok" | "-okdir")) {
+    if !args
+        .iter()
+        .any(|a| matches!(a.text.as_str(), "-exec" | "-execdir" | "-ok" | "-okdir"))
+    {
         return None;
     }
     let roots: Vec<String> = {
@@ -336,7 +500,11 @@ fn find_exec(cmd: &Command) -> Option<Vec<Command>> {
             .take_while(|a| !a.text.starts_with('-') && a.text != "(" && a.text != "!")
             .map(|a| a.text.clone())
             .collect();
-        if r.is_empty() { vec![".".to_string()] } else { r }
+        if r.is_empty() {
+            vec![".".to_string()]
+        } else {
+            r
+        }
     };
     let mut out = vec![];
     let mut i = 0;
@@ -352,7 +520,9 @@ fn find_exec(cmd: &Command) -> Option<Vec<Command>> {
                 if w.text.contains("{}") {
                     for r in &roots {
                         let mut nw = w.clone();
-                        nw.text = w.text.replace("{}", &format!("{}/…", r.trim_end_matches('/')));
+                        nw.text = w
+                            .text
+                            .replace("{}", &format!("{}/…", r.trim_end_matches('/')));
                         nw.glob = true;
                         words.push(nw);
                     }
@@ -386,13 +556,19 @@ pub fn peel(cmd: Command, dialect: Dialect, depth: usize) -> Vec<Command> {
         if steps > 4096 {
             break;
         }
-        let is_find = c.words.first().is_some_and(|w| program_name(&w.text) == "find");
+        let is_find = c
+            .words
+            .first()
+            .is_some_and(|w| program_name(&w.text) == "find");
         match peel_once(&c, dialect, d) {
             Some(Peeled::One(inner)) => work.push((inner, d)),
             Some(Peeled::Many(list)) => {
                 for inner in list {
                     let same_find = is_find
-                        && inner.words.first().is_some_and(|w| program_name(&w.text) == "find")
+                        && inner
+                            .words
+                            .first()
+                            .is_some_and(|w| program_name(&w.text) == "find")
                         && inner.words == c.words;
                     if same_find {
                         out.push(inner);
@@ -435,35 +611,74 @@ mod tests {
     }
 
     peels!(sudo_plain, "sudo rm -rf /x", ["rm -rf /x"]);
-    peels!(sudo_options, "sudo -u root -E --preserve-env=A -- rm -rf /x", ["rm -rf /x"]);
+    peels!(
+        sudo_options,
+        "sudo -u root -E --preserve-env=A -- rm -rf /x",
+        ["rm -rf /x"]
+    );
     peels!(sudo_glued_user, "sudo -uroot rm x", ["rm x"]);
     peels!(doas, "doas -u root rm -rf /x", ["rm -rf /x"]);
-    peels!(env_assignments, "env -i FOO=1 -u BAR rm -rf x", ["rm -rf x"]);
+    peels!(
+        env_assignments,
+        "env -i FOO=1 -u BAR rm -rf x",
+        ["rm -rf x"]
+    );
     peels!(env_split_string, "env -S 'rm -rf x'", ["rm -rf x"]);
     peels!(command_builtin, "command rm -rf x", ["rm -rf x"]);
     peels!(command_v_runs_nothing, "command -v rm", []);
-    peels!(stacked, "sudo nice -n 10 ionice -c3 nohup time -p timeout -s KILL 5m stdbuf -oL rm -rf x", ["rm -rf x"]);
+    peels!(
+        stacked,
+        "sudo nice -n 10 ionice -c3 nohup time -p timeout -s KILL 5m stdbuf -oL rm -rf x",
+        ["rm -rf x"]
+    );
     peels!(nice_numeric, "nice -10 rm -rf x", ["rm -rf x"]);
     peels!(watch_string, "watch -n 5 'rm -rf x'", ["rm -rf x"]);
     peels!(busybox_applet, "busybox rm -rf x", ["rm -rf x"]);
     peels!(exec_builtin, "exec rm -rf x", ["rm -rf x"]);
-    peels!(absolute_path, "/usr/bin/sudo /bin/rm -rf x", ["/bin/rm -rf x"]);
+    peels!(
+        absolute_path,
+        "/usr/bin/sudo /bin/rm -rf x",
+        ["/bin/rm -rf x"]
+    );
     peels!(xargs_default, "ls | xargs", ["echo", "ls"]);
     peels!(bash_c, "bash -c 'rm -rf x'", ["rm -rf x"]);
     peels!(sh_ec, "sh -ec 'cd / && rm -rf x'", ["cd /", "rm -rf x"]);
-    peels!(nested_shells, "bash -c \"sh -c 'zsh -c \\\"rm -rf x\\\"'\"", ["rm -rf x"]);
+    peels!(
+        nested_shells,
+        "bash -c \"sh -c 'zsh -c \\\"rm -rf x\\\"'\"",
+        ["rm -rf x"]
+    );
     peels!(fish_command_eq, "fish --command='rm -rf x'", ["rm -rf x"]);
     peels!(eval_joined, "eval rm -rf x", ["rm -rf x"]);
-    peels!(ssh_remote, "ssh -p 22 host 'rm -rf /data'", ["rm -rf /data"]);
+    peels!(
+        ssh_remote,
+        "ssh -p 22 host 'rm -rf /data'",
+        ["rm -rf /data"]
+    );
     peels!(sh_from_heredoc, "sh <<EOF\nrm -rf x\nEOF\n", ["rm -rf x"]);
-    peels!(find_exec_rm, "find /srv -name '*.log' -exec rm -f {} \\;", ["find /srv -name *.log -exec rm -f {} ';'", "rm -f /srv/…"]);
-    peels!(bash_script_file_is_not_nested, "bash script.sh", ["bash script.sh"]);
+    peels!(
+        find_exec_rm,
+        "find /srv -name '*.log' -exec rm -f {} \\;",
+        ["find /srv -name *.log -exec rm -f {} ';'", "rm -f /srv/…"]
+    );
+    peels!(
+        bash_script_file_is_not_nested,
+        "bash script.sh",
+        ["bash script.sh"]
+    );
 
     #[test]
     fn xargs_marks_stdin_args() {
         let script = Dialect::Bash.parse("find . -name x | xargs -0 -n1 rm -f");
-        let peeled: Vec<Command> = script.commands.into_iter().flat_map(|c| peel(c, Dialect::Bash, 0)).collect();
-        let rm = peeled.iter().find(|c| c.program() == Some("rm")).expect("rm found");
+        let peeled: Vec<Command> = script
+            .commands
+            .into_iter()
+            .flat_map(|c| peel(c, Dialect::Bash, 0))
+            .collect();
+        let rm = peeled
+            .iter()
+            .find(|c| c.program() == Some("rm"))
+            .expect("rm found");
         assert!(rm.args_from_stdin);
         assert_eq!(rm.via, vec!["xargs"]);
     }
@@ -476,7 +691,11 @@ mod tests {
             line = format!("bash -c {}", line.replace('\\', "\\\\").replace(' ', "\\ "));
         }
         let script = Dialect::Bash.parse(&line);
-        let peeled: Vec<Command> = script.commands.into_iter().flat_map(|c| peel(c, Dialect::Bash, 0)).collect();
+        let peeled: Vec<Command> = script
+            .commands
+            .into_iter()
+            .flat_map(|c| peel(c, Dialect::Bash, 0))
+            .collect();
         // Past the bound the string is still examined, as text.
         assert!(peeled.iter().any(|c| c.origin == Origin::TextFallback));
     }

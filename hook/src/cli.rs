@@ -1,0 +1,76 @@
+//! The command line, and nothing else: each subcommand's work is in `cmd/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Stands between you and the one command that destroys your data.
+#[derive(Debug, Parser)]
+#[command(name = "backstop", version, about, long_about = None)]
+#[command(
+    after_help = "Exit codes for check: 0 allow, 1 ask (a person must approve), 2 deny, 3 bad input or configuration.\n\
+BACKSTOP_HOME=DIR keeps all configuration and state under DIR."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Decide a command line without running or prompting (exit 0 allow, 1 ask, 2 deny, 3 error)
+    Check(CheckArgs),
+    /// Show, for a person, how a line is read, what matched and what would satisfy it
+    Explain(LineArgs),
+    /// Report what backstop would have stopped in a history file (bash, zsh, fish) or stdin
+    Scan(ScanArgs),
+    /// Inspect, test and validate policies
+    #[command(subcommand)]
+    Policy(PolicyCmd),
+}
+
+#[derive(Debug, Args)]
+pub struct LineArgs {
+    /// The shell whose rules the line follows: bash, zsh, fish, powershell, nu, cmd
+    #[arg(long, short = 's', default_value = "bash")]
+    pub shell: String,
+    /// The directory the line would run in (default: the current directory)
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// The command line; several words are joined with spaces
+    #[arg(required = true, num_args = 1.., allow_hyphen_values = true, trailing_var_arg = true)]
+    pub line: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub line: LineArgs,
+    /// Print the decision as one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// The shell whose rules the lines follow (the history format is detected)
+    #[arg(long, short = 's', default_value = "bash")]
+    pub shell: String,
+    /// A history file; standard input when absent or `-`
+    pub file: Option<PathBuf>,
+    /// Print every stopped line as a JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCmd {
+    /// List every rule in force, with its layer
+    List,
+    /// Show one rule: what it matches, its targets, exceptions and examples
+    Show { id: String },
+    /// Run a policy file's examples (all layers in force when no file is given)
+    Test { file: Option<PathBuf> },
+    /// Validate a policy file (all layers in force when no file is given)
+    Check { file: Option<PathBuf> },
+}

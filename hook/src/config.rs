@@ -1,0 +1,97 @@
+//! Where backstop keeps things, and the policy layers in force.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use backstop_rules::engine::Source;
+use backstop_rules::{Engine, Layer};
+
+/// backstop's directories: everything under `BACKSTOP_HOME` when it is set.
+#[derive(Debug, Clone)]
+pub struct Dirs {
+    /// The system layer: `/etc/backstop`, or `$BACKSTOP_HOME/system`.
+    pub system: PathBuf,
+    /// The user's policies: `<config dir>/policies`.
+    pub user_policies: PathBuf,
+}
+
+impl Dirs {
+    pub fn discover() -> Result<Dirs> {
+        if let Some(home) = std::env::var_os("BACKSTOP_HOME").filter(|v| !v.is_empty()) {
+            let home = PathBuf::from(home);
+            return Ok(Dirs {
+                system: home.join("system"),
+                user_policies: home.join("policies"),
+            });
+        }
+        let pd = directories::ProjectDirs::from("", "", "backstop").context(
+            "cannot find your home directory to keep backstop's configuration; set BACKSTOP_HOME to a directory",
+        )?;
+        Ok(Dirs {
+            system: PathBuf::from("/etc/backstop"),
+            user_policies: pd.config_dir().join("policies"),
+        })
+    }
+}
+
+/// The user's home directory, for `~` in targets.
+pub fn home_dir() -> Option<String> {
+    std::env::var("HOME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().display().to_string()))
+}
+
+/// `*.toml` files in a directory, sorted; a missing directory has none.
+fn toml_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("cannot read policy directory {}", dir.display()))
+        }
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn read_sources(dir: &Path, layer: Layer, out: &mut Vec<Source>) -> Result<()> {
+    for path in toml_files(dir)? {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read policy file {}", path.display()))?;
+        out.push(Source {
+            origin: path.display().to_string(),
+            layer,
+            text,
+        });
+    }
+    Ok(())
+}
+
+/// The nearest `.backstop/` directory at or above `cwd`.
+fn repository_policy_dir(cwd: &Path) -> Option<PathBuf> {
+    cwd.ancestors()
+        .map(|a| a.join(".backstop"))
+        .find(|p| p.is_dir())
+}
+
+/// The policy sources in force for a line run in `cwd`, lowest layer first.
+pub fn sources(dirs: &Dirs, cwd: Option<&Path>) -> Result<Vec<Source>> {
+    let mut out = Vec::new();
+    read_sources(&dirs.system, Layer::System, &mut out)?;
+    read_sources(&dirs.user_policies, Layer::User, &mut out)?;
+    if let Some(repo) = cwd.and_then(repository_policy_dir) {
+        read_sources(&repo, Layer::Repository, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// The engine with every layer in force for `cwd`.
+pub fn engine(dirs: &Dirs, cwd: Option<&Path>) -> Result<Engine> {
+    Ok(Engine::new(sources(dirs, cwd)?)?)
+}

@@ -1,0 +1,61 @@
+//! Every built-in rule carries examples, and they all hold.
+
+use backstop_rules::policy::{Layer, Policy};
+use backstop_rules::Engine;
+
+#[test]
+fn every_builtin_pack_parses_and_compiles() {
+    for pack in backstop_policies::PACKS {
+        let origin = format!("built-in pack {}", pack.name);
+        let policy = Policy::parse(&origin, Layer::Builtin, pack.source, true)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            !policy.rules.is_empty() || !policy.programs.is_empty(),
+            "{origin} is empty"
+        );
+        let meta = policy
+            .meta
+            .as_ref()
+            .unwrap_or_else(|| panic!("{origin} lacks [pack]"));
+        assert_eq!(
+            meta.id, pack.name,
+            "{origin}: [pack] id must be the file stem"
+        );
+    }
+}
+
+#[test]
+fn every_builtin_rule_has_examples_and_they_hold() {
+    let engine = Engine::builtin();
+    let mut problems = Vec::new();
+    let mut examples = 0;
+    for policy in engine.all_policies().expect("built-in packs load") {
+        let report = engine.run_examples(policy).expect("examples evaluate");
+        examples += report.examples;
+        for id in report.without_examples {
+            problems.push(format!("rule `{id}` has no `match` example"));
+        }
+        problems.extend(report.failures.iter().map(|f| f.to_string()));
+    }
+    assert!(examples > 100, "only {examples} examples ran");
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn rule_ids_are_unique_across_packs() {
+    let mut seen = std::collections::HashSet::new();
+    for pack in backstop_policies::PACKS {
+        for id in pack.rule_ids {
+            assert!(
+                seen.insert(*id),
+                "rule id `{id}` is defined twice (second in {})",
+                pack.name
+            );
+        }
+    }
+}
