@@ -13,6 +13,7 @@ pub struct ProgramInfo {
     pub sql_options: Vec<String>,
     pub sql_positional: Option<usize>,
     pub sql_stdin: bool,
+    pub sql_command: bool,
     pub code_options: Vec<String>,
     pub code_stdin: bool,
 }

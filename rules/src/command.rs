@@ -77,6 +77,8 @@ pub struct Command {
     pub via: Vec<String>,
     /// Arguments are appended from standard input at run time (`xargs`).
     pub args_from_stdin: bool,
+    /// What those arguments name, when the line says (`find ROOT -name X | xargs`).
+    pub stdin_names: Vec<String>,
 }
 
 impl Command {

@@ -631,8 +631,18 @@ impl Engine {
                         None => rest.for_each(|w| push(w.text.clone())),
                     }
                     if cmd.args_from_stdin {
-                        push(STDIN_NAMES.to_string());
+                        if cmd.stdin_names.is_empty() {
+                            push(STDIN_NAMES.to_string());
+                        }
+                        cmd.stdin_names.iter().for_each(|n| push(n.clone()));
                     }
+                }
+                TargetFrom::Leading
+                    if program_name(cmd.program().unwrap_or_default()) == "find" =>
+                {
+                    crate::unwrap::find_scope(cmd)
+                        .into_iter()
+                        .for_each(&mut push);
                 }
                 TargetFrom::Leading => {
                     let lead: Vec<&Word> = parsed.leading.iter().skip(t.skip).copied().collect();
@@ -802,6 +812,7 @@ fn program_info(policies: &[&Policy], program: &str) -> ProgramInfo {
             info.code_options.extend(spec.code_options.iter().cloned());
             info.sql_positional = info.sql_positional.or(spec.sql_positional);
             info.sql_stdin |= spec.sql_stdin;
+            info.sql_command |= spec.sql_command;
             info.code_stdin |= spec.code_stdin;
         }
     }
@@ -813,6 +824,15 @@ fn sql_texts(cmd: &Command, parsed: &args::Parsed, info: &ProgramInfo) -> Vec<St
         .values(&info.sql_options)
         .map(str::to_string)
         .collect();
+    if info.sql_command {
+        out.push(
+            cmd.words
+                .iter()
+                .map(|w| w.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
+    }
     if let Some(n) = info.sql_positional {
         if let Some(w) = parsed.positionals.get(n.saturating_sub(1)) {
             out.push(w.text.clone());
@@ -921,6 +941,11 @@ fn resolve_piped_stdin(commands: &mut [Command], dialect: Dialect) {
         let upstream = peel(commands[from].clone(), dialect, 0);
         let Some(up) = upstream.last() else { continue };
         let prog = program_name(up.program().unwrap_or_default());
+        if prog == "find" {
+            // `find … | xargs rm`: the names are what find selects.
+            commands[i].stdin_names = crate::unwrap::find_scope(up);
+            continue;
+        }
         let args: Vec<&str> = up.args().iter().map(|w| w.text.as_str()).collect();
         let text = match prog.as_str() {
             "echo" => {

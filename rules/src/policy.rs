@@ -148,6 +148,10 @@ pub struct ProgramSpec {
     pub sql_positional: Option<usize>,
     #[serde(default)]
     pub sql_stdin: bool,
+    /// The command itself is SQL: a statement pasted at a shell prompt, or given to
+    /// an agent's tool, reads `DROP TABLE users` with `DROP` as its "program".
+    #[serde(default)]
+    pub sql_command: bool,
     #[serde(default)]
     pub code_options: Vec<String>,
     #[serde(default)]

@@ -494,18 +494,7 @@ fn find_exec(cmd: &Command) -> Option<Vec<Command>> {
     {
         return None;
     }
-    let roots: Vec<String> = {
-        let r: Vec<String> = args
-            .iter()
-            .take_while(|a| !a.text.starts_with('-') && a.text != "(" && a.text != "!")
-            .map(|a| a.text.clone())
-            .collect();
-        if r.is_empty() {
-            vec![".".to_string()]
-        } else {
-            r
-        }
-    };
+    let roots = find_scope(cmd);
     let mut out = vec![];
     let mut i = 0;
     while i < args.len() {
@@ -520,9 +509,7 @@ fn find_exec(cmd: &Command) -> Option<Vec<Command>> {
                 if w.text.contains("{}") {
                     for r in &roots {
                         let mut nw = w.clone();
-                        nw.text = w
-                            .text
-                            .replace("{}", &format!("{}/…", r.trim_end_matches('/')));
+                        nw.text = w.text.replace("{}", r);
                         nw.glob = true;
                         words.push(nw);
                     }
@@ -544,6 +531,44 @@ fn find_exec(cmd: &Command) -> Option<Vec<Command>> {
     // The find itself stays: `-delete` and friends are matched on it.
     out.push(cmd.clone());
     Some(out)
+}
+
+/// What a `find` command selects, as globs: `ROOT/**/NAME` when it filters on one
+/// `-name` (so `find . -name __pycache__ -exec rm -rf {} +` targets `./**/__pycache__`),
+/// else everything under each root, `ROOT/**`.
+pub fn find_scope(cmd: &Command) -> Vec<String> {
+    let args = cmd.args();
+    let mut roots: Vec<String> = args
+        .iter()
+        .take_while(|a| !a.text.starts_with('-') && a.text != "(" && a.text != "!")
+        .map(|a| a.text.trim_end_matches('/').to_string())
+        .collect();
+    if roots.is_empty() {
+        roots.push(".".to_string());
+    }
+    let names: Vec<&str> = args
+        .windows(2)
+        .filter(|w| matches!(w[0].text.as_str(), "-name" | "-iname"))
+        .map(|w| w[1].text.as_str())
+        .collect();
+    // With `-o` or `!` the selection is not one name: fall back to everything.
+    let alternation = args
+        .iter()
+        .any(|a| matches!(a.text.as_str(), "-o" | "-or" | "!" | "-not"));
+    let tail = match names.as_slice() {
+        [one] if !alternation && !one.contains('/') => format!("**/{one}"),
+        _ => "**".to_string(),
+    };
+    roots
+        .into_iter()
+        .map(|r| {
+            if r.is_empty() {
+                format!("/{tail}")
+            } else {
+                format!("{r}/{tail}")
+            }
+        })
+        .collect()
 }
 
 /// Peel every wrapper from `cmd`, recursively, returning the commands that really run.
@@ -659,7 +684,10 @@ mod tests {
     peels!(
         find_exec_rm,
         "find /srv -name '*.log' -exec rm -f {} \\;",
-        ["find /srv -name *.log -exec rm -f {} ';'", "rm -f /srv/…"]
+        [
+            "find /srv -name *.log -exec rm -f {} ';'",
+            "rm -f /srv/**/*.log"
+        ]
     );
     peels!(
         bash_script_file_is_not_nested,

@@ -1,0 +1,132 @@
+//! End-to-end tests: the built `backstop` binary, in a private BACKSTOP_HOME.
+
+mod check;
+mod layers;
+mod policy_cmd;
+mod scan;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// A fluent runner over the built binary (after just's tests/test.rs).
+pub struct Test {
+    home: tempfile::TempDir,
+    args: Vec<String>,
+    cwd: Option<PathBuf>,
+    stdin: Option<Vec<u8>>,
+    env: Vec<(String, String)>,
+}
+
+pub struct Ran {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Test {
+    pub fn new() -> Test {
+        Test {
+            home: tempfile::tempdir().expect("temp dir"),
+            args: Vec::new(),
+            cwd: None,
+            stdin: None,
+            env: vec![("HOME".into(), "/home/tester".into())],
+        }
+    }
+
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    pub fn args<I: IntoIterator<Item = S>, S: Into<String>>(mut self, args: I) -> Test {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Test {
+        self.cwd = Some(dir.into());
+        self
+    }
+
+    pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Test {
+        self.stdin = Some(data.into());
+        self
+    }
+
+    /// Write a file under BACKSTOP_HOME (e.g. `policies/mine.toml`).
+    pub fn file(self, rel: &str, text: &str) -> Test {
+        let path = self.home.path().join(rel);
+        std::fs::create_dir_all(path.parent().expect("has parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+        self
+    }
+
+    pub fn run(&self) -> Ran {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_backstop"));
+        cmd.args(&self.args).env("BACKSTOP_HOME", self.home.path());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        if let Some(c) = &self.cwd {
+            cmd.current_dir(c);
+        }
+        cmd.stdin(if self.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn backstop");
+        if let Some(data) = &self.stdin {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(data)
+                .expect("write stdin");
+        }
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = child.wait_with_output().expect("wait");
+        Ran {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
+
+    /// Run and require this exit code, returning the output.
+    pub fn code(&self, want: i32) -> Ran {
+        let r = self.run();
+        assert_eq!(
+            r.code, want,
+            "backstop {:?}\nstdout:\n{}\nstderr:\n{}",
+            self.args, r.stdout, r.stderr
+        );
+        r
+    }
+}
+
+impl Ran {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+}
+
+/// `backstop check --json --shell SHELL -- LINE`, returning the exit code and JSON.
+pub fn check(shell: &str, line: &str) -> (i32, serde_json::Value) {
+    let r = Test::new()
+        .args(["check", "--json", "--shell", shell, "--", line])
+        .run();
+    assert!(
+        matches!(r.code, 0..=2),
+        "check {line:?} exited {}: {}",
+        r.code,
+        r.stderr
+    );
+    (r.code, r.json())
+}
