@@ -1,3 +1,4 @@
+#![allow(clippy::panic)] // A pack that is not TOML must fail the build, loudly.
 //! Indexes the built-in packs at build time: which programs each pack's rules name and
 //! which rule ids it defines. At run time backstop then parses only the packs whose
 //! programs a line runs, which keeps a benign `check` close to a bare process start.
@@ -8,7 +9,11 @@ use std::{env, fs};
 
 fn strings(v: Option<&toml::Value>) -> Vec<String> {
     v.and_then(|v| v.as_array())
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -27,12 +32,17 @@ fn main() {
         let text = fs::read_to_string(path).expect("pack is readable");
         // A pack that is not even TOML fails the build; full validation is the engine's
         // and runs in `cargo test`.
-        let doc: toml::Table = toml::from_str(&text)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let doc: toml::Table =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let mut programs = Vec::new();
         let mut ids = Vec::new();
         for table in ["rule", "program"] {
-            for item in doc.get(table).and_then(|v| v.as_array()).into_iter().flatten() {
+            for item in doc
+                .get(table)
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+            {
                 let key = if table == "rule" { "programs" } else { "names" };
                 for p in strings(item.get(key)) {
                     programs.push(p.to_ascii_lowercase());
@@ -44,7 +54,10 @@ fn main() {
         }
         programs.sort();
         programs.dedup();
-        let stem = path.file_stem().and_then(|s| s.to_str()).expect("utf-8 file name");
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("utf-8 file name");
         let abs = fs::canonicalize(path).expect("pack path");
         writeln!(
             out,

@@ -303,7 +303,7 @@ impl Engine {
                     message,
                     hint,
                 };
-                if !known.iter().any(|k| *k == id) {
+                if !known.contains(&id) {
                     let pool: Vec<&str> = known.iter().map(String::as_str).collect();
                     return Err(err("no rule has this id".into(), suggest(&id, &pool)));
                 }
@@ -600,10 +600,10 @@ impl Engine {
         let mut redirects = Vec::new();
         if let Some(re) = &pats.redirect {
             for r in &cmd.redirects {
-                if r.op.contains('>') && !r.op.contains('&') || r.op == "&>" || r.op == "&>>" {
-                    if re.is_match(&r.target.text) {
-                        redirects.push(r.target.text.clone());
-                    }
+                let writes =
+                    r.op.contains('>') && !r.op.contains('&') || r.op == "&>" || r.op == "&>>";
+                if writes && re.is_match(&r.target.text) {
+                    redirects.push(r.target.text.clone());
                 }
             }
             if redirects.is_empty() {

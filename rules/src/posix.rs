@@ -306,10 +306,8 @@ impl Parser<'_> {
         let target = self.read_word().unwrap_or_default();
         if op == "<<<" {
             b.cmd.stdin = Stdin::Text(format!("{}\n", target.text));
-        } else if op.starts_with('<') && !op.contains('&') {
-            if b.cmd.stdin == Stdin::Terminal {
-                b.cmd.stdin = Stdin::Unknown;
-            }
+        } else if op.starts_with('<') && !op.contains('&') && b.cmd.stdin == Stdin::Terminal {
+            b.cmd.stdin = Stdin::Unknown;
         }
         b.cmd.redirects.push(Redirect { op, target });
     }

@@ -7,7 +7,7 @@
 use crate::command::{Command, Origin, Word};
 
 pub(crate) fn fallback_commands(text: &str) -> Vec<Command> {
-    text.split(|c: char| matches!(c, ';' | '|' | '&' | '\n' | '(' | ')' | '`' | '{' | '}'))
+    text.split([';', '|', '&', '\n', '(', ')', '`', '{', '}'])
         .filter_map(|segment| {
             let words: Vec<Word> = segment
                 .split_whitespace()

@@ -1,5 +1,10 @@
 //! End-to-end tests: the built `backstop` binary, in a private BACKSTOP_HOME.
 
+// These tests run real programs on purpose (the shells, the built binary).
+#![allow(clippy::disallowed_methods)]
+// Helpers outside #[test] functions panic to fail the test that called them.
+#![allow(clippy::panic, clippy::new_without_default)]
+
 mod check;
 mod layers;
 mod policy_cmd;
@@ -9,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 /// A fluent runner over the built binary (after just's tests/test.rs).
+#[derive(Debug)]
 pub struct Test {
     home: tempfile::TempDir,
     args: Vec<String>,
@@ -17,6 +23,7 @@ pub struct Test {
     env: Vec<(String, String)>,
 }
 
+#[derive(Debug)]
 pub struct Ran {
     pub code: i32,
     pub stdout: String,
