@@ -1,8 +1,13 @@
 #![allow(clippy::panic)] // A pack that is not TOML must fail the build, loudly.
-//! Indexes the built-in packs at build time: which programs each pack's rules name and
-//! which rule ids it defines. At run time backstop then parses only the packs whose
-//! programs a line runs, which keeps a benign `check` close to a bare process start.
+//! Indexes the built-in packs at build time.
+//!
+//! Each pack is split into its top-level sections (`[pack]`, `[sets]`, each
+//! `[[program]]` and `[[rule]]` with its sub-tables), and a sorted index maps every
+//! program name to the sections that mention it. At run time backstop parses only
+//! the sections for the programs a line runs, which keeps a benign `check` close to
+//! a bare process start.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::{env, fs};
@@ -17,6 +22,16 @@ fn strings(v: Option<&toml::Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A top-level header starts a section; `[rule.examples]` and the like belong to the
+/// section above them.
+fn is_section_start(line: &str) -> bool {
+    let t = line.trim_start();
+    matches!(
+        t.split(']').next(),
+        Some("[[rule" | "[[program" | "[[override" | "[pack" | "[sets")
+    )
+}
+
 fn main() {
     let dir = Path::new("packs");
     println!("cargo:rerun-if-changed=packs");
@@ -27,44 +42,97 @@ fn main() {
         .collect();
     files.sort();
     let mut out = String::from("pub static PACKS: &[BuiltinPack] = &[\n");
-    for path in &files {
+    let mut index: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
+    for (pack_no, path) in files.iter().enumerate() {
         println!("cargo:rerun-if-changed={}", path.display());
         let text = fs::read_to_string(path).expect("pack is readable");
-        // A pack that is not even TOML fails the build; full validation is the engine's
-        // and runs in `cargo test`.
-        let doc: toml::Table =
+        let whole: toml::Table =
             toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let mut programs = Vec::new();
-        let mut ids = Vec::new();
-        for table in ["rule", "program"] {
-            for item in doc
-                .get(table)
-                .and_then(|v| v.as_array())
-                .into_iter()
-                .flatten()
-            {
-                let key = if table == "rule" { "programs" } else { "names" };
-                for p in strings(item.get(key)) {
-                    programs.push(p.to_ascii_lowercase());
-                }
-                if let Some(id) = item.get("id").and_then(|v| v.as_str()) {
-                    ids.push(id.to_string());
-                }
-            }
-        }
-        programs.sort();
-        programs.dedup();
         let stem = path
             .file_stem()
             .and_then(|s| s.to_str())
             .expect("utf-8 file name");
+
+        // Split into sections by byte offset; the text before the first header
+        // (comments) is left out.
+        let mut starts = Vec::new();
+        let mut offset = 0;
+        for line in text.split_inclusive('\n') {
+            if is_section_start(line) {
+                starts.push(offset);
+            }
+            offset += line.len();
+        }
+        starts.push(text.len());
+        let mut sections = String::new();
+        let mut all_programs = Vec::new();
+        let mut ids = Vec::new();
+        let mut rebuilt = 0;
+        for (sec_no, w) in starts.windows(2).enumerate() {
+            let body = &text[w[0]..w[1]];
+            let line = text[..w[0]].matches('\n').count() + 1;
+            let doc: toml::Table = toml::from_str(body).unwrap_or_else(|e| {
+                panic!(
+                    "{}:{line}: section does not parse alone: {e}",
+                    path.display()
+                )
+            });
+            let (kind, programs) = if let Some(rules) = doc.get("rule").and_then(|v| v.as_array()) {
+                let r = &rules[0];
+                if let Some(id) = r.get("id").and_then(|v| v.as_str()) {
+                    ids.push(id.to_string());
+                }
+                ("Rule", strings(r.get("programs")))
+            } else if let Some(p) = doc.get("program").and_then(|v| v.as_array()) {
+                ("Program", strings(p[0].get("names")))
+            } else {
+                ("Header", Vec::new())
+            };
+            rebuilt += doc.len();
+            let programs: Vec<String> = programs.iter().map(|p| p.to_ascii_lowercase()).collect();
+            // A rule for every program that only looks at redirections (`> /dev/sda`) is
+            // indexed under `>`: it is parsed only for commands that redirect output.
+            let redirect_only = kind == "Rule"
+                && doc
+                    .get("rule")
+                    .and_then(|r| r.as_array())
+                    .is_some_and(|r| r[0].get("redirect_regex").is_some());
+            for p in &programs {
+                let key = if p == "*" && redirect_only {
+                    ">".to_string()
+                } else {
+                    p.clone()
+                };
+                index.entry(key).or_default().push((pack_no, sec_no));
+                all_programs.push(p.clone());
+            }
+            writeln!(
+                sections,
+                "        Section {{ kind: SectionKind::{kind}, start: {}, end: {}, line: {line}, programs: &{programs:?} }},",
+                w[0], w[1]
+            )
+            .expect("write to string");
+        }
+        // Every top-level key must have landed in some section.
+        assert!(
+            rebuilt >= whole.len(),
+            "{}: sections lost a top-level key",
+            path.display()
+        );
+        all_programs.sort();
+        all_programs.dedup();
         let abs = fs::canonicalize(path).expect("pack path");
         writeln!(
             out,
-            "    BuiltinPack {{ name: {stem:?}, source: include_str!({:?}), programs: &{programs:?}, rule_ids: &{ids:?} }},",
+            "    BuiltinPack {{ name: {stem:?}, source: include_str!({:?}), programs: &{all_programs:?}, rule_ids: &{ids:?}, sections: &[\n{sections}    ] }},",
             abs.display().to_string()
         )
         .expect("write to string");
+    }
+    out.push_str("];\n\n/// Program name → (pack, section) pairs, sorted by name for binary search.\npub static INDEX: &[(&str, &[(u16, u16)])] = &[\n");
+    for (program, refs) in &index {
+        let refs: Vec<String> = refs.iter().map(|(p, s)| format!("({p}, {s})")).collect();
+        writeln!(out, "    ({program:?}, &[{}]),", refs.join(", ")).expect("write to string");
     }
     out.push_str("];\n");
     let dest = Path::new(&env::var("OUT_DIR").expect("OUT_DIR")).join("packs.rs");

@@ -1,12 +1,17 @@
 //! backstop's built-in policy packs, embedded at build time.
 //!
-//! Each pack is a TOML file under `policies/packs/`; the build indexes which programs
-//! its rules and program specs name, so the engine parses a pack only when a line
-//! runs one of them. Packs naming the program `*` apply to every command.
+//! Each pack is a TOML file under `policies/packs/`. The build splits it into its
+//! top-level sections and indexes which programs each section names, so the engine
+//! parses only the rules for the programs a line runs. Rules naming the program `*`
+//! apply to every command and are indexed under `*`, or under `>` when they match
+//! on a redirection (then only commands that redirect output need them).
 //!
 //! ```
-//! let fs = backstop_policies::PACKS.iter().find(|p| p.name == "filesystem").unwrap();
+//! use backstop_policies::{sections_for, PACKS};
+//! let fs = PACKS.iter().find(|p| p.name == "filesystem").unwrap();
 //! assert!(fs.programs.contains(&"rm"));
+//! assert!(!sections_for("rm").is_empty());
+//! assert!(sections_for("no-such-program").is_empty());
 //! ```
 
 /// One embedded pack: its TOML source and what the build found in it.
@@ -18,6 +23,39 @@ pub struct BuiltinPack {
     /// Lower-cased program names the pack's rules and `[[program]]` specs name.
     pub programs: &'static [&'static str],
     pub rule_ids: &'static [&'static str],
+    pub sections: &'static [Section],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SectionKind {
+    /// `[pack]` or `[sets]`: needed by every rule of the pack.
+    Header,
+    Program,
+    Rule,
+}
+
+/// A top-level section of a pack: `source[start..end]`, starting on 1-based `line`.
+#[derive(Debug, Clone, Copy)]
+pub struct Section {
+    pub kind: SectionKind,
+    pub start: usize,
+    pub end: usize,
+    pub line: usize,
+    pub programs: &'static [&'static str],
+}
+
+impl BuiltinPack {
+    pub fn text(&self, s: &Section) -> &'static str {
+        &self.source[s.start..s.end]
+    }
 }
 
 include!(concat!(env!("OUT_DIR"), "/packs.rs"));
+
+/// The (pack, section) pairs that name `program` (lower-cased).
+pub fn sections_for(program: &str) -> &'static [(u16, u16)] {
+    INDEX
+        .binary_search_by(|(p, _)| (*p).cmp(program))
+        .map(|i| INDEX[i].1)
+        .unwrap_or(&[])
+}

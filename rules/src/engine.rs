@@ -1,13 +1,13 @@
 //! Matching what a line runs against the layered policies, and deciding.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::OnceLock;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use globset::GlobSet;
 use regex::Regex;
 use serde::Serialize;
 
-use backstop_policies::BuiltinPack;
+use backstop_policies::{sections_for, BuiltinPack, SectionKind};
 
 use crate::args::{self, ProgramInfo};
 use crate::command::{Command, Origin, Stdin, Word};
@@ -189,10 +189,12 @@ struct Effective {
 /// The loaded policy: built-in packs (parsed when first needed) and the layers above.
 pub struct Engine {
     builtin: &'static [BuiltinPack],
+    /// Built-in packs left out (`policy test FILE` replaces a pack by its file).
+    enabled: Vec<bool>,
+    /// Whole packs, parsed for listing and validation.
     loaded: Vec<OnceLock<std::result::Result<Policy, String>>>,
-    /// Lower-cased program → indices of built-in packs that name it.
-    index: HashMap<&'static str, Vec<usize>>,
-    wildcard_packs: Vec<usize>,
+    /// Per program: the built-in sections that name it (or `*`), parsed on first use.
+    slices: Mutex<HashMap<String, Arc<Vec<Policy>>>>,
     extra: Vec<Policy>,
     effective: HashMap<String, Effective>,
 }
@@ -209,40 +211,30 @@ impl std::fmt::Debug for Engine {
 /// How deep embedded shell strings inside interpreter code are followed.
 const MAX_EMBED_DEPTH: usize = 4;
 
+fn builtin_bug(pack: &str, message: String) -> Error {
+    Error::Syntax {
+        origin: format!("built-in pack {pack}"),
+        line: 0,
+        column: 0,
+        message,
+        hint: Some("this is a bug in backstop; please report it".into()),
+    }
+}
+
 impl Engine {
     /// The built-in packs alone.
     pub fn builtin() -> Engine {
-        Engine::with_packs(backstop_policies::PACKS, Vec::new()).unwrap_or_else(|_| Engine::empty())
-    }
-
-    fn empty() -> Engine {
-        Engine {
-            builtin: &[],
-            loaded: Vec::new(),
-            index: HashMap::new(),
-            wildcard_packs: Vec::new(),
-            extra: Vec::new(),
-            effective: HashMap::new(),
-        }
+        Engine::new(Vec::new()).expect("built-in packs alone have no overrides to fail")
     }
 
     /// Built-in packs plus policy files from the layers above, validated now.
     pub fn new(sources: Vec<Source>) -> Result<Engine> {
-        Engine::with_packs(backstop_policies::PACKS, sources)
+        Engine::new_excluding(sources, &[])
     }
 
-    pub fn with_packs(builtin: &'static [BuiltinPack], sources: Vec<Source>) -> Result<Engine> {
-        let mut index: HashMap<&'static str, Vec<usize>> = HashMap::new();
-        let mut wildcard_packs = Vec::new();
-        for (i, pack) in builtin.iter().enumerate() {
-            for p in pack.programs {
-                if *p == "*" {
-                    wildcard_packs.push(i);
-                } else {
-                    index.entry(p).or_default().push(i);
-                }
-            }
-        }
+    /// Like [`Engine::new`], leaving out the built-in packs named in `exclude`.
+    pub fn new_excluding(sources: Vec<Source>, exclude: &[&str]) -> Result<Engine> {
+        let builtin = backstop_policies::PACKS;
         let mut extra = Vec::new();
         for s in sources {
             extra.push(Policy::parse(&s.origin, s.layer, &s.text, true)?);
@@ -250,9 +242,9 @@ impl Engine {
         extra.sort_by_key(|p| p.layer);
         let mut engine = Engine {
             builtin,
+            enabled: builtin.iter().map(|p| !exclude.contains(&p.name)).collect(),
             loaded: builtin.iter().map(|_| OnceLock::new()).collect(),
-            index,
-            wildcard_packs,
+            slices: Mutex::new(HashMap::new()),
             extra,
             effective: HashMap::new(),
         };
@@ -262,7 +254,11 @@ impl Engine {
     }
 
     fn builtin_ids(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.builtin.iter().flat_map(|p| p.rule_ids.iter().copied())
+        self.builtin
+            .iter()
+            .zip(&self.enabled)
+            .filter(|(_, on)| **on)
+            .flat_map(|(p, _)| p.rule_ids.iter().copied())
     }
 
     fn check_ids(&self) -> Result<()> {
@@ -363,11 +359,10 @@ impl Engine {
         Ok(())
     }
 
-    /// A built-in pack, parsed on first use.
+    /// A whole built-in pack, parsed on first use (listing, validation, examples).
     fn pack(&self, i: usize) -> Result<&Policy> {
-        let slot = &self.loaded[i];
         let pack = self.builtin[i];
-        let loaded = slot.get_or_init(|| {
+        let loaded = self.loaded[i].get_or_init(|| {
             Policy::parse(
                 &format!("built-in pack {}", pack.name),
                 Layer::Builtin,
@@ -376,26 +371,68 @@ impl Engine {
             )
             .map_err(|e| e.to_string())
         });
-        loaded.as_ref().map_err(|message| Error::Syntax {
-            origin: format!("built-in pack {}", pack.name),
-            line: 0,
-            column: 0,
-            message: message.clone(),
-            hint: Some("this is a bug in backstop; please report it".into()),
-        })
+        loaded
+            .as_ref()
+            .map_err(|m| builtin_bug(pack.name, m.clone()))
     }
 
-    /// Every policy that may hold rules or program specs for `program`.
-    fn policies_for(&self, program: &str) -> Result<Vec<&Policy>> {
-        let mut out = Vec::new();
-        let mut idx: Vec<usize> = self.index.get(program).cloned().unwrap_or_default();
-        idx.extend(&self.wildcard_packs);
-        idx.sort_unstable();
-        idx.dedup();
-        for i in idx {
-            out.push(self.pack(i)?);
+    /// The built-in rules and program specs that name `program` (or `*`): only their
+    /// sections of each pack are parsed, padded so line numbers stay those of the file.
+    fn builtin_for(&self, program: &str, redirects: bool) -> Result<Arc<Vec<Policy>>> {
+        let key = if redirects {
+            format!("{program}\0>")
+        } else {
+            program.to_string()
+        };
+        if let Some(hit) = self.slices.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(hit);
         }
-        out.extend(self.extra.iter());
+        let redirect_rules = if redirects { sections_for(">") } else { &[] };
+        let mut by_pack: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for &(p, s) in sections_for(program)
+            .iter()
+            .chain(sections_for("*"))
+            .chain(redirect_rules)
+        {
+            let (p, s) = (usize::from(p), usize::from(s));
+            if self.enabled.get(p).copied().unwrap_or(false) {
+                by_pack.entry(p).or_default().push(s);
+            }
+        }
+        let mut out = Vec::with_capacity(by_pack.len());
+        for (p, mut wanted) in by_pack {
+            let pack = self.builtin[p];
+            wanted.extend(
+                pack.sections
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.kind == SectionKind::Header)
+                    .map(|(i, _)| i),
+            );
+            wanted.sort_unstable();
+            wanted.dedup();
+            let mut text = String::new();
+            let mut line = 1;
+            for i in wanted {
+                let section = &pack.sections[i];
+                while line < section.line {
+                    text.push('\n');
+                    line += 1;
+                }
+                let body = pack.text(section);
+                text.push_str(body);
+                line += body.matches('\n').count();
+            }
+            let origin = format!("built-in pack {}", pack.name);
+            out.push(
+                Policy::parse(&origin, Layer::Builtin, &text, false)
+                    .map_err(|e| builtin_bug(pack.name, e.to_string()))?,
+            );
+        }
+        let out = Arc::new(out);
+        if let Ok(mut m) = self.slices.lock() {
+            m.insert(key, Arc::clone(&out));
+        }
         Ok(out)
     }
 
@@ -403,7 +440,9 @@ impl Engine {
     pub fn all_policies(&self) -> Result<Vec<&Policy>> {
         let mut out = Vec::new();
         for i in 0..self.builtin.len() {
-            out.push(self.pack(i)?);
+            if self.enabled[i] {
+                out.push(self.pack(i)?);
+            }
         }
         out.extend(self.extra.iter());
         Ok(out)
@@ -440,11 +479,18 @@ impl Engine {
         let mut findings = Vec::new();
         let mut seen_findings: HashSet<(String, String)> = HashSet::new();
         while let Some((cmd, depth)) = work.pop() {
-            let Some(first) = cmd.words.first() else {
+            let writes = cmd.redirects.iter().any(|r| r.op.contains('>'));
+            // `> /dev/sda` alone is a command with no words but a redirection.
+            let program = cmd
+                .words
+                .first()
+                .map(|w| program_name(&w.text))
+                .unwrap_or_default();
+            if program.is_empty() && !writes {
                 continue;
-            };
-            let program = program_name(&first.text);
-            let policies = self.policies_for(&program)?;
+            }
+            let builtin = self.builtin_for(&program, writes)?;
+            let policies: Vec<&Policy> = builtin.iter().chain(self.extra.iter()).collect();
             let info = program_info(&policies, &program);
             if depth < MAX_EMBED_DEPTH {
                 for embedded in embedded_shell_commands(&cmd, &info) {
@@ -501,7 +547,6 @@ impl Engine {
         ctx: &Context,
     ) -> Option<Finding> {
         let spec = &rule.spec;
-        let pats = rule.patterns();
         let parsed = args::parse(cmd.args(), info);
         let mut why = Vec::new();
 
@@ -545,6 +590,8 @@ impl Engine {
                 return None;
             }
         }
+        // Regexes compile on first use, and only for rules that got this far.
+        let pats = rule.patterns();
         let joined = || {
             cmd.args()
                 .iter()
@@ -684,10 +731,12 @@ impl Engine {
         }
         let extra_except = eff.and_then(|e| e.except.as_ref());
         if !targets.is_empty()
-            && (rule.except.is_some() || extra_except.is_some())
+            && (!rule.except_globs.is_empty() || extra_except.is_some())
             && targets.iter().all(|t| {
-                rule.except.as_ref().is_some_and(|g| g.is_match(&t.value))
-                    || extra_except.is_some_and(|g| g.is_match(&t.value))
+                self_and_ancestors(&t.value).any(|p| {
+                    rule.except_set().is_some_and(|g| g.is_match(p))
+                        || extra_except.is_some_and(|g| g.is_match(p))
+                })
             })
         {
             return None;
@@ -978,7 +1027,7 @@ fn normalise_target(kind: &str, value: &str, ctx: &Context) -> String {
     if !matches!(kind, "path" | "git-repo" | "block-device") {
         return value.to_string();
     }
-    let mut v = value.to_string();
+    let mut v = braced_vars_plain(value);
     if let Some(home) = ctx.home {
         let home = home.trim_end_matches('/');
         if v == "~" || v == "$HOME" || v == "${HOME}" {
@@ -1002,6 +1051,45 @@ fn normalise_target(kind: &str, value: &str, ctx: &Context) -> String {
         }
     }
     fold_dots(&v)
+}
+
+/// `${NAME}` means `$NAME`; writing it one way lets exceptions like `$TMPDIR/**` match both.
+fn braced_vars_plain(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        match after.find('}') {
+            Some(end)
+                if after[..end]
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                    && end > 0 =>
+            {
+                out.push('$');
+                out.push_str(&after[..end]);
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push_str("${");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The path and each of its ancestors: an exception for a directory covers what is in it.
+fn self_and_ancestors(path: &str) -> impl Iterator<Item = &str> {
+    std::iter::successors(Some(path), |p| {
+        let trimmed = p.trim_end_matches('/');
+        trimmed
+            .rfind('/')
+            .map(|i| if i == 0 { "/" } else { &trimmed[..i] })
+            .filter(|a| *a != *p && !a.is_empty())
+    })
 }
 
 /// Lexically fold `.`, `..` and repeated slashes: `/tmp/../etc` is `/etc`, so an
@@ -1041,6 +1129,18 @@ mod tests {
         assert_eq!(fold_dots("a/../../b"), "../b");
         assert_eq!(fold_dots("/.."), "/");
         assert_eq!(fold_dots("."), ".");
+    }
+
+    #[test]
+    fn ancestors_and_braced_vars() {
+        let a: Vec<&str> = self_and_ancestors("/a/b/c").collect();
+        assert_eq!(a, vec!["/a/b/c", "/a/b", "/a", "/"]);
+        let r: Vec<&str> = self_and_ancestors("x/y").collect();
+        assert_eq!(r, vec!["x/y", "x"]);
+        assert_eq!(
+            braced_vars_plain("${TMPDIR}/x ${A:-b} ${}"),
+            "$TMPDIR/x ${A:-b} ${}"
+        );
     }
 
     #[test]

@@ -301,7 +301,8 @@ pub struct Rule {
     pub line: usize,
     pub column: usize,
     pub max_age_secs: u64,
-    pub(crate) except: Option<GlobSet>,
+    /// Built from `except_globs` on first use: most rules never need it.
+    except: OnceLock<Option<GlobSet>>,
     /// The except globs as written (after `@set` expansion), for explanations.
     pub except_globs: Vec<String>,
     pub(crate) subcommands: Vec<Vec<Vec<String>>>,
@@ -357,6 +358,12 @@ impl Rule {
         self.spec.id.get_ref()
     }
 
+    pub(crate) fn except_set(&self) -> Option<&GlobSet> {
+        self.except
+            .get_or_init(|| build_globset(self, &self.except_globs).ok().flatten())
+            .as_ref()
+    }
+
     pub(crate) fn patterns(&self) -> &CompiledPatterns {
         // Validated when the policy was loaded (eagerly for user files, by `cargo test`
         // for the built-in packs), so a failure here can only leave a pattern unset.
@@ -385,6 +392,8 @@ impl Rule {
             source: Box::new(e),
         })?;
         let _ = self.compiled.set(compiled);
+        let globs = build_globset(self, &self.except_globs)?;
+        let _ = self.except.set(globs);
         Ok(())
     }
 }
@@ -508,7 +517,7 @@ impl Policy {
                 line,
                 column,
                 max_age_secs: DEFAULT_MAX_AGE_SECS,
-                except: None,
+                except: OnceLock::new(),
                 except_globs: Vec::new(),
                 subcommands: Vec::new(),
                 compiled: OnceLock::new(),
@@ -569,7 +578,6 @@ impl Policy {
                 }
             }
             let globs = expand_sets(&rule, &file.sets)?;
-            rule.except = build_globset(&rule, &globs)?;
             rule.except_globs = globs;
             rule.subcommands = rule
                 .spec

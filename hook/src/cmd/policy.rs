@@ -187,19 +187,16 @@ fn standalone(path: &Path) -> Result<(Engine, Option<String>)> {
     let origin = path.display().to_string();
     let own = Policy::parse(&origin, Layer::User, &text, true)?;
     let ids: Vec<&str> = own.rules.iter().map(|r| r.id()).collect();
-    let packs: Vec<backstop_policies::BuiltinPack> = backstop_policies::PACKS
+    let replaced: Vec<&str> = backstop_policies::PACKS
         .iter()
-        .filter(|p| !p.rule_ids.iter().any(|id| ids.contains(id)))
-        .copied()
+        .filter(|p| p.rule_ids.iter().any(|id| ids.contains(id)))
+        .map(|p| p.name)
         .collect();
-    let packs: &'static [backstop_policies::BuiltinPack] = Box::leak(packs.into_boxed_slice());
-    let engine = Engine::with_packs(
-        packs,
-        vec![Source {
-            origin: origin.clone(),
-            layer: Layer::User,
-            text,
-        }],
-    )?;
+    let source = Source {
+        origin: origin.clone(),
+        layer: Layer::User,
+        text,
+    };
+    let engine = Engine::new_excluding(vec![source], &replaced)?;
     Ok((engine, Some(origin)))
 }
