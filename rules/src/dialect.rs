@@ -55,7 +55,7 @@ impl Dialect {
     pub fn of_program(program: &str) -> Option<Dialect> {
         Some(match program {
             "bash" | "sh" | "dash" | "ksh" | "mksh" | "ash" | "busybox-sh" | "rbash" | "yash"
-            | "posh" | "lksh" => Dialect::Bash,
+            | "posh" | "lksh" | "csh" | "tcsh" => Dialect::Bash,
             "zsh" => Dialect::Zsh,
             "fish" => Dialect::Fish,
             "pwsh" | "powershell" => Dialect::PowerShell,

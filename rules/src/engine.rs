@@ -616,13 +616,15 @@ impl Engine {
 
         let mut sql_effects = Vec::new();
         if !spec.sql.is_empty() {
-            for text in sql_texts(cmd, &parsed, info) {
-                sql_effects.extend(
-                    crate::sql::effects(&text, &program_name(cmd.program().unwrap_or_default()))
-                        .into_iter()
-                        .filter(|e| spec.sql.contains(&e.kind)),
-                );
+            let program = program_name(cmd.program().unwrap_or_default());
+            let mut found = sql_texts(cmd, &parsed, info)
+                .iter()
+                .flat_map(|text| crate::sql::effects(text, &program))
+                .collect::<Vec<_>>();
+            if info.sql_command {
+                found.extend(crate::sql::effects_if_sql(&joined_words(&cmd.words)));
             }
+            sql_effects.extend(found.into_iter().filter(|e| spec.sql.contains(&e.kind)));
             if sql_effects.is_empty() {
                 return None;
             }
@@ -822,6 +824,14 @@ fn sql_kind(declared: &str, object_kind: &str) -> String {
     }
 }
 
+fn joined_words(words: &[Word]) -> String {
+    words
+        .iter()
+        .map(|w| w.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// `*` wildcards in a subcommand word.
 fn wildcard(pattern: &str, word: &str) -> bool {
     if !pattern.contains('*') {
@@ -873,15 +883,6 @@ fn sql_texts(cmd: &Command, parsed: &args::Parsed, info: &ProgramInfo) -> Vec<St
         .values(&info.sql_options)
         .map(str::to_string)
         .collect();
-    if info.sql_command {
-        out.push(
-            cmd.words
-                .iter()
-                .map(|w| w.text.as_str())
-                .collect::<Vec<_>>()
-                .join(" "),
-        );
-    }
     if let Some(n) = info.sql_positional {
         if let Some(w) = parsed.positionals.get(n.saturating_sub(1)) {
             out.push(w.text.clone());

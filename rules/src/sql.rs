@@ -41,6 +41,17 @@ fn dialect_for(program: &str) -> Box<dyn SqlDialect> {
     }
 }
 
+/// What SQL given as a command line does (`DROP TABLE t` typed at a prompt): only
+/// statements a SQL parser accepts count, so `truncate -s 0 log` stays a coreutils call.
+pub fn effects_if_sql(text: &str) -> Vec<SqlEffect> {
+    if text.len() > MAX_PARSE {
+        return Vec::new();
+    }
+    Parser::parse_sql(&GenericDialect {}, text)
+        .map(|stmts| stmts.iter().flat_map(statement_effects).collect())
+        .unwrap_or_default()
+}
+
 /// Everything destructive the SQL text does.
 pub fn effects(sql: &str, program: &str) -> Vec<SqlEffect> {
     let text = strip_client_commands(sql);
@@ -357,6 +368,13 @@ mod tests {
             k.iter().any(|(kind, _)| *kind == SqlKind::DropTable),
             "{k:?}"
         );
+    }
+
+    #[test]
+    fn command_lines_count_only_when_they_parse() {
+        assert_eq!(effects_if_sql("DROP TABLE t")[0].kind, SqlKind::DropTable);
+        assert!(effects_if_sql("truncate -s 0 app.log").is_empty());
+        assert!(effects_if_sql("delete old-report.txt").is_empty());
     }
 
     #[test]
