@@ -248,8 +248,11 @@ impl Engine {
             extra,
             effective: HashMap::new(),
         };
-        engine.check_ids()?;
-        engine.apply_overrides()?;
+        // With no files above the built-ins (the common case) there is nothing to check.
+        if !engine.extra.is_empty() {
+            engine.check_ids()?;
+            engine.apply_overrides()?;
+        }
         Ok(engine)
     }
 
@@ -735,10 +738,13 @@ impl Engine {
         if !targets.is_empty()
             && (!rule.except_globs.is_empty() || extra_except.is_some())
             && targets.iter().all(|t| {
-                self_and_ancestors(&t.value).any(|p| {
-                    rule.except_set().is_some_and(|g| g.is_match(p))
-                        || extra_except.is_some_and(|g| g.is_match(p))
-                })
+                rule.except_prefixes
+                    .iter()
+                    .any(|p| t.value.starts_with(p.as_str()))
+                    || self_and_ancestors(&t.value).any(|p| {
+                        rule.except_set().is_some_and(|g| g.is_match(p))
+                            || extra_except.is_some_and(|g| g.is_match(p))
+                    })
             })
         {
             return None;
@@ -999,11 +1005,22 @@ fn resolve_piped_stdin(commands: &mut [Command], dialect: Dialect) {
         let args: Vec<&str> = up.args().iter().map(|w| w.text.as_str()).collect();
         let text = match prog.as_str() {
             "echo" => {
-                let words: Vec<&str> = args
+                let mut words: Vec<String> = args
                     .iter()
-                    .copied()
-                    .skip_while(|a| matches!(*a, "-e" | "-n" | "-E" | "-ne" | "-en"))
+                    .skip_while(|a| matches!(**a, "-e" | "-n" | "-E" | "-ne" | "-en"))
+                    .map(|a| a.to_string())
                     .collect();
+                if up.args_from_stdin {
+                    // `xargs echo rm | sh`: the names xargs reads end up on the line.
+                    if up.stdin_names.is_empty() {
+                        words.push(crate::command::display_word(STDIN_NAMES));
+                    }
+                    words.extend(
+                        up.stdin_names
+                            .iter()
+                            .map(|n| crate::command::display_word(n)),
+                    );
+                }
                 Some(format!("{}\n", words.join(" ")))
             }
             "printf" => Some(

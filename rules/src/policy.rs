@@ -1,7 +1,7 @@
 //! The policy file format (see `policies/README.md`) and its validation.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use regex::{Regex, RegexBuilder};
@@ -302,9 +302,12 @@ pub struct Rule {
     pub column: usize,
     pub max_age_secs: u64,
     /// Built from `except_globs` on first use: most rules never need it.
-    except: OnceLock<Option<GlobSet>>,
+    /// Shared by the rules of a file whose exception lists are the same.
+    except: Arc<OnceLock<Option<GlobSet>>>,
     /// The except globs as written (after `@set` expansion), for explanations.
     pub except_globs: Vec<String>,
+    /// `DIR/` for each `DIR/**` among them, matched as a string prefix.
+    pub(crate) except_prefixes: Vec<String>,
     pub(crate) subcommands: Vec<Vec<Vec<String>>>,
     compiled: OnceLock<CompiledPatterns>,
 }
@@ -509,6 +512,10 @@ impl Policy {
         let file: PolicyFile = toml::from_str(text).map_err(|e| syntax_error(origin, text, &e))?;
         let mut rules = Vec::with_capacity(file.rules.len());
         let mut seen = std::collections::HashSet::new();
+        let mut shared_except: std::collections::HashMap<
+            Vec<String>,
+            Arc<OnceLock<Option<GlobSet>>>,
+        > = std::collections::HashMap::new();
         for spec in file.rules {
             let (line, column) = line_col(text, spec.id.span().start);
             let mut rule = Rule {
@@ -517,8 +524,9 @@ impl Policy {
                 line,
                 column,
                 max_age_secs: DEFAULT_MAX_AGE_SECS,
-                except: OnceLock::new(),
+                except: Arc::default(),
                 except_globs: Vec::new(),
+                except_prefixes: Vec::new(),
                 subcommands: Vec::new(),
                 compiled: OnceLock::new(),
                 spec,
@@ -578,6 +586,12 @@ impl Policy {
                 }
             }
             let globs = expand_sets(&rule, &file.sets)?;
+            rule.except = Arc::clone(shared_except.entry(globs.clone()).or_default());
+            rule.except_prefixes = globs
+                .iter()
+                .filter_map(|g| literal_dir_prefix(g))
+                .map(|d| format!("{d}/"))
+                .collect();
             rule.except_globs = globs;
             rule.subcommands = rule
                 .spec
@@ -633,18 +647,29 @@ fn expand_sets(rule: &Rule, sets: &BTreeMap<String, Vec<String>>) -> Result<Vec<
     Ok(out)
 }
 
+/// `DIR/**` where DIR has no glob characters: "anything under DIR". Checked as a plain
+/// string prefix, which needs no compiling (globset would build an automaton for it).
+pub(crate) fn literal_dir_prefix(glob: &str) -> Option<&str> {
+    let dir = glob.strip_suffix("/**")?;
+    (!dir.is_empty() && !dir.contains(['*', '?', '[', ']', '{', '}', '\\'])).then_some(dir)
+}
+
 pub(crate) fn build_globset(rule: &Rule, globs: &[String]) -> Result<Option<GlobSet>> {
+    let globs: Vec<&String> = globs
+        .iter()
+        .filter(|g| literal_dir_prefix(g).is_none())
+        .collect();
     if globs.is_empty() {
         return Ok(None);
     }
     let mut b = GlobSetBuilder::new();
-    for g in globs {
+    for g in &globs {
         let glob = Glob::new(g).map_err(|source| Error::Glob {
             origin: rule.origin.clone(),
             line: rule.line,
             column: rule.column,
             rule: rule.id().to_string(),
-            glob: g.clone(),
+            glob: g.to_string(),
             source,
         })?;
         b.add(glob);
@@ -654,7 +679,11 @@ pub(crate) fn build_globset(rule: &Rule, globs: &[String]) -> Result<Option<Glob
         line: rule.line,
         column: rule.column,
         rule: rule.id().to_string(),
-        glob: globs.join(", "),
+        glob: globs
+            .iter()
+            .map(|g| g.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
         source,
     })
 }
@@ -736,6 +765,14 @@ match = ["rm x"]
             e.contains("`@tpm`") && e.contains("did you mean `tmp`?"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn literal_prefixes() {
+        assert_eq!(literal_dir_prefix("/tmp/**"), Some("/tmp"));
+        assert_eq!(literal_dir_prefix("$TMPDIR/**"), Some("$TMPDIR"));
+        assert_eq!(literal_dir_prefix("**/build/**"), None);
+        assert_eq!(literal_dir_prefix("/tmp/*"), None);
     }
 
     #[test]

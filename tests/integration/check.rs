@@ -338,3 +338,12 @@ fn explain_tells_what_runs_and_why() {
         "{out}"
     );
 }
+
+mod generated_commands {
+    use super::*;
+    denied! {
+        xargs_echo_into_sh: "bash", "find /srv/data -type f -print0 | xargs -0 -n1 echo rm | sh -x";
+        echo_into_bash: "bash", "echo 'rm -rf /srv/data' | bash";
+        csh_c: "bash", "csh -c 'rm -rf /srv/data'";
+    }
+}
