@@ -61,6 +61,18 @@ pub enum Origin {
     TextFallback,
 }
 
+/// The directory a command runs in, as far as the line tells.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum WorkDir {
+    /// The directory the line itself runs in.
+    #[default]
+    Inherit,
+    /// Changed by an earlier `cd DIR` on the line.
+    Known(String),
+    /// Changed by a `cd` whose argument is not known (`cd "$X"`, `cd -`).
+    Unknown,
+}
+
 /// A simple command: a program and its arguments, with what surrounds it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Command {
@@ -79,6 +91,60 @@ pub struct Command {
     pub args_from_stdin: bool,
     /// What those arguments name, when the line says (`find ROOT -name X | xargs`).
     pub stdin_names: Vec<String>,
+    /// Where it runs, after any `cd` earlier on the line.
+    pub cwd: WorkDir,
+}
+
+/// Follow `cd` (and `pushd`) through a list of commands in the order they run, so that
+/// `cd ~ && rm -rf data` targets `~/data`. A `cd` the engine cannot follow makes the
+/// directory unknown: relative targets then match no exception.
+pub fn track_cd(commands: &mut [Command], start: &WorkDir, home: Option<&str>) {
+    let mut dir = start.clone();
+    for c in commands.iter_mut() {
+        if c.origin != Origin::Line && !matches!(c.origin, Origin::NestedShell(_)) {
+            continue;
+        }
+        c.cwd = dir.clone();
+        let program = c
+            .words
+            .first()
+            .map(|w| crate::unwrap::program_name(&w.text))
+            .unwrap_or_default();
+        if program != "cd" && program != "pushd" {
+            continue;
+        }
+        let arg = c
+            .args()
+            .iter()
+            .find(|w| !w.text.starts_with('-') || w.text == "-");
+        dir = match arg {
+            None => home.map_or(WorkDir::Unknown, |h| WorkDir::Known(h.to_string())),
+            Some(w) if w.expansion || w.text == "-" => WorkDir::Unknown,
+            Some(w) => {
+                let t = w.text.as_str();
+                let expanded = match (t, home) {
+                    ("~", Some(h)) => Some(h.to_string()),
+                    (t, Some(h)) if t.starts_with("~/") => {
+                        Some(format!("{}/{}", h.trim_end_matches('/'), &t[2..]))
+                    }
+                    (t, _) if t.starts_with('~') => None,
+                    (t, _) => Some(t.to_string()),
+                };
+                match (expanded, &dir) {
+                    (None, _) => WorkDir::Unknown,
+                    (Some(p), _) if p.starts_with('/') => {
+                        WorkDir::Known(crate::engine::fold_dots(&p))
+                    }
+                    (Some(p), WorkDir::Known(base)) => {
+                        WorkDir::Known(crate::engine::fold_dots(&format!("{base}/{p}")))
+                    }
+                    // Relative to the line's own directory: resolved when it is known.
+                    (Some(p), WorkDir::Inherit) => WorkDir::Known(format!("./{p}")),
+                    (Some(_), WorkDir::Unknown) => WorkDir::Unknown,
+                }
+            }
+        };
+    }
 }
 
 impl Command {

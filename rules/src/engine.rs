@@ -10,7 +10,7 @@ use serde::Serialize;
 use backstop_policies::{sections_for, BuiltinPack, SectionKind};
 
 use crate::args::{self, ProgramInfo};
-use crate::command::{Command, Origin, Stdin, Word};
+use crate::command::{Command, Origin, Stdin, Word, WorkDir};
 use crate::dialect::Dialect;
 use crate::error::{suggest, Error, Result};
 use crate::policy::{
@@ -465,6 +465,7 @@ impl Engine {
         let mut incomplete = script.incomplete;
         let mut raw = script.commands;
         resolve_piped_stdin(&mut raw, ctx.dialect);
+        crate::command::track_cd(&mut raw, &WorkDir::Inherit, ctx.home);
         let mut work: Vec<(Command, usize)> = Vec::new();
         for c in raw {
             for p in peel(c, ctx.dialect, 0) {
@@ -550,6 +551,20 @@ impl Engine {
         ctx: &Context,
     ) -> Option<Finding> {
         let spec = &rule.spec;
+        // Targets resolve against where this command runs, after any `cd` on the line.
+        let cwd_buf;
+        let ctx = &Context {
+            cwd: match &cmd.cwd {
+                WorkDir::Inherit => ctx.cwd,
+                WorkDir::Unknown => None,
+                WorkDir::Known(d) if d.starts_with("./") => {
+                    cwd_buf = ctx.cwd.map(|base| fold_dots(&format!("{base}/{d}")));
+                    cwd_buf.as_deref()
+                }
+                WorkDir::Known(d) => Some(d.as_str()),
+            },
+            ..*ctx
+        };
         let parsed = args::parse(cmd.args(), info);
         let mut why = Vec::new();
 

@@ -43,7 +43,7 @@ pub mod sql;
 mod text;
 pub mod unwrap;
 
-pub use command::{Command, Origin, Script, Stdin, Word};
+pub use command::{Command, Origin, Script, Stdin, Word, WorkDir};
 pub use dialect::Dialect;
 pub use engine::{
     Backup, BackupOracle, BackupStatus, Context, Decision, Engine, Evaluation, Finding, NoBackups,

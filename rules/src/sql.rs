@@ -182,16 +182,13 @@ fn statement_effects(stmt: &Statement) -> Vec<SqlEffect> {
             )]
         }
         Statement::AlterTable(a) => {
+            // Only columns and partitions hold data; indexes, keys, constraints and
+            // projections are rebuilt from it.
             let drops = a.operations.iter().any(|op| {
                 matches!(
                     op,
                     AlterTableOperation::DropColumn { .. }
-                        | AlterTableOperation::DropConstraint { .. }
                         | AlterTableOperation::DropPartitions { .. }
-                        | AlterTableOperation::DropPrimaryKey { .. }
-                        | AlterTableOperation::DropForeignKey { .. }
-                        | AlterTableOperation::DropIndex { .. }
-                        | AlterTableOperation::DropProjection { .. }
                 )
             });
             if drops {
@@ -268,7 +265,7 @@ fn keyword_effects(sql: &str) -> Vec<SqlEffect> {
             (r(r"\bdrop\s+(?:view|index|function|procedure|trigger|sequence|type|role|user)\b()"), SqlKind::DropOther, "object"),
             (r(r"\btruncate\s+(?:table\s+)?([\w.`\x22\[\]]+)"), SqlKind::Truncate, "table"),
             (r(r"\bdelete\s+from\s+([\w.`\x22\[\]]+)\s*(?:;|$)"), SqlKind::DeleteAll, "table"),
-            (r(r"\balter\s+table\s+([\w.`\x22\[\]]+).*\bdrop\b"), SqlKind::AlterDrop, "table"),
+            (r(r"\balter\s+table\s+([\w.`\x22\[\]]+).*\bdrop\s+(?:column\b|partition\b)"), SqlKind::AlterDrop, "table"),
         ]
     });
     let mut out = Vec::new();
@@ -349,6 +346,9 @@ mod tests {
             vec![(SqlKind::AlterDrop, Some("t".into()))]
         );
         assert_eq!(kinds("ALTER TABLE t ADD COLUMN c int", "psql"), vec![]);
+        assert_eq!(kinds("ALTER TABLE t DROP CONSTRAINT c", "psql"), vec![]);
+        assert_eq!(kinds("ALTER TABLE t DROP INDEX i", "mysql"), vec![]);
+        assert_eq!(kinds("ALTER TABLE t DROP PRIMARY KEY", "mysql"), vec![]);
     }
 
     #[test]

@@ -398,7 +398,9 @@ fn reparse(
         c.via = outer.via.clone();
         return vec![c];
     }
-    let script = dialect.parse(text);
+    let mut script = dialect.parse(text);
+    // `bash -c 'cd ~ && rm -rf data'`: follow the inner `cd` from where the outer runs.
+    crate::command::track_cd(&mut script.commands, &outer.cwd, None);
     let mut out = Vec::new();
     for mut c in script.commands {
         let mut via = outer.via.clone();

@@ -65,7 +65,7 @@ mod structure {
         after_or: "bash", "false || rm -rf ~/data";
         backgrounded: "bash", "rm -rf ~/data &";
         in_pipeline: "bash", "yes | rm -rf ~/data";
-        subshell: "bash", "(cd ~ && rm -rf data)";
+        subshell: "bash", "(cd /srv && rm -rf data)";
         group: "bash", "{ rm -rf ~/data; }";
         if_branch: "bash", "if true; then rm -rf ~/data; fi";
         for_loop: "bash", "for d in a b; do rm -rf ~/data/$d; done";
@@ -239,6 +239,39 @@ fn cwd_resolves_relative_targets() {
         .code(2);
     let want = dir.path().display().to_string();
     assert_eq!(r.json()["targets"][0]["value"], want.as_str());
+}
+
+#[test]
+fn cd_on_the_line_moves_relative_targets() {
+    let target = |line: &str| {
+        let r = Test::new()
+            .args(["check", "--json", "--cwd", "/srv/app", "--", line])
+            .run();
+        (
+            r.code,
+            r.json()["targets"][0]["value"].as_str().map(str::to_string),
+        )
+    };
+    assert_eq!(
+        target("cd ~ && rm -rf data"),
+        (2, Some("/home/tester/data".into()))
+    );
+    assert_eq!(
+        target("cd ../db; rm -rf data"),
+        (2, Some("/srv/db/data".into()))
+    );
+    assert_eq!(
+        target("cd /tmp && rm -rf scratch"),
+        (0, None),
+        "under /tmp: an exception"
+    );
+    assert_eq!(target("bash -c 'cd /tmp && rm -rf scratch'"), (0, None));
+    // A cd it cannot follow leaves relative targets relative: no exception can apply.
+    assert_eq!(
+        target("cd \"$WORK\" && rm -rf build2"),
+        (2, Some("build2".into()))
+    );
+    assert_eq!(target("cd - && rm -rf x"), (2, Some("x".into())));
 }
 
 #[test]
