@@ -356,6 +356,23 @@ pub fn parse_duration(text: &str) -> Option<u64> {
 
 pub const DEFAULT_MAX_AGE_SECS: u64 = 24 * 3600;
 
+/// Target kinds a local backup can be made of (a file or directory archive, a database
+/// dump, a disk image, a distro export, a registry export). A rule that requires a
+/// backup must name one of these, or nobody could ever satisfy it; remote resources
+/// (cloud, cluster, SaaS) are guarded by `approval` instead.
+pub const LOCAL_BACKUP_KINDS: &[&str] = &[
+    "path",
+    "git-repo",
+    "block-device",
+    "database",
+    "table",
+    "schema",
+    "sql",
+    "wsl-distro",
+    "registry-key",
+    "crontab",
+];
+
 impl Rule {
     pub fn id(&self) -> &str {
         self.spec.id.get_ref()
