@@ -24,6 +24,7 @@ pub(crate) fn parse(line: &str, dialect: Dialect) -> Script {
         in_case_pattern: false,
     };
     p.parse_list(Terminator::Eof, Origin::Line);
+    p.check_closed();
     if p.pending_heredocs.iter().any(|h| h.cmd.is_some()) {
         // A heredoc whose body the line did not include: what it feeds is unknown.
         for h in std::mem::take(&mut p.pending_heredocs) {
@@ -111,6 +112,14 @@ pub(crate) fn is_assignment(text: &str) -> bool {
 }
 
 impl Parser<'_> {
+    /// An unclosed `case` leaves words looking like patterns; the shell would refuse
+    /// the line, so it is incomplete and its text gets examined.
+    fn check_closed(&mut self) {
+        if self.case_depth > 0 || self.in_case_pattern {
+            self.out.incomplete = true;
+        }
+    }
+
     fn peek(&self) -> Option<u8> {
         self.src.get(self.pos).copied()
     }
@@ -976,6 +985,7 @@ pub(crate) fn parse_nested(text: &str, dialect: Dialect, nesting: usize) -> Scri
         in_case_pattern: false,
     };
     p.parse_list(Terminator::Eof, Origin::Line);
+    p.check_closed();
     p.out
 }
 
