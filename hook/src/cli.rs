@@ -74,3 +74,16 @@ pub enum PolicyCmd {
     /// Validate a policy file (all layers in force when no file is given)
     Check { file: Option<PathBuf> },
 }
+
+/// `backstop check …` parsed alone: a pre-exec hook calls it before every command,
+/// and building the whole subcommand tree each time is most of clap's cost.
+#[derive(Debug, Parser)]
+#[command(name = "backstop check", bin_name = "backstop check", version)]
+#[command(about = "Decide a command line without running or prompting")]
+#[command(
+    after_help = "Exit codes: 0 allow, 1 ask (a person must approve), 2 deny, 3 bad input or configuration."
+)]
+pub struct CheckOnly {
+    #[command(flatten)]
+    pub args: CheckArgs,
+}

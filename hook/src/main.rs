@@ -14,8 +14,26 @@ use clap::Parser;
 pub const EXIT_ERROR: u8 = 3;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
-    match cmd::run(cli.command) {
+    // The hot path skips building every other subcommand's parser.
+    let parsed = if std::env::args_os().nth(1).is_some_and(|a| a == "check") {
+        cli::CheckOnly::try_parse_from(std::env::args_os().skip(1)).map(|c| cli::Cmd::Check(c.args))
+    } else {
+        cli::Cli::try_parse().map(|c| c.command)
+    };
+    let command = match parsed {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            // Help and version are not errors; a usage error is bad input (3), never
+            // clap's default 2, which `check` uses for "deny".
+            return if e.use_stderr() {
+                ExitCode::from(EXIT_ERROR)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cmd::run(command) {
         Ok(code) => code,
         Err(err) => {
             // A closed pipe (`backstop scan | head`) is not an error worth a message.

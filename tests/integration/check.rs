@@ -308,6 +308,17 @@ match = ["reboot"]
 }
 
 #[test]
+fn usage_errors_are_bad_input_not_deny() {
+    // clap's own exit code for a usage error is 2, which would read as "deny".
+    let r = Test::new().args(["check"]).code(3);
+    assert!(r.stderr.contains("Usage: backstop check"), "{}", r.stderr);
+    Test::new().args(["no-such-command"]).code(3);
+    let r = Test::new().args(["check", "--help"]).code(0);
+    assert!(r.stdout.contains("Exit codes: 0 allow"), "{}", r.stdout);
+    Test::new().args(["--version"]).code(0);
+}
+
+#[test]
 fn unknown_shell_is_bad_input() {
     let r = Test::new().args(["check", "--shell", "tcsh", "ls"]).code(3);
     assert!(r.stderr.contains("unknown shell `tcsh`"), "{}", r.stderr);
