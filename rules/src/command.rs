@@ -169,6 +169,15 @@ impl fmt::Display for Command {
     }
 }
 
+/// The words' texts joined by single spaces, as rules' regexes and nested shells see them.
+pub fn join_words(words: &[Word]) -> String {
+    words
+        .iter()
+        .map(|w| w.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Quote a word for display only when it needs it, so explanations read like the shell.
 pub fn display_word(text: &str) -> String {
     let plain = !text.is_empty()

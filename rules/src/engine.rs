@@ -10,7 +10,7 @@ use serde::Serialize;
 use backstop_policies::{sections_for, BuiltinPack, SectionKind};
 
 use crate::args::{self, ProgramInfo};
-use crate::command::{Command, Origin, Stdin, Word, WorkDir};
+use crate::command::{join_words, Command, Origin, Stdin, Word, WorkDir};
 use crate::dialect::Dialect;
 use crate::error::{suggest, Error, Result};
 use crate::policy::{
@@ -610,13 +610,7 @@ impl Engine {
         }
         // Regexes compile on first use, and only for rules that got this far.
         let pats = rule.patterns();
-        let joined = || {
-            cmd.args()
-                .iter()
-                .map(|w| w.text.as_str())
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
+        let joined = || join_words(cmd.args());
         if let Some(re) = &pats.args {
             let j = joined();
             let m = re.find(&j)?;
@@ -640,7 +634,7 @@ impl Engine {
                 .flat_map(|text| crate::sql::effects(text, &program))
                 .collect::<Vec<_>>();
             if info.sql_command {
-                found.extend(crate::sql::effects_if_sql(&joined_words(&cmd.words)));
+                found.extend(crate::sql::effects_if_sql(&join_words(&cmd.words)));
             }
             sql_effects.extend(found.into_iter().filter(|e| spec.sql.contains(&e.kind)));
             if sql_effects.is_empty() {
@@ -843,14 +837,6 @@ fn sql_kind(declared: &str, object_kind: &str) -> String {
     } else {
         declared.to_string()
     }
-}
-
-fn joined_words(words: &[Word]) -> String {
-    words
-        .iter()
-        .map(|w| w.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// `*` wildcards in a subcommand word.

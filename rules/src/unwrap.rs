@@ -5,7 +5,7 @@
 //! `nice`, `ionice`, `timeout`, `stdbuf`, `watch`, `busybox`, `xargs`, `find -exec`,
 //! nested shells (`bash -c`), `eval`, `ssh HOST CMD`, and a few more.
 
-use crate::command::{Command, Origin, Stdin, Word};
+use crate::command::{join_words, Command, Origin, Stdin, Word};
 use crate::dialect::Dialect;
 
 /// Deepest chain of nested shells (`bash -c "sh -c '…'"`) followed.
@@ -370,14 +370,6 @@ fn inner_command(outer: &Command, words: &[Word], label: &str) -> Command {
         inner.assignments.push(a.text);
     }
     inner
-}
-
-fn join_words(words: &[Word]) -> String {
-    words
-        .iter()
-        .map(|w| w.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Parse a command string found inside another command and mark where it came from.

@@ -3,25 +3,15 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use backstop_rules::{Context, Decision, NoBackups};
+use backstop_rules::Decision;
 
 use crate::cli::CheckArgs;
 use crate::cmd::LineInput;
-use crate::config::{self, Dirs};
 use crate::report;
 
 pub fn run(a: &CheckArgs) -> Result<ExitCode> {
     let input = LineInput::from_args(&a.line)?;
-    let dirs = Dirs::discover()?;
-    let engine = config::engine(&dirs, input.cwd.as_deref())?;
-    let cwd = input.cwd_str();
-    let ctx = Context {
-        dialect: input.dialect,
-        cwd: cwd.as_deref(),
-        home: input.home.as_deref(),
-        backups: &NoBackups,
-    };
-    let eval = engine.evaluate(&input.line, &ctx)?;
+    let eval = input.evaluate()?;
     if a.json {
         println!("{}", serde_json::to_string(&report::json(&input, &eval))?);
     } else if eval.decision != Decision::Allow {

@@ -4,25 +4,15 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use backstop_rules::{Context, NoBackups, Origin};
+use backstop_rules::Origin;
 
 use crate::cli::LineArgs;
 use crate::cmd::LineInput;
-use crate::config::{self, Dirs};
 use crate::report;
 
 pub fn run(a: &LineArgs) -> Result<ExitCode> {
     let input = LineInput::from_args(a)?;
-    let dirs = Dirs::discover()?;
-    let engine = config::engine(&dirs, input.cwd.as_deref())?;
-    let cwd = input.cwd_str();
-    let ctx = Context {
-        dialect: input.dialect,
-        cwd: cwd.as_deref(),
-        home: input.home.as_deref(),
-        backups: &NoBackups,
-    };
-    let eval = engine.evaluate(&input.line, &ctx)?;
+    let eval = input.evaluate()?;
     let mut out = String::new();
     writeln!(out, "Line ({}): {}", input.dialect, input.line)?;
     if eval.incomplete {

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
-use backstop_rules::Dialect;
+use backstop_rules::{Context, Dialect, Evaluation, NoBackups};
+
+use crate::config::{self, Dirs};
 
 use crate::cli::{Cmd, LineArgs};
 
@@ -45,8 +47,18 @@ impl LineInput {
         })
     }
 
-    pub fn cwd_str(&self) -> Option<String> {
-        self.cwd.as_ref().map(|p| p.display().to_string())
+    /// Evaluate the line with every policy layer in force where it runs.
+    pub fn evaluate(&self) -> Result<Evaluation> {
+        let dirs = Dirs::discover()?;
+        let engine = config::engine(&dirs, self.cwd.as_deref())?;
+        let cwd = self.cwd.as_ref().map(|p| p.display().to_string());
+        let ctx = Context {
+            dialect: self.dialect,
+            cwd: cwd.as_deref(),
+            home: self.home.as_deref(),
+            backups: &NoBackups,
+        };
+        Ok(engine.evaluate(&self.line, &ctx)?)
     }
 }
 
