@@ -84,8 +84,14 @@ pub fn remedy(eval: &Evaluation) -> Option<String> {
             Requires::Approval => steps.push("run it in a terminal where backstop's shell hook asks you to approve it".into()),
             Requires::BackupAndApproval => {
                 let program = program_of(f);
-                let missing: Vec<&TargetFinding> =
-                    f.targets.iter().filter(|t| t.backup.status != BackupStatus::Covered).collect();
+                // A table is backed up with its database when the line names it.
+                let has_db = f.targets.iter().any(|t| t.kind == "database");
+                let missing: Vec<&TargetFinding> = f
+                    .targets
+                    .iter()
+                    .filter(|t| t.backup.status != BackupStatus::Covered)
+                    .filter(|t| !(has_db && matches!(t.kind.as_str(), "table" | "schema")))
+                    .collect();
                 for t in &missing {
                     steps.push(format!("backstop backup {} --to DIR1 --to DIR2", backup_spec(t, &program)));
                 }

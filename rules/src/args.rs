@@ -14,6 +14,8 @@ pub struct ProgramInfo {
     pub sql_positional: Option<usize>,
     pub sql_stdin: bool,
     pub sql_command: bool,
+    pub database_options: Vec<String>,
+    pub database_positional: Option<usize>,
     pub code_options: Vec<String>,
     pub code_stdin: bool,
 }
@@ -21,6 +23,7 @@ pub struct ProgramInfo {
 impl ProgramInfo {
     fn takes_value(&self, opt: &str) -> bool {
         self.value_options.iter().any(|o| o == opt)
+            || self.database_options.iter().any(|o| o == opt)
             || self.sql_options.iter().any(|o| o == opt)
             || self.code_options.iter().any(|o| o == opt)
     }

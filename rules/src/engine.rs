@@ -732,6 +732,16 @@ impl Engine {
                             });
                         }
                     }
+                    // A table lives in a database: that is what a backup can be made of.
+                    let on_tables = sql_effects.iter().any(|e| e.object_kind != "database");
+                    if on_tables {
+                        if let Some(db) = database_name(&parsed, info) {
+                            targets.push(Target {
+                                kind: "database".into(),
+                                value: db,
+                            });
+                        }
+                    }
                 }
                 TargetFrom::Code => code_captures.iter().flatten().for_each(|c| push(c.clone())),
                 TargetFrom::Redirect => redirects.iter().for_each(|r| push(r.clone())),
@@ -879,6 +889,9 @@ fn program_info(policies: &[&Policy], program: &str) -> ProgramInfo {
             info.sql_positional = info.sql_positional.or(spec.sql_positional);
             info.sql_stdin |= spec.sql_stdin;
             info.sql_command |= spec.sql_command;
+            info.database_options
+                .extend(spec.database_options.iter().cloned());
+            info.database_positional = info.database_positional.or(spec.database_positional);
             info.code_stdin |= spec.code_stdin;
         }
     }
@@ -901,6 +914,19 @@ fn sql_texts(cmd: &Command, parsed: &args::Parsed, info: &ProgramInfo) -> Vec<St
         }
     }
     out
+}
+
+/// The database a SQL client connects to, when its command line names one.
+fn database_name(parsed: &args::Parsed, info: &ProgramInfo) -> Option<String> {
+    if let Some(v) = parsed.values(&info.database_options).next() {
+        return Some(v.to_string());
+    }
+    let n = info.database_positional?;
+    // `sqlite3 DB SQL`: the SQL positional is not the database; neither is an option value.
+    parsed
+        .positionals
+        .get(n.checked_sub(1)?)
+        .map(|w| w.text.clone())
 }
 
 fn code_texts(cmd: &Command, parsed: &args::Parsed, info: &ProgramInfo) -> Vec<String> {

@@ -148,6 +148,12 @@ pub struct ProgramSpec {
     pub sql_positional: Option<usize>,
     #[serde(default)]
     pub sql_stdin: bool,
+    /// Options naming the database the SQL runs in (`psql -d shop`).
+    #[serde(default)]
+    pub database_options: Vec<String>,
+    /// The Nth positional word names the database (`psql shop`, `sqlite3 shop.db`).
+    #[serde(default)]
+    pub database_positional: Option<usize>,
     /// The command itself is SQL: a statement pasted at a shell prompt, or given to
     /// an agent's tool, reads `DROP TABLE users` with `DROP` as its "program".
     #[serde(default)]

@@ -219,6 +219,44 @@ fn sql_targets_are_named() {
 }
 
 #[test]
+fn a_table_brings_its_database_and_the_remedy_backs_that_up() {
+    for (line, db, spec) in [
+        ("psql shop -c 'DELETE FROM orders'", "shop", "postgres:shop"),
+        (
+            "psql -d shop -c 'DROP TABLE orders'",
+            "shop",
+            "postgres:shop",
+        ),
+        (
+            "sqlite3 shop.db 'DROP TABLE orders'",
+            "shop.db",
+            "sqlite:shop.db",
+        ),
+        ("mysql -e 'TRUNCATE orders' shop", "shop", "mysql:shop"),
+    ] {
+        let (_, v) = check("bash", line);
+        let targets = v["targets"].as_array().expect("targets");
+        assert!(
+            targets
+                .iter()
+                .any(|t| t["kind"] == "table" && t["value"] == "orders"),
+            "{line}: {v}"
+        );
+        assert!(
+            targets
+                .iter()
+                .any(|t| t["kind"] == "database" && t["value"] == db),
+            "{line}: {v}"
+        );
+        let remedy = v["remedy"].as_str().expect("remedy");
+        assert!(
+            remedy.starts_with(&format!("backstop backup {spec} --to")),
+            "{line}: {remedy}"
+        );
+    }
+}
+
+#[test]
 fn cwd_resolves_relative_targets() {
     let r = Test::new()
         .args([
