@@ -81,3 +81,30 @@ fn backup_rules_name_a_kind_that_can_be_backed_up() {
         "rules requiring a backup of something backstop cannot back up: {bad:?}"
     );
 }
+
+#[test]
+fn packs_agree_on_how_each_program_reads_options() {
+    // `[[program]]` specs for one program merge across packs; two packs disagreeing on
+    // the option style would change each other's matching without either knowing.
+    use std::collections::HashMap;
+    let engine = Engine::builtin();
+    let mut styles: HashMap<String, (String, String)> = HashMap::new();
+    for policy in engine.all_policies().expect("built-in packs load") {
+        for spec in &policy.programs {
+            let Some(style) = spec.option_style else {
+                continue;
+            };
+            for name in &spec.names {
+                let style = format!("{style:?}");
+                if let Some((other, origin)) = styles.get(&name.to_ascii_lowercase()) {
+                    assert_eq!(
+                        other, &style,
+                        "{name}: {} says {style}, {origin} says {other}",
+                        policy.origin
+                    );
+                }
+                styles.insert(name.to_ascii_lowercase(), (style, policy.origin.clone()));
+            }
+        }
+    }
+}
