@@ -1,0 +1,257 @@
+//! One read of the source, one SHA-256, two copies; then both copies re-read.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::Path;
+
+use sha2::{Digest as _, Sha256};
+use tempfile::NamedTempFile;
+
+use crate::error::{io, Error, Result};
+
+/// Chunk size for streaming: memory stays constant whatever the file size.
+const CHUNK: usize = 1 << 20;
+
+/// Size and SHA-256 of a byte stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Digest {
+    pub size: u64,
+    pub sha256: [u8; 32],
+}
+
+impl Digest {
+    pub fn hex(&self) -> String {
+        self.sha256.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// Hash a reader to its end in constant memory.
+pub fn digest_reader(r: &mut impl Read) -> io::Result<Digest> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; CHUNK];
+    let mut size = 0u64;
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    Ok(Digest {
+        size,
+        sha256: hasher.finalize().into(),
+    })
+}
+
+/// Size and SHA-256 of a file, read from disk (not from what we think we wrote).
+pub fn digest_file(path: &Path) -> Result<Digest> {
+    let mut f = File::open(path).map_err(io("open", path))?;
+    digest_reader(&mut f).map_err(io("read", path))
+}
+
+fn temp_beside(dest: &Path) -> Result<NamedTempFile> {
+    let dir = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    tempfile::Builder::new()
+        .prefix(".backstop-partial-")
+        .tempfile_in(dir)
+        .map_err(io("create a file in", dir))
+}
+
+/// Read `src` once, hashing it while writing it to `dest_a` and `dest_b`; fsync both,
+/// move them into place (never over an existing file), then re-read both and check
+/// size and hash. On any failure neither copy is left behind.
+pub fn copy_to_two(src: &mut impl Read, dest_a: &Path, dest_b: &Path) -> Result<Digest> {
+    for d in [dest_a, dest_b] {
+        if d.exists() {
+            return Err(Error::Exists {
+                path: d.to_path_buf(),
+            });
+        }
+    }
+    // Partial files are temporary files: dropped (deleted) on every early return.
+    let mut a = temp_beside(dest_a)?;
+    let mut b = temp_beside(dest_b)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; CHUNK];
+    let mut size = 0u64;
+    loop {
+        let n = match src.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(source) => {
+                return Err(Error::Io {
+                    op: "read the source for",
+                    path: dest_a.to_path_buf(),
+                    source,
+                })
+            }
+        };
+        let chunk = &buf[..n];
+        hasher.update(chunk);
+        a.write_all(chunk).map_err(io("write", dest_a))?;
+        b.write_all(chunk).map_err(io("write", dest_b))?;
+        size += n as u64;
+    }
+    let written = Digest {
+        size,
+        sha256: hasher.finalize().into(),
+    };
+    if size == 0 {
+        return Err(Error::Empty {
+            path: dest_a.to_path_buf(),
+        });
+    }
+    a.as_file().sync_all().map_err(io("flush", dest_a))?;
+    b.as_file().sync_all().map_err(io("flush", dest_b))?;
+    a.persist_noclobber(dest_a).map_err(|e| Error::Io {
+        op: "move into place",
+        path: dest_a.to_path_buf(),
+        source: e.error,
+    })?;
+    if let Err(e) = b.persist_noclobber(dest_b) {
+        let _ = std::fs::remove_file(dest_a);
+        return Err(Error::Io {
+            op: "move into place",
+            path: dest_b.to_path_buf(),
+            source: e.error,
+        });
+    }
+    for d in [dest_a, dest_b] {
+        let read_back = digest_file(d);
+        if read_back.as_ref().ok() != Some(&written) {
+            let _ = std::fs::remove_file(dest_a);
+            let _ = std::fs::remove_file(dest_b);
+            let actual = read_back?;
+            return Err(Error::Mismatch {
+                path: d.to_path_buf(),
+                expected: written.hex(),
+                expected_size: written.size,
+                actual: actual.hex(),
+                actual_size: actual.size,
+            });
+        }
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HELLO_SHA: &str = "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9";
+
+    fn leftovers(dir: &Path) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .map(|r| {
+                r.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn both_copies_match_the_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        let d = copy_to_two(&mut &b"hello world"[..], &a, &b).unwrap();
+        assert_eq!(d.hex(), HELLO_SHA);
+        assert_eq!(std::fs::read(&a).unwrap(), b"hello world");
+        assert_eq!(digest_file(&b).unwrap(), d);
+    }
+
+    #[test]
+    fn large_input_streams_in_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..(3 * CHUNK + 17))
+            .map(|i| (i * 31 % 251) as u8)
+            .collect();
+        let d = copy_to_two(&mut &data[..], &dir.path().join("a"), &dir.path().join("b")).unwrap();
+        assert_eq!(d.size, data.len() as u64);
+        assert_eq!(d, digest_reader(&mut &data[..]).unwrap());
+    }
+
+    #[test]
+    fn empty_source_keeps_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let e =
+            copy_to_two(&mut &b""[..], &dir.path().join("a"), &dir.path().join("b")).unwrap_err();
+        assert!(matches!(e, Error::Empty { .. }), "{e}");
+        assert!(
+            leftovers(dir.path()).is_empty(),
+            "{:?}",
+            leftovers(dir.path())
+        );
+    }
+
+    #[test]
+    fn a_failing_source_keeps_nothing() {
+        struct Breaks(usize);
+        impl Read for Breaks {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.0 == 0 {
+                    return Err(io::Error::other("disk gone"));
+                }
+                self.0 -= 1;
+                buf[..4].copy_from_slice(b"data");
+                Ok(4)
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let e =
+            copy_to_two(&mut Breaks(3), &dir.path().join("a"), &dir.path().join("b")).unwrap_err();
+        assert!(e.to_string().contains("disk gone"), "{e}");
+        assert!(
+            leftovers(dir.path()).is_empty(),
+            "{:?}",
+            leftovers(dir.path())
+        );
+    }
+
+    #[test]
+    fn a_missing_destination_keeps_nothing_in_the_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = copy_to_two(
+            &mut &b"x"[..],
+            &dir.path().join("a"),
+            &dir.path().join("nope/b"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("nope"), "{e}");
+        assert!(
+            leftovers(dir.path()).is_empty(),
+            "{:?}",
+            leftovers(dir.path())
+        );
+    }
+
+    #[test]
+    fn never_overwrites_an_existing_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("b"), b"older backup").unwrap();
+        let e =
+            copy_to_two(&mut &b"x"[..], &dir.path().join("a"), &dir.path().join("b")).unwrap_err();
+        assert!(matches!(e, Error::Exists { .. }), "{e}");
+        assert_eq!(
+            std::fs::read(dir.path().join("b")).unwrap(),
+            b"older backup"
+        );
+    }
+
+    #[test]
+    fn one_changed_byte_changes_the_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        let d = copy_to_two(&mut &b"hello world"[..], &a, &b).unwrap();
+        std::fs::write(&b, b"hello worle").unwrap();
+        assert_ne!(digest_file(&b).unwrap(), d);
+        assert_eq!(digest_file(&b).unwrap().size, d.size);
+    }
+}

@@ -1,0 +1,42 @@
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("cannot {op} {}: {source}", path.display())]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("the backup written to {} is empty; nothing was kept", path.display())]
+    Empty { path: PathBuf },
+
+    #[error("{} does not match what was written (size {actual_size}, SHA-256 {actual}; expected size {expected_size}, {expected}); it was removed", path.display())]
+    Mismatch {
+        path: PathBuf,
+        expected: String,
+        expected_size: u64,
+        actual: String,
+        actual_size: u64,
+    },
+
+    #[error("{} already exists; backstop never overwrites a backup copy", path.display())]
+    Exists { path: PathBuf },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+pub(crate) fn io<'a>(
+    op: &'static str,
+    path: &'a std::path::Path,
+) -> impl FnOnce(std::io::Error) -> Error + 'a {
+    move |source| Error::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
+}

@@ -1,0 +1,26 @@
+//! backstop's backups: the I/O half of the Safe Backup-Verify-Restore pattern.
+//!
+//! This crate so far holds the building blocks every backup recipe shares:
+//! - [`copy::copy_to_two`] reads a source once, hashing it with SHA-256 while it
+//!   writes both copies, then re-reads each copy and checks size and hash; a copy
+//!   that fails is removed, so nothing is left that claims to be a backup;
+//! - [`device`] tells whether two paths are on different filesystems, and whether
+//!   two names are the same file (a hard link or symlink posing as a second copy);
+//! - [`atomic::write_atomic`] writes a file by temporary file, fsync and rename,
+//!   keeping a copy of what it replaces.
+//!
+//! ```
+//! use backstop_backup::copy::copy_to_two;
+//! let dir = tempfile::tempdir().unwrap();
+//! let (a, b) = (dir.path().join("a.bin"), dir.path().join("b.bin"));
+//! let digest = copy_to_two(&mut &b"hello world"[..], &a, &b).unwrap();
+//! assert_eq!(digest.size, 11);
+//! assert_eq!(digest.hex(), "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9");
+//! ```
+
+pub mod atomic;
+pub mod copy;
+pub mod device;
+mod error;
+
+pub use error::{Error, Result};
