@@ -63,23 +63,110 @@ fn temp_beside(dest: &Path) -> Result<NamedTempFile> {
         .map_err(io("create a file in", dir))
 }
 
-/// Read `src` once, hashing it while writing it to `dest_a` and `dest_b`; fsync both,
-/// move them into place (never over an existing file), then re-read both and check
-/// size and hash. On any failure neither copy is left behind.
-pub fn copy_to_two(src: &mut impl Read, dest_a: &Path, dest_b: &Path) -> Result<Digest> {
-    for d in [dest_a, dest_b] {
-        if d.exists() {
-            return Err(Error::Exists {
-                path: d.to_path_buf(),
+/// A writer that hashes what it is given and writes it to two new files at once:
+/// the one pass that makes a backup and its second copy. [`TwoCopies::finish`] moves
+/// both into place and proves them by re-reading; dropping it unfinished (an error
+/// anywhere) leaves neither file behind.
+#[derive(Debug)]
+pub struct TwoCopies {
+    dests: [std::path::PathBuf; 2],
+    files: [NamedTempFile; 2],
+    hasher: Sha256,
+    size: u64,
+}
+
+impl TwoCopies {
+    pub fn create(dest_a: &Path, dest_b: &Path) -> Result<TwoCopies> {
+        for d in [dest_a, dest_b] {
+            if d.exists() {
+                return Err(Error::Exists {
+                    path: d.to_path_buf(),
+                });
+            }
+        }
+        Ok(TwoCopies {
+            files: [temp_beside(dest_a)?, temp_beside(dest_b)?],
+            dests: [dest_a.to_path_buf(), dest_b.to_path_buf()],
+            hasher: Sha256::new(),
+            size: 0,
+        })
+    }
+
+    /// Flush both copies to disk, move them into place (never over an existing file),
+    /// re-read both and check size and SHA-256 against what was written.
+    pub fn finish(self) -> Result<Digest> {
+        let TwoCopies {
+            dests,
+            files,
+            hasher,
+            size,
+        } = self;
+        let written = Digest {
+            size,
+            sha256: hasher.finalize().into(),
+        };
+        if size == 0 {
+            return Err(Error::Empty {
+                path: dests[0].clone(),
             });
         }
+        for (f, d) in files.iter().zip(&dests) {
+            f.as_file().sync_all().map_err(io("flush", d))?;
+        }
+        let [fa, fb] = files;
+        fa.persist_noclobber(&dests[0]).map_err(|e| Error::Io {
+            op: "move into place",
+            path: dests[0].clone(),
+            source: e.error,
+        })?;
+        if let Err(e) = fb.persist_noclobber(&dests[1]) {
+            let _ = std::fs::remove_file(&dests[0]);
+            return Err(Error::Io {
+                op: "move into place",
+                path: dests[1].clone(),
+                source: e.error,
+            });
+        }
+        for d in &dests {
+            let read_back = digest_file(d);
+            if read_back.as_ref().ok() != Some(&written) {
+                for d in &dests {
+                    let _ = std::fs::remove_file(d);
+                }
+                let actual = read_back?;
+                return Err(Error::Mismatch {
+                    path: d.clone(),
+                    expected: written.hex(),
+                    expected_size: written.size,
+                    actual: actual.hex(),
+                    actual_size: actual.size,
+                });
+            }
+        }
+        Ok(written)
     }
-    // Partial files are temporary files: dropped (deleted) on every early return.
-    let mut a = temp_beside(dest_a)?;
-    let mut b = temp_beside(dest_b)?;
-    let mut hasher = Sha256::new();
+}
+
+impl Write for TwoCopies {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.files[0].write_all(buf)?;
+        self.files[1].write_all(buf)?;
+        self.hasher.update(buf);
+        self.size += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.files[0].flush()?;
+        self.files[1].flush()
+    }
+}
+
+/// Read `src` once, hashing it while writing it to `dest_a` and `dest_b`, then prove
+/// both copies (see [`TwoCopies`]). On any failure neither copy is left behind.
+pub fn copy_to_two(src: &mut impl Read, dest_a: &Path, dest_b: &Path) -> Result<Digest> {
+    let mut out = TwoCopies::create(dest_a, dest_b)?;
     let mut buf = vec![0u8; CHUNK];
-    let mut size = 0u64;
     loop {
         let n = match src.read(&mut buf) {
             Ok(0) => break,
@@ -93,52 +180,9 @@ pub fn copy_to_two(src: &mut impl Read, dest_a: &Path, dest_b: &Path) -> Result<
                 })
             }
         };
-        let chunk = &buf[..n];
-        hasher.update(chunk);
-        a.write_all(chunk).map_err(io("write", dest_a))?;
-        b.write_all(chunk).map_err(io("write", dest_b))?;
-        size += n as u64;
+        out.write_all(&buf[..n]).map_err(io("write", dest_a))?;
     }
-    let written = Digest {
-        size,
-        sha256: hasher.finalize().into(),
-    };
-    if size == 0 {
-        return Err(Error::Empty {
-            path: dest_a.to_path_buf(),
-        });
-    }
-    a.as_file().sync_all().map_err(io("flush", dest_a))?;
-    b.as_file().sync_all().map_err(io("flush", dest_b))?;
-    a.persist_noclobber(dest_a).map_err(|e| Error::Io {
-        op: "move into place",
-        path: dest_a.to_path_buf(),
-        source: e.error,
-    })?;
-    if let Err(e) = b.persist_noclobber(dest_b) {
-        let _ = std::fs::remove_file(dest_a);
-        return Err(Error::Io {
-            op: "move into place",
-            path: dest_b.to_path_buf(),
-            source: e.error,
-        });
-    }
-    for d in [dest_a, dest_b] {
-        let read_back = digest_file(d);
-        if read_back.as_ref().ok() != Some(&written) {
-            let _ = std::fs::remove_file(dest_a);
-            let _ = std::fs::remove_file(dest_b);
-            let actual = read_back?;
-            return Err(Error::Mismatch {
-                path: d.to_path_buf(),
-                expected: written.hex(),
-                expected_size: written.size,
-                actual: actual.hex(),
-                actual_size: actual.size,
-            });
-        }
-    }
-    Ok(written)
+    out.finish()
 }
 
 #[cfg(test)]

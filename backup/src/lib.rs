@@ -18,9 +18,11 @@
 //! assert_eq!(digest.hex(), "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9");
 //! ```
 
+pub mod archive;
 pub mod atomic;
 pub mod copy;
 pub mod device;
 mod error;
+pub mod manifest;
 
 pub use error::{Error, Result};

@@ -27,6 +27,30 @@ pub enum Cmd {
     /// Inspect, test and validate policies
     #[command(subcommand)]
     Policy(PolicyCmd),
+    /// Back a path up: one pass writes two copies on different filesystems, both are
+    /// re-read and checked, and a manifest records it
+    Backup(BackupArgs),
+    /// List the backups backstop has made
+    Manifests(ManifestsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// What to back up: a path (file or directory)
+    pub target: String,
+    /// A destination directory; give two, on different filesystems
+    #[arg(long = "to", value_name = "DIR", required = true)]
+    pub to: Vec<PathBuf>,
+    /// Accept both copies on one filesystem (the manifest records it as not redundant)
+    #[arg(long)]
+    pub same_device: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestsArgs {
+    /// Print the manifests as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

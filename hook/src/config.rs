@@ -13,6 +13,8 @@ pub struct Dirs {
     pub system: PathBuf,
     /// The user's policies: `<config dir>/policies`.
     pub user_policies: PathBuf,
+    /// Manifests and other state: `<data dir>`.
+    pub data: PathBuf,
 }
 
 impl Dirs {
@@ -22,6 +24,7 @@ impl Dirs {
             return Ok(Dirs {
                 system: home.join("system"),
                 user_policies: home.join("policies"),
+                data: home.join("data"),
             });
         }
         let pd = directories::ProjectDirs::from("", "", "backstop").context(
@@ -30,6 +33,7 @@ impl Dirs {
         Ok(Dirs {
             system: PathBuf::from("/etc/backstop"),
             user_policies: pd.config_dir().join("policies"),
+            data: pd.data_dir().to_path_buf(),
         })
     }
 }

@@ -1,5 +1,6 @@
 //! One file per subcommand; `run` dispatches.
 
+mod backup;
 mod check;
 mod explain;
 mod policy;
@@ -21,6 +22,8 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
         Cmd::Explain(a) => explain::run(&a),
         Cmd::Scan(a) => scan::run(&a),
         Cmd::Policy(p) => policy::run(p),
+        Cmd::Backup(a) => backup::run(&a),
+        Cmd::Manifests(a) => backup::list(&a),
     }
 }
 

@@ -1,0 +1,125 @@
+//! The record of a backup: what was backed up, where both copies are, how they were
+//! proven. Written atomically into backstop's data directory.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::archive::IndexEntry;
+use crate::error::{io, Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Copy {
+    pub path: PathBuf,
+    /// The filesystem it is on (`st_dev`).
+    pub device: u64,
+    pub size: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    pub kind: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub id: String,
+    pub target: Target,
+    /// Seconds since the Unix epoch.
+    pub created: u64,
+    pub backstop_version: String,
+    pub recipe: String,
+    pub copies: Vec<Copy>,
+    /// The copies are on different filesystems.
+    pub redundant: bool,
+    /// How the copies were proven when they were made.
+    pub verified: String,
+    /// `not-run`, `passed` or `failed`.
+    pub restore_test: String,
+    /// For paths: every entry archived, as it was read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub index: Vec<IndexEntry>,
+}
+
+impl Manifest {
+    pub fn path_in(dir: &Path, id: &str) -> PathBuf {
+        dir.join(format!("{id}.json"))
+    }
+
+    /// Write this manifest into `dir` atomically (temporary file, fsync, rename).
+    pub fn write(&self, dir: &Path) -> Result<PathBuf> {
+        std::fs::create_dir_all(dir).map_err(io("create", dir))?;
+        let path = Manifest::path_in(dir, &self.id);
+        let json = serde_json::to_vec_pretty(self).map_err(|e| Error::Io {
+            op: "encode",
+            path: path.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        crate::atomic::write_atomic(&path, &json)?;
+        Ok(path)
+    }
+
+    pub fn read(path: &Path) -> Result<Manifest> {
+        let bytes = std::fs::read(path).map_err(io("read", path))?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::Io {
+            op: "decode the manifest",
+            path: path.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        })
+    }
+
+    /// Every manifest in `dir`, oldest first; a missing directory has none.
+    pub fn list(dir: &Path) -> Result<Vec<Manifest>> {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(Error::Io {
+                    op: "read",
+                    path: dir.to_path_buf(),
+                    source: e,
+                })
+            }
+        };
+        let mut out = Vec::new();
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "json") {
+                out.push(Manifest::read(&p)?);
+            }
+        }
+        out.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_its_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Manifest {
+            id: "20261125T000000Z-abcd".into(),
+            target: Target {
+                kind: "path".into(),
+                value: "/srv/data".into(),
+            },
+            created: 1,
+            backstop_version: "0.1.0".into(),
+            recipe: "native-tar".into(),
+            copies: vec![],
+            redundant: true,
+            verified: "x".into(),
+            restore_test: "not-run".into(),
+            index: vec![],
+        };
+        let p = m.write(dir.path()).unwrap();
+        assert_eq!(Manifest::read(&p).unwrap(), m);
+        assert_eq!(Manifest::list(dir.path()).unwrap(), vec![m]);
+        assert!(Manifest::list(&dir.path().join("none")).unwrap().is_empty());
+    }
+}
