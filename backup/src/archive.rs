@@ -47,6 +47,11 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
+/// Modification time as recorded in the index.
+pub fn mtime_of(meta: &std::fs::Metadata) -> (i64, u32) {
+    mtime(meta)
+}
+
 fn mtime(meta: &std::fs::Metadata) -> (i64, u32) {
     meta.modified()
         .ok()

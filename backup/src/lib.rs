@@ -21,6 +21,7 @@
 pub mod archive;
 pub mod atomic;
 pub mod copy;
+pub mod coverage;
 pub mod device;
 mod error;
 pub mod manifest;

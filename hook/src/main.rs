@@ -1,6 +1,7 @@
 //! `backstop`: refuses destructive commands unless a verified, redundant backup of
 //! their target exists and a person approves.
 
+mod backups;
 mod cli;
 mod cmd;
 mod config;

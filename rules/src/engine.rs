@@ -68,6 +68,9 @@ pub struct Backup {
     pub status: BackupStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manifest: Option<String>,
+    /// Why it is not covered, for a person.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// Answers whether a verified backup covers a target. The engine does no I/O; the
@@ -85,6 +88,7 @@ impl BackupOracle for NoBackups {
         Backup {
             status: BackupStatus::Missing,
             manifest: None,
+            detail: None,
         }
     }
 }
@@ -780,6 +784,7 @@ impl Engine {
                 Backup {
                     status: BackupStatus::NotRequired,
                     manifest: None,
+                    detail: None,
                 }
             };
             all_covered &= backup.status == BackupStatus::Covered;

@@ -411,7 +411,9 @@ fn explain_tells_what_runs_and_why() {
     assert!(out.contains("via sudo → bash -c"), "{out}");
     assert!(out.contains("fs.rm-recursive"), "{out}");
     assert!(
-        out.contains("target: path /home/tester/data (backup: missing)"),
+        out.contains(
+            "target: path /home/tester/data (backup: missing; /home/tester/data does not exist"
+        ),
         "{out}"
     );
     assert!(out.contains("Decision: DENY"), "{out}");

@@ -22,7 +22,7 @@ const PREFIXED_KINDS: &[(&str, &str)] = &[
     ("registry:", "registry-key"),
 ];
 
-fn manifests_dir(dirs: &Dirs) -> PathBuf {
+pub fn manifests_dir(dirs: &Dirs) -> PathBuf {
     dirs.data.join("manifests")
 }
 

@@ -70,9 +70,15 @@ pub fn run(a: &LineArgs) -> Result<ExitCode> {
             writeln!(out, "    because: {}", f.why.join("; "))?;
         }
         for t in &f.targets {
+            let evidence = match (&t.backup.manifest, &t.backup.detail) {
+                (Some(id), Some(d)) => format!("; manifest {id}: {d}"),
+                (Some(id), None) => format!("; manifest {id}"),
+                (None, Some(d)) => format!("; {d}"),
+                (None, None) => String::new(),
+            };
             writeln!(
                 out,
-                "    target: {} {} (backup: {})",
+                "    target: {} {} (backup: {}{evidence})",
                 t.kind,
                 t.value,
                 t.backup.status.name()

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
-use backstop_rules::{Context, Dialect, Evaluation, NoBackups};
+use backstop_rules::{Context, Dialect, Evaluation};
 
 use crate::config::{self, Dirs};
 
@@ -54,12 +54,13 @@ impl LineInput {
     pub fn evaluate(&self) -> Result<Evaluation> {
         let dirs = Dirs::discover()?;
         let engine = config::engine(&dirs, self.cwd.as_deref())?;
+        let oracle = crate::backups::ManifestOracle::new(dirs.data.join("manifests"));
         let cwd = self.cwd.as_ref().map(|p| p.display().to_string());
         let ctx = Context {
             dialect: self.dialect,
             cwd: cwd.as_deref(),
             home: self.home.as_deref(),
-            backups: &NoBackups,
+            backups: &oracle,
         };
         Ok(engine.evaluate(&self.line, &ctx)?)
     }

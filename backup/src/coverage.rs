@@ -1,0 +1,222 @@
+//! Does a manifest prove a backup of this path, now?
+//!
+//! A manifest is only a claim. Before it satisfies a rule, every part of the claim is
+//! checked against the disk: the copies exist with their recorded size, on different
+//! filesystems, and are not one file under two names; each copy still hashes to the
+//! recorded SHA-256, and the tar inside it holds exactly the files of the index with
+//! their recorded sizes and hashes (so a hand-written manifest pointing at some other
+//! file fails); and the live tree still matches the index (a changed, removed or new
+//! file makes the backup stale).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::archive::EntryKind;
+use crate::device::{device_of, same_file};
+use crate::manifest::Manifest;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Covered,
+    Missing,
+    Stale(String),
+    Corrupt(String),
+    NotRedundant,
+}
+
+/// The best manifest for `target` among `manifests`, newest first: the first that is
+/// covered, else the newest candidate's reason. `target` must be canonical.
+pub fn path_status<'m>(
+    manifests: &'m [Manifest],
+    target: &Path,
+    max_age_secs: u64,
+    now: u64,
+) -> (Status, Option<&'m Manifest>) {
+    let mut candidates: Vec<&Manifest> = manifests
+        .iter()
+        .filter(|m| m.target.kind == "path" && target.starts_with(&m.target.value))
+        .collect();
+    candidates.sort_by_key(|m| std::cmp::Reverse(m.created));
+    let mut first: Option<(Status, &Manifest)> = None;
+    for m in candidates {
+        let s = check(m, max_age_secs, now);
+        if s == Status::Covered {
+            return (s, Some(m));
+        }
+        first.get_or_insert((s, m));
+    }
+    match first {
+        Some((s, m)) => (s, Some(m)),
+        None => (Status::Missing, None),
+    }
+}
+
+fn check(m: &Manifest, max_age_secs: u64, now: u64) -> Status {
+    if now.saturating_sub(m.created) > max_age_secs {
+        return Status::Stale(format!(
+            "made {}s ago, older than the rule allows ({max_age_secs}s)",
+            now.saturating_sub(m.created)
+        ));
+    }
+    if m.copies.len() != 2 {
+        return Status::Corrupt(format!(
+            "the manifest lists {} copies, not 2",
+            m.copies.len()
+        ));
+    }
+    for c in &m.copies {
+        match std::fs::metadata(&c.path) {
+            Ok(meta) if meta.len() == c.size => {}
+            Ok(meta) => {
+                return Status::Corrupt(format!(
+                    "{} is {} bytes, not {}",
+                    c.path.display(),
+                    meta.len(),
+                    c.size
+                ))
+            }
+            Err(_) => return Status::Corrupt(format!("{} is missing", c.path.display())),
+        }
+    }
+    let (a, b) = (&m.copies[0].path, &m.copies[1].path);
+    if same_file(a, b).unwrap_or(true) {
+        return Status::Corrupt("the two copies are one file under two names".into());
+    }
+    let devices = (device_of(a), device_of(b));
+    match devices {
+        (Ok(da), Ok(db)) if da == db || !m.redundant => return Status::NotRedundant,
+        (Ok(_), Ok(_)) => {}
+        _ => return Status::Corrupt("the copies' filesystems cannot be read".into()),
+    }
+    if let Some(reason) = live_tree_changed(m) {
+        return Status::Stale(reason);
+    }
+    for c in &m.copies {
+        if let Err(reason) = verify_copy(&c.path, &c.sha256, m) {
+            return Status::Corrupt(format!("{}: {reason}", c.path.display()));
+        }
+    }
+    Status::Covered
+}
+
+/// The live tree against the index: same files, sizes and modification times.
+fn live_tree_changed(m: &Manifest) -> Option<String> {
+    let root = Path::new(&m.target.value);
+    let base = root.parent().unwrap_or(Path::new("/"));
+    let mut indexed: HashMap<&str, &crate::archive::IndexEntry> = HashMap::new();
+    for e in &m.index {
+        indexed.insert(e.path.as_str(), e);
+    }
+    for e in m.index.iter().filter(|e| e.kind == EntryKind::File) {
+        let p = base.join(&e.path);
+        match std::fs::symlink_metadata(&p) {
+            Ok(meta) => {
+                let mtime = crate::archive::mtime_of(&meta);
+                if meta.len() != e.size || mtime != e.mtime {
+                    return Some(format!("{} changed since the backup", p.display()));
+                }
+            }
+            Err(_) => return Some(format!("{} was removed since the backup", p.display())),
+        }
+    }
+    for entry in walkdir::WalkDir::new(root).follow_links(false) {
+        let Ok(entry) = entry else {
+            return Some(format!("{} cannot be read", root.display()));
+        };
+        let rel = entry
+            .path()
+            .strip_prefix(base)
+            .unwrap_or(entry.path())
+            .to_string_lossy()
+            .replace('\\', "/");
+        if !indexed.contains_key(rel.as_str()) && !entry.file_type().is_dir() {
+            return Some(format!(
+                "{} is new since the backup",
+                entry.path().display()
+            ));
+        }
+    }
+    None
+}
+
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One read of a copy: its SHA-256, and every file in its tar against the index.
+fn verify_copy(path: &Path, sha256: &str, m: &Manifest) -> Result<(), String> {
+    let file = File::open(path).map_err(|e| e.to_string())?;
+    let mut reader = Hashing {
+        inner: io::BufReader::with_capacity(1 << 20, file),
+        hasher: Sha256::new(),
+    };
+    let mut files: HashMap<&str, (u64, &str)> = m
+        .index
+        .iter()
+        .filter(|e| e.kind == EntryKind::File)
+        .map(|e| (e.path.as_str(), (e.size, e.sha256.as_deref().unwrap_or(""))))
+        .collect();
+    {
+        let mut archive = tar::Archive::new(&mut reader);
+        let entries = archive
+            .entries()
+            .map_err(|e| format!("not a backstop archive ({e})"))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| format!("not a backstop archive ({e})"))?;
+            if entry.header().entry_type() != tar::EntryType::Regular {
+                continue;
+            }
+            let name = entry
+                .path()
+                .map_err(|e| e.to_string())?
+                .to_string_lossy()
+                .replace('\\', "/");
+            let Some((size, want)) = files.remove(name.as_str()) else {
+                return Err(format!("holds {name}, which the index does not list"));
+            };
+            let mut h = Sha256::new();
+            let n = io::copy(&mut entry, &mut HashWriter(&mut h)).map_err(|e| e.to_string())?;
+            if n != size || hex(&h.finalize()) != want {
+                return Err(format!("{name} in the archive does not match the index"));
+            }
+        }
+    }
+    io::copy(&mut reader, &mut io::sink()).map_err(|e| e.to_string())?;
+    if let Some(missing) = files.keys().next() {
+        return Err(format!("lacks {missing}, which the index lists"));
+    }
+    if hex(&reader.hasher.finalize()) != sha256 {
+        return Err("its SHA-256 differs from the one recorded".into());
+    }
+    Ok(())
+}
+
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl io::Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
