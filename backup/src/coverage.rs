@@ -28,6 +28,18 @@ pub enum Status {
     NotRedundant,
 }
 
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Status::Covered => f.write_str("covered"),
+            Status::Missing => f.write_str("missing: no backup of it"),
+            Status::Stale(why) => write!(f, "stale: {why}"),
+            Status::Corrupt(why) => write!(f, "corrupt: {why}"),
+            Status::NotRedundant => f.write_str("not redundant: both copies are on one filesystem"),
+        }
+    }
+}
+
 /// The best manifest for `target` among `manifests`, newest first: the first that is
 /// covered, else the newest candidate's reason. `target` must be canonical.
 pub fn path_status<'m>(
@@ -56,51 +68,76 @@ pub fn path_status<'m>(
 }
 
 fn check(m: &Manifest, max_age_secs: u64, now: u64) -> Status {
-    if now.saturating_sub(m.created) > max_age_secs {
+    let age = now.saturating_sub(m.created);
+    if age > max_age_secs {
         return Status::Stale(format!(
-            "made {}s ago, older than the rule allows ({max_age_secs}s)",
-            now.saturating_sub(m.created)
+            "made {age}s ago, older than the rule allows ({max_age_secs}s)"
         ));
     }
+    // The cheap checks of the copies first, then the tree, then the full re-hash.
+    if let Err(s) = copies_present(m) {
+        return s;
+    }
+    if let Some(reason) = live_tree_changed(m) {
+        return Status::Stale(reason);
+    }
+    match copies_content(m) {
+        Ok(()) => Status::Covered,
+        Err(s) => s,
+    }
+}
+
+/// The copies themselves, without the live tree or the age: both exist with their
+/// recorded size as two files on two filesystems, re-hash to their SHA-256, and hold
+/// exactly the indexed files. `backstop verify` runs this.
+pub fn copies_hold(m: &Manifest) -> Result<(), Status> {
+    copies_present(m)?;
+    copies_content(m)
+}
+
+fn copies_present(m: &Manifest) -> Result<(), Status> {
     if m.copies.len() != 2 {
-        return Status::Corrupt(format!(
+        return Err(Status::Corrupt(format!(
             "the manifest lists {} copies, not 2",
             m.copies.len()
-        ));
+        )));
     }
     for c in &m.copies {
         match std::fs::metadata(&c.path) {
             Ok(meta) if meta.len() == c.size => {}
             Ok(meta) => {
-                return Status::Corrupt(format!(
+                return Err(Status::Corrupt(format!(
                     "{} is {} bytes, not {}",
                     c.path.display(),
                     meta.len(),
                     c.size
-                ))
+                )))
             }
-            Err(_) => return Status::Corrupt(format!("{} is missing", c.path.display())),
+            Err(_) => return Err(Status::Corrupt(format!("{} is missing", c.path.display()))),
         }
     }
     let (a, b) = (&m.copies[0].path, &m.copies[1].path);
     if same_file(a, b).unwrap_or(true) {
-        return Status::Corrupt("the two copies are one file under two names".into());
+        return Err(Status::Corrupt(
+            "the two copies are one file under two names".into(),
+        ));
     }
-    let devices = (device_of(a), device_of(b));
-    match devices {
-        (Ok(da), Ok(db)) if da == db || !m.redundant => return Status::NotRedundant,
-        (Ok(_), Ok(_)) => {}
-        _ => return Status::Corrupt("the copies' filesystems cannot be read".into()),
+    match (device_of(a), device_of(b)) {
+        (Ok(da), Ok(db)) if da == db || !m.redundant => Err(Status::NotRedundant),
+        (Ok(_), Ok(_)) => Ok(()),
+        _ => Err(Status::Corrupt(
+            "the copies' filesystems cannot be read".into(),
+        )),
     }
-    if let Some(reason) = live_tree_changed(m) {
-        return Status::Stale(reason);
-    }
+}
+
+fn copies_content(m: &Manifest) -> Result<(), Status> {
     for c in &m.copies {
         if let Err(reason) = verify_copy(&c.path, &c.sha256, m) {
-            return Status::Corrupt(format!("{}: {reason}", c.path.display()));
+            return Err(Status::Corrupt(format!("{}: {reason}", c.path.display())));
         }
     }
-    Status::Covered
+    Ok(())
 }
 
 /// The live tree against the index: same files, sizes and modification times.

@@ -30,8 +30,20 @@ pub enum Cmd {
     /// Back a path up: one pass writes two copies on different filesystems, both are
     /// re-read and checked, and a manifest records it
     Backup(BackupArgs),
-    /// List the backups backstop has made
+    /// List the backups backstop has made, or show one
     Manifests(ManifestsArgs),
+    /// Prove recorded backups again: both copies present, on two filesystems, and
+    /// re-hashed in full, with every archived file checked against the index
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Manifest ids; every manifest when none is given
+    pub ids: Vec<String>,
+    /// Hash every copy in full (today every verification is full)
+    #[arg(long)]
+    pub full: bool,
 }
 
 #[derive(Debug, Args)]
@@ -51,6 +63,14 @@ pub struct ManifestsArgs {
     /// Print the manifests as JSON
     #[arg(long)]
     pub json: bool,
+    #[command(subcommand)]
+    pub show: Option<ManifestsCmd>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ManifestsCmd {
+    /// Show one manifest in full (JSON)
+    Show { id: String },
 }
 
 #[derive(Debug, Args)]

@@ -416,3 +416,47 @@ fn a_hand_edited_manifest_pointing_at_another_file_is_corrupt() {
     });
     assert_eq!(b.status_of_rm(), (2, "corrupt".into()));
 }
+
+#[test]
+fn verify_and_show() {
+    let b = backed_or_skip!(false);
+    let id = b.manifest_json()["id"].as_str().expect("id").to_string();
+    let home = b.home.path();
+    let out = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_backstop"))
+            .args(args)
+            .env("BACKSTOP_HOME", home)
+            .output()
+            .expect("run");
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, _) = out(&["verify"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains(&format!("{id}  ok")), "{stdout}");
+    let (code, stdout, _) = out(&["manifests", "show", &id]);
+    assert_eq!(code, 0);
+    let shown: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(shown["id"], id.as_str());
+    let (code, _, stderr) = out(&["manifests", "show", "bk-nope"]);
+    assert_eq!(code, 3);
+    assert!(
+        stderr.contains("no backup has the id `bk-nope`"),
+        "{stderr}"
+    );
+    // A flipped byte in one copy: verify fails, naming it.
+    let copy = b.copy(0);
+    let mut bytes = std::fs::read(&copy).expect("read");
+    let last = bytes.len() - 700;
+    bytes[last] ^= 0x20;
+    std::fs::write(&copy, bytes).expect("write");
+    let (code, stdout, _) = out(&["verify", "--full", &id]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("FAILED: corrupt:") && stdout.contains(&copy.display().to_string()),
+        "{stdout}"
+    );
+}

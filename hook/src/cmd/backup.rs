@@ -10,7 +10,7 @@ use backstop_backup::copy::TwoCopies;
 use backstop_backup::device::device_of;
 use backstop_backup::manifest::{Copy, Manifest, Target};
 
-use crate::cli::{BackupArgs, ManifestsArgs};
+use crate::cli::{BackupArgs, ManifestsArgs, ManifestsCmd, VerifyArgs};
 use crate::config::Dirs;
 
 /// Kinds named with a prefix (`wsl:Ubuntu`); their recipes are not built yet.
@@ -141,8 +141,51 @@ pub fn run(a: &BackupArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The manifest with this id, or an error that says how to find the ids.
+fn find(manifests: &[Manifest], id: &str) -> Result<Manifest> {
+    manifests
+        .iter()
+        .find(|m| m.id == id)
+        .cloned()
+        .with_context(|| format!("no backup has the id `{id}`; `backstop manifests` lists them"))
+}
+
+pub fn verify(a: &VerifyArgs) -> Result<ExitCode> {
+    let all = Manifest::list(&manifests_dir(&Dirs::discover()?))?;
+    let chosen: Vec<Manifest> = if a.ids.is_empty() {
+        all.clone()
+    } else {
+        a.ids
+            .iter()
+            .map(|id| find(&all, id))
+            .collect::<Result<_>>()?
+    };
+    let mut failed = 0;
+    for m in &chosen {
+        match backstop_backup::coverage::copies_hold(m) {
+            Ok(()) => println!("{}  ok: both copies present on two filesystems, re-hashed in full, every file matches the index", m.id),
+            Err(s) => {
+                failed += 1;
+                println!("{}  FAILED: {s}", m.id);
+            }
+        }
+    }
+    if chosen.is_empty() {
+        println!("no backups to verify");
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 pub fn list(a: &ManifestsArgs) -> Result<ExitCode> {
     let manifests = Manifest::list(&manifests_dir(&Dirs::discover()?))?;
+    if let Some(ManifestsCmd::Show { id }) = &a.show {
+        println!("{}", serde_json::to_string_pretty(&find(&manifests, id)?)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&manifests)?);
         return Ok(ExitCode::SUCCESS);

@@ -24,6 +24,7 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
         Cmd::Policy(p) => policy::run(p),
         Cmd::Backup(a) => backup::run(&a),
         Cmd::Manifests(a) => backup::list(&a),
+        Cmd::Verify(a) => backup::verify(&a),
     }
 }
 
