@@ -3,14 +3,13 @@
 //! so that later checks can tell whether the live tree still matches the backup.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{Read, Write};
 use std::path::Path;
 use std::time::UNIX_EPOCH;
 
-use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
-
+use crate::copy::{hex, HashingReader};
 use crate::error::{io, Error, Result};
+use serde::{Deserialize, Serialize};
 
 /// One entry of the archive, as it was when it was read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,19 +31,6 @@ pub enum EntryKind {
     File,
     Dir,
     Symlink,
-}
-
-struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
 }
 
 /// Modification time as recorded in the index.
@@ -119,20 +105,17 @@ pub fn archive_tree<W: Write>(root: &Path, out: W) -> Result<(Vec<IndexEntry>, W
             let file = File::open(path).map_err(io("open", path))?;
             // The size read now is the size archived: a file growing meanwhile is cut
             // there, one shrinking makes the archive fail rather than lie.
-            let mut reader = HashingReader {
-                inner: file.take(meta.len()),
-                hasher: Sha256::new(),
-            };
+            let mut reader = HashingReader::new(file.take(meta.len()));
             builder
                 .append_data(&mut header, rel, &mut reader)
                 .map_err(io("archive", path))?;
-            let sha: [u8; 32] = reader.hasher.finalize().into();
+            let sha = reader.finish();
             index.push(IndexEntry {
                 path: name,
                 kind: EntryKind::File,
                 size: meta.len(),
                 mtime: mtime(&meta),
-                sha256: Some(sha.iter().map(|b| format!("{b:02x}")).collect()),
+                sha256: Some(hex(&sha)),
             });
         }
     }

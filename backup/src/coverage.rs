@@ -10,12 +10,11 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
 
-use sha2::{Digest as _, Sha256};
-
 use crate::archive::EntryKind;
+use crate::copy::{hex, HashingReader};
 use crate::device::{device_of, same_file};
 use crate::manifest::Manifest;
 
@@ -180,30 +179,10 @@ fn live_tree_changed(m: &Manifest) -> Option<String> {
     None
 }
 
-struct Hashing<R> {
-    inner: R,
-    hasher: Sha256,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// One read of a copy: its SHA-256, and every file in its tar against the index.
 fn verify_copy(path: &Path, sha256: &str, m: &Manifest) -> Result<(), String> {
     let file = File::open(path).map_err(|e| e.to_string())?;
-    let mut reader = Hashing {
-        inner: io::BufReader::with_capacity(1 << 20, file),
-        hasher: Sha256::new(),
-    };
+    let mut reader = HashingReader::new(io::BufReader::with_capacity(1 << 20, file));
     let mut files: HashMap<&str, (u64, &str)> = m
         .index
         .iter()
@@ -228,9 +207,9 @@ fn verify_copy(path: &Path, sha256: &str, m: &Manifest) -> Result<(), String> {
             let Some((size, want)) = files.remove(name.as_str()) else {
                 return Err(format!("holds {name}, which the index does not list"));
             };
-            let mut h = Sha256::new();
-            let n = io::copy(&mut entry, &mut HashWriter(&mut h)).map_err(|e| e.to_string())?;
-            if n != size || hex(&h.finalize()) != want {
+            let mut hashed = HashingReader::new(&mut entry);
+            let n = io::copy(&mut hashed, &mut io::sink()).map_err(|e| e.to_string())?;
+            if n != size || hex(&hashed.finish()) != want {
                 return Err(format!("{name} in the archive does not match the index"));
             }
         }
@@ -239,21 +218,8 @@ fn verify_copy(path: &Path, sha256: &str, m: &Manifest) -> Result<(), String> {
     if let Some(missing) = files.keys().next() {
         return Err(format!("lacks {missing}, which the index lists"));
     }
-    if hex(&reader.hasher.finalize()) != sha256 {
+    if hex(&reader.finish()) != sha256 {
         return Err("its SHA-256 differs from the one recorded".into());
     }
     Ok(())
-}
-
-struct HashWriter<'a>(&'a mut Sha256);
-
-impl io::Write for HashWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
 }
