@@ -338,7 +338,6 @@ pub struct Policy {
     pub overrides: Vec<OverrideSpec>,
     /// Byte offset → line/column for overrides, computed at parse time.
     pub(crate) override_pos: Vec<(usize, usize)>,
-    pub(crate) source: String,
 }
 
 fn compile_regex(text: &str) -> std::result::Result<Regex, regex::Error> {
@@ -644,12 +643,7 @@ impl Policy {
             rules,
             overrides: file.overrides,
             override_pos,
-            source: text.to_string(),
         })
-    }
-
-    pub fn source(&self) -> &str {
-        &self.source
     }
 }
 
