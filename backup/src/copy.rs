@@ -12,11 +12,16 @@ use crate::error::{io, Error, Result};
 /// Chunk size for streaming: memory stays constant whatever the file size.
 const CHUNK: usize = 1 << 20;
 
-/// Size and SHA-256 of a byte stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Size of the blocks whose SHA-256 is recorded for sampled verification.
+pub const BLOCK: u64 = 4 << 20;
+
+/// Size and SHA-256 of a byte stream, and the SHA-256 of each [`BLOCK`]-sized block
+/// of it (the last may be shorter), so a large copy can be checked by sampling.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Digest {
     pub size: u64,
     pub sha256: [u8; 32],
+    pub blocks: Vec<[u8; 32]>,
 }
 
 impl Digest {
@@ -28,6 +33,45 @@ impl Digest {
 /// Lower-case hex, the form SHA-256 sums are recorded in.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The whole-stream SHA-256 and the per-block ones, fed in one pass.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StreamHasher {
+    whole: Sha256,
+    block: Sha256,
+    in_block: u64,
+    size: u64,
+    blocks: Vec<[u8; 32]>,
+}
+
+impl StreamHasher {
+    pub(crate) fn update(&mut self, mut buf: &[u8]) {
+        self.whole.update(buf);
+        self.size += buf.len() as u64;
+        while !buf.is_empty() {
+            let room = usize::try_from(BLOCK - self.in_block).unwrap_or(usize::MAX);
+            let (now, rest) = buf.split_at(room.min(buf.len()));
+            self.block.update(now);
+            self.in_block += now.len() as u64;
+            if self.in_block == BLOCK {
+                self.blocks.push(std::mem::take(&mut self.block).finalize().into());
+                self.in_block = 0;
+            }
+            buf = rest;
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> Digest {
+        if self.in_block > 0 {
+            self.blocks.push(self.block.finalize().into());
+        }
+        Digest {
+            size: self.size,
+            sha256: self.whole.finalize().into(),
+            blocks: self.blocks,
+        }
+    }
 }
 
 /// A reader that hashes everything read through it.
@@ -59,9 +103,8 @@ impl<R: Read> Read for HashingReader<R> {
 
 /// Hash a reader to its end in constant memory.
 pub fn digest_reader(r: &mut impl Read) -> io::Result<Digest> {
-    let mut hasher = Sha256::new();
+    let mut hasher = StreamHasher::default();
     let mut buf = vec![0u8; CHUNK];
-    let mut size = 0u64;
     loop {
         let n = match r.read(&mut buf) {
             Ok(0) => break,
@@ -70,12 +113,8 @@ pub fn digest_reader(r: &mut impl Read) -> io::Result<Digest> {
             Err(e) => return Err(e),
         };
         hasher.update(&buf[..n]);
-        size += n as u64;
     }
-    Ok(Digest {
-        size,
-        sha256: hasher.finalize().into(),
-    })
+    Ok(hasher.finish())
 }
 
 /// Size and SHA-256 of a file, read from disk (not from what we think we wrote).
@@ -103,8 +142,7 @@ fn temp_beside(dest: &Path) -> Result<NamedTempFile> {
 pub struct TwoCopies {
     dests: [std::path::PathBuf; 2],
     files: [NamedTempFile; 2],
-    hasher: Sha256,
-    size: u64,
+    hasher: StreamHasher,
 }
 
 impl TwoCopies {
@@ -119,8 +157,7 @@ impl TwoCopies {
         Ok(TwoCopies {
             files: [temp_beside(dest_a)?, temp_beside(dest_b)?],
             dests: [dest_a.to_path_buf(), dest_b.to_path_buf()],
-            hasher: Sha256::new(),
-            size: 0,
+            hasher: StreamHasher::default(),
         })
     }
 
@@ -131,13 +168,9 @@ impl TwoCopies {
             dests,
             files,
             hasher,
-            size,
         } = self;
-        let written = Digest {
-            size,
-            sha256: hasher.finalize().into(),
-        };
-        if size == 0 {
+        let written = hasher.finish();
+        if written.size == 0 {
             return Err(Error::Empty {
                 path: dests[0].clone(),
             });
@@ -184,7 +217,6 @@ impl Write for TwoCopies {
         self.files[0].write_all(buf)?;
         self.files[1].write_all(buf)?;
         self.hasher.update(buf);
-        self.size += buf.len() as u64;
         Ok(buf.len())
     }
 
@@ -319,6 +351,22 @@ mod tests {
             std::fs::read(dir.path().join("b")).unwrap(),
             b"older backup"
         );
+    }
+
+    #[test]
+    fn block_hashes_split_at_block_boundaries() {
+        let data: Vec<u8> = (0..(2 * BLOCK as usize + 5)).map(|i| (i % 7) as u8).collect();
+        // Fed in odd-sized pieces, the blocks still fall on BLOCK boundaries.
+        let mut h = StreamHasher::default();
+        for piece in data.chunks(999_983) {
+            h.update(piece);
+        }
+        let d = h.finish();
+        assert_eq!(d.blocks.len(), 3);
+        for (i, block) in data.chunks(BLOCK as usize).enumerate() {
+            assert_eq!(d.blocks[i], <[u8; 32]>::from(Sha256::digest(block)), "block {i}");
+        }
+        assert_eq!(d.sha256, <[u8; 32]>::from(Sha256::digest(&data)));
     }
 
     #[test]

@@ -38,6 +38,12 @@ pub struct Manifest {
     pub verified: String,
     /// `not-run`, `passed` or `failed`.
     pub restore_test: String,
+    /// SHA-256 of each `block_size` block of the copies (both are identical), so a
+    /// large copy can be verified by hashing a fresh random sample of blocks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub block_sha256: Vec<String>,
+    #[serde(default)]
+    pub block_size: u64,
     /// For paths: every entry archived, as it was read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub index: Vec<IndexEntry>,
@@ -115,6 +121,8 @@ mod tests {
             redundant: true,
             verified: "x".into(),
             restore_test: "not-run".into(),
+            block_sha256: vec![],
+            block_size: 0,
             index: vec![],
         };
         let p = m.write(dir.path()).unwrap();

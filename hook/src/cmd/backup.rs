@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context as _, Result};
 use backstop_backup::archive::archive_tree;
-use backstop_backup::copy::TwoCopies;
+use backstop_backup::copy::{hex, TwoCopies};
 use backstop_backup::device::device_of;
 use backstop_backup::manifest::{Copy, Manifest, Target};
 
@@ -109,6 +109,8 @@ pub fn run(a: &BackupArgs) -> Result<ExitCode> {
         redundant,
         verified: "both copies re-read after writing: size and SHA-256 match the single pass that wrote them".into(),
         restore_test: "not-run".into(),
+        block_sha256: digest.blocks.iter().map(|b| hex(b)).collect(),
+        block_size: backstop_backup::copy::BLOCK,
         index,
     };
     let at = match manifest.write(&manifests_dir(&Dirs::discover()?)) {
