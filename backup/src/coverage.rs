@@ -39,22 +39,70 @@ impl std::fmt::Display for Status {
     }
 }
 
-/// The best manifest for `target` among `manifests`, newest first: the first that is
-/// covered, else the newest candidate's reason. `target` must be canonical.
+/// Copies larger than this are verified by sampling blocks, unless a full check is asked.
+pub const SAMPLE_OVER: u64 = 256 << 20;
+/// How many blocks a sampled verification hashes, besides the first and the last.
+pub const SAMPLES: usize = 16;
+
+/// What a rule needs a backup of, as manifests name it.
+#[derive(Debug, Clone)]
+pub struct Wanted<'a> {
+    /// `path`, or a recipe kind (`sqlite`, `postgres`, `wsl` …).
+    pub kind: &'a str,
+    /// For paths, canonical; otherwise normalised as the recipe says.
+    pub value: &'a str,
+    /// Names compare without regard to case (distributions, registry keys).
+    pub ignore_case: bool,
+    /// Regexes each copy's text head must match (the recipe's `content`, expanded).
+    pub content: Vec<String>,
+}
+
+impl Wanted<'_> {
+    fn covered_by(&self, m: &Manifest) -> bool {
+        if m.target.kind != self.kind {
+            return false;
+        }
+        if self.kind == "path" {
+            Path::new(self.value).starts_with(&m.target.value)
+        } else if self.ignore_case {
+            m.target.value.eq_ignore_ascii_case(self.value)
+        } else {
+            m.target.value == self.value
+        }
+    }
+}
+
+/// The best manifest for a canonical path among `manifests`, newest first.
 pub fn path_status<'m>(
     manifests: &'m [Manifest],
     target: &Path,
     max_age_secs: u64,
     now: u64,
 ) -> (Status, Option<&'m Manifest>) {
-    let mut candidates: Vec<&Manifest> = manifests
-        .iter()
-        .filter(|m| m.target.kind == "path" && target.starts_with(&m.target.value))
-        .collect();
+    let value = target.to_string_lossy();
+    let wanted = Wanted {
+        kind: "path",
+        value: &value,
+        ignore_case: false,
+        content: Vec::new(),
+    };
+    status(manifests, &wanted, max_age_secs, now)
+}
+
+/// The best manifest for `wanted` among `manifests`, newest first: the first that is
+/// covered, else the newest candidate's reason.
+pub fn status<'m>(
+    manifests: &'m [Manifest],
+    wanted: &Wanted,
+    max_age_secs: u64,
+    now: u64,
+) -> (Status, Option<&'m Manifest>) {
+    let mut candidates: Vec<&Manifest> =
+        manifests.iter().filter(|m| wanted.covered_by(m)).collect();
     candidates.sort_by_key(|m| std::cmp::Reverse(m.created));
     let mut first: Option<(Status, &Manifest)> = None;
     for m in candidates {
-        let s = check(m, max_age_secs, now);
+        let s = check(m, &wanted.content, max_age_secs, now);
         if s == Status::Covered {
             return (s, Some(m));
         }
@@ -66,32 +114,38 @@ pub fn path_status<'m>(
     }
 }
 
-fn check(m: &Manifest, max_age_secs: u64, now: u64) -> Status {
+fn check(m: &Manifest, content: &[String], max_age_secs: u64, now: u64) -> Status {
     let age = now.saturating_sub(m.created);
     if age > max_age_secs {
         return Status::Stale(format!(
             "made {age}s ago, older than the rule allows ({max_age_secs}s)"
         ));
     }
-    // The cheap checks of the copies first, then the tree, then the full re-hash.
+    if m.restore_test == "cleaned" {
+        return Status::Missing;
+    }
+    // The cheap checks of the copies first, then the tree, then the re-hash.
     if let Err(s) = copies_present(m) {
         return s;
     }
-    if let Some(reason) = live_tree_changed(m) {
-        return Status::Stale(reason);
+    if m.target.kind == "path" {
+        if let Some(reason) = live_tree_changed(m) {
+            return Status::Stale(reason);
+        }
     }
-    match copies_content(m) {
+    match copies_content(m, content, false) {
         Ok(()) => Status::Covered,
         Err(s) => s,
     }
 }
 
-/// The copies themselves, without the live tree or the age: both exist with their
-/// recorded size as two files on two filesystems, re-hash to their SHA-256, and hold
-/// exactly the indexed files. `backstop verify` runs this.
-pub fn copies_hold(m: &Manifest) -> Result<(), Status> {
+/// The copies themselves, without the live target or the age: both exist with their
+/// recorded size as two files on two filesystems, re-hash to their SHA-256 (sampled
+/// above [`SAMPLE_OVER`] unless `full`), and hold what the manifest says they hold.
+/// `backstop verify` runs this.
+pub fn copies_hold(m: &Manifest, content: &[String], full: bool) -> Result<(), Status> {
     copies_present(m)?;
-    copies_content(m)
+    copies_content(m, content, full)
 }
 
 fn copies_present(m: &Manifest) -> Result<(), Status> {
@@ -130,10 +184,91 @@ fn copies_present(m: &Manifest) -> Result<(), Status> {
     }
 }
 
-fn copies_content(m: &Manifest) -> Result<(), Status> {
+fn copies_content(m: &Manifest, content: &[String], full: bool) -> Result<(), Status> {
     for c in &m.copies {
-        if let Err(reason) = verify_copy(&c.path, &c.sha256, m) {
+        let sampled = !full && c.size > SAMPLE_OVER && !m.block_sha256.is_empty();
+        let checked = if sampled {
+            verify_sample(&c.path, c.size, m)
+        } else if m.target.kind == "path" {
+            verify_copy(&c.path, &c.sha256, m)
+        } else {
+            verify_whole(&c.path, &c.sha256, m)
+        };
+        let checked = checked.and_then(|()| content_matches(&c.path, content));
+        if let Err(reason) = checked {
             return Err(Status::Corrupt(format!("{}: {reason}", c.path.display())));
+        }
+    }
+    Ok(())
+}
+
+/// The recipe's content regexes against the copy's head: a copy that is not a dump
+/// of this kind, or of this target, does not prove a backup of it.
+fn content_matches(path: &Path, content: &[String]) -> Result<(), String> {
+    if content.is_empty() {
+        return Ok(());
+    }
+    let head = crate::recipe::text_head(path).map_err(|e| e.to_string())?;
+    for re in content {
+        let r = backstop_rules::policy::compile_bytes_regex(re).map_err(|e| e.to_string())?;
+        if !r.is_match(&head) {
+            return Err(format!(
+                "its content does not match `{re}`: not a backup of this target"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The whole file against its SHA-256 and its recorded blocks.
+fn verify_whole(path: &Path, sha256: &str, m: &Manifest) -> Result<(), String> {
+    let d = crate::copy::digest_file(path).map_err(|e| e.to_string())?;
+    if d.hex() != sha256 {
+        return Err("its SHA-256 differs from the one recorded".into());
+    }
+    if !m.block_sha256.is_empty()
+        && d.blocks
+            .iter()
+            .map(|b| hex(b))
+            .ne(m.block_sha256.iter().cloned())
+    {
+        return Err("its block hashes differ from the ones recorded".into());
+    }
+    Ok(())
+}
+
+/// A fresh random sample of blocks (and always the first and the last) against the
+/// recorded block hashes: corruption anywhere is found with a probability that grows
+/// with every check, at a fixed cost whatever the size.
+fn verify_sample(path: &Path, size: u64, m: &Manifest) -> Result<(), String> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let bs = m.block_size.max(1);
+    let blocks = size.div_ceil(bs);
+    if blocks != m.block_sha256.len() as u64 {
+        return Err(format!(
+            "the manifest records {} block hashes for {blocks} blocks",
+            m.block_sha256.len()
+        ));
+    }
+    let mut picks: Vec<u64> = (0..SAMPLES).map(|_| fastrand::u64(0..blocks)).collect();
+    picks.extend([0, blocks - 1]);
+    picks.sort_unstable();
+    picks.dedup();
+    let mut f = File::open(path).map_err(|e| e.to_string())?;
+    let mut buf = vec![0u8; usize::try_from(bs).unwrap_or(usize::MAX).min(64 << 20)];
+    for i in picks {
+        let start = i * bs;
+        let len = usize::try_from(bs.min(size - start))
+            .unwrap_or(0)
+            .min(buf.len());
+        f.seek(SeekFrom::Start(start)).map_err(|e| e.to_string())?;
+        f.read_exact(&mut buf[..len]).map_err(|e| e.to_string())?;
+        let got = hex(&<sha2::Sha256 as sha2::Digest>::digest(&buf[..len]));
+        if Some(&got) != m.block_sha256.get(i as usize) {
+            return Err(format!(
+                "block {i} (bytes {start}..{}) differs from the one recorded",
+                start + len as u64
+            ));
         }
     }
     Ok(())

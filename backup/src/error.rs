@@ -26,6 +26,16 @@ pub enum Error {
 
     #[error("{} already exists; backstop never overwrites a backup copy", path.display())]
     Exists { path: PathBuf },
+
+    #[error("`{program}`: {message}")]
+    Program { program: String, message: String },
+
+    #[error("recipe `{kind}`: `{step}` {message}")]
+    Recipe {
+        kind: String,
+        step: String,
+        message: String,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

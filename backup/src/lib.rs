@@ -25,5 +25,6 @@ pub mod coverage;
 pub mod device;
 mod error;
 pub mod manifest;
+pub mod recipe;
 
 pub use error::{Error, Result};

@@ -38,6 +38,15 @@ pub struct Manifest {
     pub verified: String,
     /// `not-run`, `passed` or `failed`.
     pub restore_test: String,
+    /// When the restore test last ran, and what it found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_tested: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_detail: Option<String>,
+    /// What the recipe's `record` step printed at backup time (row counts, tables),
+    /// compared by the restore test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<String>,
     /// SHA-256 of each `block_size` block of the copies (both are identical), so a
     /// large copy can be verified by hashing a fresh random sample of blocks.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -121,6 +130,9 @@ mod tests {
             redundant: true,
             verified: "x".into(),
             restore_test: "not-run".into(),
+            restore_tested: None,
+            restore_detail: None,
+            recorded: None,
             block_sha256: vec![],
             block_size: 0,
             index: vec![],

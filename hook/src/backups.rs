@@ -4,67 +4,107 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use backstop_backup::coverage::{path_status, Status};
+use backstop_backup::coverage::{self, path_status, Status};
 use backstop_backup::manifest::Manifest;
 use backstop_rules::{Backup, BackupOracle, BackupStatus, Target};
+
+use crate::config::Dirs;
+use crate::recipes::{self, Recipes};
 
 /// Reads the manifests only when a rule needs a backup: benign lines never touch them.
 #[derive(Debug)]
 pub struct ManifestOracle {
-    dir: PathBuf,
+    dirs: Dirs,
     manifests: OnceLock<Vec<Manifest>>,
+    recipes: OnceLock<Result<Recipes, String>>,
 }
 
 impl ManifestOracle {
-    pub fn new(dir: PathBuf) -> ManifestOracle {
+    pub fn new(dirs: Dirs) -> ManifestOracle {
         ManifestOracle {
-            dir,
+            dirs,
             manifests: OnceLock::new(),
+            recipes: OnceLock::new(),
         }
     }
 
     fn manifests(&self) -> &[Manifest] {
         // An unreadable manifest directory proves nothing: no backup covers anything.
         self.manifests
-            .get_or_init(|| Manifest::list(&self.dir).unwrap_or_default())
+            .get_or_init(|| Manifest::list(&manifests_dir(&self.dirs)).unwrap_or_default())
+    }
+
+    fn recipes(&self) -> Result<&Recipes, &str> {
+        self.recipes
+            .get_or_init(|| Recipes::load(&self.dirs).map_err(|e| format!("{e:#}")))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+fn answer(status: Status, manifest: Option<&Manifest>) -> Backup {
+    let (status, detail) = match status {
+        Status::Covered => (BackupStatus::Covered, None),
+        Status::Missing => (BackupStatus::Missing, None),
+        Status::Stale(why) => (BackupStatus::Stale, Some(why)),
+        Status::Corrupt(why) => (BackupStatus::Corrupt, Some(why)),
+        Status::NotRedundant => (
+            BackupStatus::NotRedundant,
+            Some("both copies are on one filesystem".into()),
+        ),
+    };
+    Backup {
+        status,
+        manifest: manifest.map(|m| m.id.clone()),
+        detail,
     }
 }
 
 impl BackupOracle for ManifestOracle {
-    fn status(&self, target: &Target, max_age_secs: u64) -> Backup {
+    fn status(&self, target: &Target, program: &str, max_age_secs: u64) -> Backup {
         let missing = |detail: Option<String>| Backup {
             status: BackupStatus::Missing,
             manifest: None,
             detail,
         };
-        if target.kind != "path" {
-            return missing(None);
+        if matches!(target.kind.as_str(), "path" | "git-repo") {
+            let Ok(path) = std::fs::canonicalize(&target.value) else {
+                return missing(Some(format!(
+                    "{} does not exist or cannot be resolved",
+                    target.value
+                )));
+            };
+            let (status, m) = path_status(self.manifests(), &path, max_age_secs, now());
+            return answer(status, m);
         }
-        let Ok(path) = std::fs::canonicalize(&target.value) else {
+        let recipes = match self.recipes() {
+            Ok(r) => r,
+            Err(e) => return missing(Some(format!("the backup recipes cannot be read: {e}"))),
+        };
+        let Some(recipe) = recipes.for_target(&target.kind, program) else {
             return missing(Some(format!(
-                "{} does not exist or cannot be resolved",
-                target.value
+                "backstop has no recipe to back up a {} destroyed by {program}",
+                target.kind
             )));
         };
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
-        let (status, manifest) = path_status(self.manifests(), &path, max_age_secs, now);
-        let (status, detail) = match status {
-            Status::Covered => (BackupStatus::Covered, None),
-            Status::Missing => (BackupStatus::Missing, None),
-            Status::Stale(why) => (BackupStatus::Stale, Some(why)),
-            Status::Corrupt(why) => (BackupStatus::Corrupt, Some(why)),
-            Status::NotRedundant => (
-                BackupStatus::NotRedundant,
-                Some("both copies are on one filesystem".into()),
-            ),
+        let value = match recipes::normalise(recipe, &target.value) {
+            Ok(v) => v,
+            Err(e) => return missing(Some(format!("{e:#}"))),
         };
-        Backup {
-            status,
-            manifest: manifest.map(|m| m.id.clone()),
-            detail,
-        }
+        let wanted = recipes::wanted(recipe, &value);
+        let (status, m) = coverage::status(self.manifests(), &wanted, max_age_secs, now());
+        answer(status, m)
     }
+}
+
+/// Where a path copy of a manifest would be: the manifests' directory.
+pub fn manifests_dir(dirs: &Dirs) -> PathBuf {
+    dirs.data.join("manifests")
 }

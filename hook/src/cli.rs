@@ -27,29 +27,65 @@ pub enum Cmd {
     /// Inspect, test and validate policies
     #[command(subcommand)]
     Policy(PolicyCmd),
-    /// Back a path up: one pass writes two copies on different filesystems, both are
-    /// re-read and checked, and a manifest records it
+    /// Back something up: one pass writes two copies on different filesystems, both
+    /// are re-read and checked, and a manifest records it
     Backup(BackupArgs),
     /// List the backups backstop has made, or show one
     Manifests(ManifestsArgs),
     /// Prove recorded backups again: both copies present, on two filesystems, and
-    /// re-hashed in full, with every archived file checked against the index
+    /// re-hashed (sampled above 256 MiB unless --full), their content checked
     Verify(VerifyArgs),
+    /// Prove a backup restores: into a scratch directory, database or distribution,
+    /// compared with what was recorded; the result goes into the manifest
+    RestoreTest(IdArgs),
+    /// Delete a backup's copies, once its restore test has passed
+    Cleanup(CleanupArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// Manifest ids; every manifest when none is given
     pub ids: Vec<String>,
-    /// Hash every copy in full (today every verification is full)
+    /// Hash every copy in full, however large (otherwise copies over 256 MiB are
+    /// checked by hashing a fresh random sample of blocks)
     #[arg(long)]
     pub full: bool,
 }
 
 #[derive(Debug, Args)]
+pub struct IdArgs {
+    /// The manifest id (`backstop manifests` lists them)
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// The manifest id (`backstop manifests` lists them)
+    pub id: String,
+    /// Delete even though no restore test has passed; you type the id at the terminal
+    /// to confirm (no script can)
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Targets: a path; sqlite:FILE; postgres:DBNAME; mysql:DBNAME; wsl:DISTRO; registry:KEY; or any kind a policy file's [[recipe]] defines.\n\
+Examples:\n  backstop backup ~/projects/site --to /mnt/backup --to /media/usb/backup\n  backstop backup postgres:shop --to /srv/backup --to /dev/shm/backup\n  backstop backup --for 'rm -rf ~/data' --to /srv/backup --to /media/usb"
+)]
 pub struct BackupArgs {
-    /// What to back up: a path (file or directory)
-    pub target: String,
+    /// What to back up (see below); not with --for
+    #[arg(required_unless_present = "for_line", conflicts_with = "for_line")]
+    pub target: Option<String>,
+    /// Back up what this command line would destroy
+    #[arg(long = "for", value_name = "LINE")]
+    pub for_line: Option<String>,
+    /// The shell whose rules the --for line follows
+    #[arg(long, short = 's', default_value = "bash", requires = "for_line")]
+    pub shell: String,
+    /// The kind of target, when its text does not say (`--kind sqlite app.db`)
+    #[arg(long)]
+    pub kind: Option<String>,
     /// A destination directory; give two, on different filesystems
     #[arg(long = "to", value_name = "DIR", required = true)]
     pub to: Vec<PathBuf>,

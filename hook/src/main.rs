@@ -5,6 +5,8 @@ mod backups;
 mod cli;
 mod cmd;
 mod config;
+mod progress;
+mod recipes;
 mod report;
 
 use std::process::ExitCode;

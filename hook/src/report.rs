@@ -3,24 +3,32 @@
 use backstop_rules::{BackupStatus, Decision, Evaluation, Finding, Requires, TargetFinding};
 use serde_json::{json, Value};
 
-use crate::cmd::LineInput;
+use std::sync::OnceLock;
 
-/// How `backstop backup` names a target of this kind (`wsl:Ubuntu`, `postgres:app`).
+use crate::cmd::LineInput;
+use crate::recipes::Recipes;
+
+/// The recipes in force, read only when a remedy needs one.
+fn recipes() -> &'static Recipes {
+    static RECIPES: OnceLock<Recipes> = OnceLock::new();
+    RECIPES.get_or_init(|| {
+        crate::config::Dirs::discover()
+            .ok()
+            .and_then(|d| Recipes::load(&d).ok())
+            .unwrap_or_default()
+    })
+}
+
+/// How `backstop backup` names a target of this kind (`wsl:Ubuntu`, `postgres:app`):
+/// the recipe that covers the kind for this program says.
 pub fn backup_spec(t: &TargetFinding, program: &str) -> String {
     let v = &t.value;
     match t.kind.as_str() {
         "path" | "git-repo" | "block-device" => quote(v),
-        "wsl-distro" => quote(&format!("wsl:{v}")),
-        "registry-key" => quote(&format!("registry:{v}")),
-        "database" | "table" | "schema" => {
-            let engine = match program {
-                "mysql" | "mariadb" | "mysqladmin" | "mysqldump" => "mysql",
-                "sqlite3" | "sqlite" => "sqlite",
-                _ => "postgres",
-            };
-            quote(&format!("{engine}:{v}"))
-        }
-        kind => quote(&format!("{kind}:{v}")),
+        kind => match recipes().for_target(kind, program) {
+            Some(r) => quote(&format!("{}:{v}", r.spec.kind)),
+            None => quote(&format!("{kind}:{v}")),
+        },
     }
 }
 

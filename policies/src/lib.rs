@@ -59,3 +59,7 @@ pub fn sections_for(program: &str) -> &'static [(u16, u16)] {
         .map(|i| INDEX[i].1)
         .unwrap_or(&[])
 }
+
+/// The built-in backup recipes (`policies/recipes.toml`): how `backstop backup` backs
+/// up a database, a WSL distribution or a registry key with the tool's own exporter.
+pub const RECIPES: &str = include_str!("../recipes.toml");

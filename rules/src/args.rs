@@ -16,6 +16,7 @@ pub struct ProgramInfo {
     pub sql_command: bool,
     pub database_options: Vec<String>,
     pub database_positional: Option<usize>,
+    pub database_files: bool,
     pub code_options: Vec<String>,
     pub code_stdin: bool,
 }

@@ -76,7 +76,9 @@ pub struct Backup {
 /// Answers whether a verified backup covers a target. The engine does no I/O; the
 /// backup store implements this.
 pub trait BackupOracle {
-    fn status(&self, target: &Target, max_age_secs: u64) -> Backup;
+    /// `program` is the one that would destroy the target (`sqlite3`, `psql`), which
+    /// tells a database of one engine from another's.
+    fn status(&self, target: &Target, program: &str, max_age_secs: u64) -> Backup;
 }
 
 /// No backup store: every target is uncovered.
@@ -84,7 +86,7 @@ pub trait BackupOracle {
 pub struct NoBackups;
 
 impl BackupOracle for NoBackups {
-    fn status(&self, _: &Target, _: u64) -> Backup {
+    fn status(&self, _: &Target, _: &str, _: u64) -> Backup {
         Backup {
             status: BackupStatus::Missing,
             manifest: None,
@@ -740,9 +742,14 @@ impl Engine {
                     let on_tables = sql_effects.iter().any(|e| e.object_kind != "database");
                     if on_tables {
                         if let Some(db) = database_name(&parsed, info) {
+                            let kind = if info.database_files {
+                                "path"
+                            } else {
+                                "database"
+                            };
                             targets.push(Target {
                                 kind: "database".into(),
-                                value: db,
+                                value: normalise_target(kind, &db, ctx),
                             });
                         }
                     }
@@ -775,17 +782,27 @@ impl Engine {
 
         let requires = eff.and_then(|e| e.requires).unwrap_or(spec.requires);
         let max_age_secs = eff.and_then(|e| e.max_age).unwrap_or(rule.max_age_secs);
-        let mut target_findings = Vec::new();
+        let mut target_findings: Vec<TargetFinding> = Vec::new();
         let mut all_covered = true;
-        for t in &targets {
-            let backup = if requires == Requires::BackupAndApproval {
-                ctx.backups.status(t, max_age_secs)
-            } else {
-                Backup {
-                    status: BackupStatus::NotRequired,
-                    manifest: None,
-                    detail: None,
-                }
+        let program = program_name(cmd.program().unwrap_or_default());
+        let not_required = || Backup {
+            status: BackupStatus::NotRequired,
+            manifest: None,
+            detail: None,
+        };
+        // A table or schema is backed up with the database the line names, so it is
+        // covered exactly when that database is.
+        let needs_backup = requires == Requires::BackupAndApproval;
+        let first_db = targets.iter().position(|t| t.kind == "database");
+        let database_backup = first_db
+            .filter(|_| needs_backup)
+            .map(|i| ctx.backups.status(&targets[i], &program, max_age_secs));
+        for (i, t) in targets.iter().enumerate() {
+            let inherits = Some(i) == first_db || matches!(t.kind.as_str(), "table" | "schema");
+            let backup = match &database_backup {
+                _ if !needs_backup => not_required(),
+                Some(db) if inherits => db.clone(),
+                _ => ctx.backups.status(t, &program, max_age_secs),
             };
             all_covered &= backup.status == BackupStatus::Covered;
             target_findings.push(TargetFinding {
@@ -897,6 +914,7 @@ fn program_info(policies: &[&Policy], program: &str) -> ProgramInfo {
             info.database_options
                 .extend(spec.database_options.iter().cloned());
             info.database_positional = info.database_positional.or(spec.database_positional);
+            info.database_files |= spec.database_files;
             info.code_stdin |= spec.code_stdin;
         }
     }

@@ -57,6 +57,14 @@ pub enum Error {
         hint: Option<String>,
     },
 
+    #[error("{origin}:{line}: recipe `{kind}`: {message}")]
+    Recipe {
+        origin: Origin,
+        line: usize,
+        kind: String,
+        message: String,
+    },
+
     #[error("unknown shell `{0}`: use one of bash, zsh, fish, powershell, nu, cmd")]
     UnknownShell(String),
 }

@@ -154,6 +154,9 @@ pub struct ProgramSpec {
     /// The Nth positional word names the database (`psql shop`, `sqlite3 shop.db`).
     #[serde(default)]
     pub database_positional: Option<usize>,
+    /// The database is a file (`sqlite3 app.db`): its name is resolved like a path.
+    #[serde(default)]
+    pub database_files: bool,
     /// The command itself is SQL: a statement pasted at a shell prompt, or given to
     /// an agent's tool, reads `DROP TABLE users` with `DROP` as its "program".
     #[serde(default)]
@@ -296,6 +299,218 @@ pub struct PolicyFile {
     pub rules: Vec<RuleSpec>,
     #[serde(default, rename = "override")]
     pub overrides: Vec<OverrideSpec>,
+    #[serde(default, rename = "recipe")]
+    pub recipes: Vec<Spanned<RecipeSpec>>,
+}
+
+/// How `backstop backup KIND:VALUE` makes, checks and restore-tests a backup of
+/// something that is not a path: programs to run, as data (see `policies/README.md`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecipeSpec {
+    /// The prefix people type: `sqlite` for `backstop backup sqlite:app.db`.
+    pub kind: String,
+    pub description: String,
+    /// The rule target kind it backs up (`database`, `wsl-distro`, `registry-key`).
+    pub covers: String,
+    /// Programs whose targets of that kind this recipe backs up; `*` for any.
+    #[serde(default)]
+    pub programs: Vec<String>,
+    /// How the value is normalised: `name` (as given), `path` (a file, canonicalised),
+    /// `registry-key` (root abbreviated, `{target_long}` spelled out).
+    #[serde(default)]
+    pub value: RecipeValue,
+    /// File name extension of the copies.
+    pub extension: String,
+    /// Steps that make the backup; the last writes it to stdout or to `{out}`.
+    pub backup: Vec<RecipeStep>,
+    /// Where the backup appears: the last step's `stdout`, or the file `{out}`.
+    #[serde(default)]
+    pub output: RecipeOutput,
+    /// Checks of the new backup (`{out}`), all of which must pass before it is kept.
+    #[serde(default)]
+    pub check: Vec<RecipeStep>,
+    /// A command whose output is recorded in the manifest (row counts, table names)
+    /// and compared by restore-test steps with `same_as_record = true`.
+    #[serde(default)]
+    pub record: Option<RecipeStep>,
+    /// Text checks of each copy's first 64 KiB, run whenever coverage is checked.
+    #[serde(default)]
+    pub content: Vec<String>,
+    /// Steps that prove the backup restores, using `{restored}` (a fresh copy of the
+    /// backup), `{scratch}` (a name) and `{scratch_dir}`.
+    #[serde(default)]
+    pub restore_test: Vec<RecipeStep>,
+    /// Steps run after the restore test whatever happened (drop the scratch database).
+    #[serde(default)]
+    pub restore_cleanup: Vec<RecipeStep>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum RecipeValue {
+    #[default]
+    Name,
+    Path,
+    RegistryKey,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum RecipeOutput {
+    #[default]
+    File,
+    Stdout,
+}
+
+/// One step: run a program (argv, no shell) and/or check a file's text.
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RecipeStep {
+    /// argv; `{placeholders}` are replaced word by word, never through a shell.
+    #[serde(default)]
+    pub run: Vec<String>,
+    /// A regex the program's standard output must match.
+    #[serde(default)]
+    pub stdout: Option<String>,
+    /// The output must equal what `record` printed at backup time.
+    #[serde(default)]
+    pub same_as_record: bool,
+    /// A file whose first 64 KiB (UTF-16 decoded when it starts with a BOM) must
+    /// match `text`.
+    #[serde(default)]
+    pub file: Option<String>,
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+impl RecipeStep {
+    /// Every regex of the step, with what it is for.
+    pub fn regexes(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.stdout
+            .as_deref()
+            .map(|r| ("stdout", r))
+            .into_iter()
+            .chain(self.text.as_deref().map(|r| ("text", r)))
+    }
+}
+
+/// Placeholders a recipe may use.
+pub const RECIPE_PLACEHOLDERS: &[&str] = &[
+    "target",
+    "target_long",
+    "out",
+    "restored",
+    "scratch",
+    "scratch_dir",
+];
+
+/// A recipe as loaded: its spec and where it was written.
+#[derive(Debug, Clone)]
+pub struct Recipe {
+    pub spec: RecipeSpec,
+    pub origin: String,
+    pub layer: Layer,
+    pub line: usize,
+}
+
+impl Recipe {
+    fn err(&self, message: impl Into<String>) -> Error {
+        Error::Recipe {
+            origin: self.origin.clone(),
+            line: self.line,
+            kind: self.spec.kind.clone(),
+            message: message.into(),
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        let s = &self.spec;
+        if s.kind.is_empty()
+            || !s
+                .kind
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(self.err("kind must be lowercase letters, digits and '-'"));
+        }
+        if self.layer == Layer::Repository {
+            return Err(self.err(
+                "a repository's .backstop/ may not define recipes: they run programs when you back up; put it in your user policies",
+            ));
+        }
+        if s.backup.is_empty() || s.backup.iter().any(|b| b.run.is_empty()) {
+            return Err(self.err("`backup` needs at least one step, each with a `run` argv"));
+        }
+        let steps = s
+            .backup
+            .iter()
+            .chain(&s.check)
+            .chain(&s.record)
+            .chain(&s.restore_test)
+            .chain(&s.restore_cleanup);
+        for step in steps {
+            if step.run.is_empty() && step.file.is_none() {
+                return Err(self.err("a step needs `run` (a program) or `file` (a text check)"));
+            }
+            if step.file.is_some() != step.text.is_some() {
+                return Err(self.err(
+                    "`file` and `text` go together: the file and the regex its text must match",
+                ));
+            }
+            if step.same_as_record && s.record.is_none() {
+                return Err(self.err("`same_as_record` needs a `record` step"));
+            }
+            for (what, re) in step.regexes() {
+                compile_bytes_regex(&with_sample_values(re))
+                    .map_err(|e| self.err(format!("{what} `{re}` is not a valid regex: {e}")))?;
+            }
+            for word in step.run.iter().chain(&step.file).chain(&step.text) {
+                check_placeholders(word).map_err(|m| self.err(m))?;
+            }
+        }
+        for re in &s.content {
+            compile_bytes_regex(&with_sample_values(re))
+                .map_err(|e| self.err(format!("content `{re}` is not a valid regex: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+/// A recipe regex as it would be run, placeholders standing for a plain word.
+fn with_sample_values(re: &str) -> String {
+    RECIPE_PLACEHOLDERS
+        .iter()
+        .fold(re.to_string(), |r, p| r.replace(&format!("{{{p}}}"), "x"))
+}
+
+/// `{name}` in a recipe word must be a known placeholder (`{{`/`}}` stay literal).
+fn check_placeholders(word: &str) -> std::result::Result<(), String> {
+    let mut rest = word;
+    while let Some(i) = rest.find('{') {
+        if rest[i..].starts_with("{{") {
+            rest = &rest[i + 2..];
+            continue;
+        }
+        let Some(end) = rest[i..].find('}') else {
+            return Ok(());
+        };
+        let name = &rest[i + 1..i + end];
+        if name.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+            && !name.is_empty()
+            && !RECIPE_PLACEHOLDERS.contains(&name)
+        {
+            let hint = suggest(name, RECIPE_PLACEHOLDERS)
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default();
+            return Err(format!(
+                "`{{{name}}}` in `{word}` is not a placeholder{hint}; use one of {}",
+                RECIPE_PLACEHOLDERS.join(", ")
+            ));
+        }
+        rest = &rest[i + end + 1..];
+    }
+    Ok(())
 }
 
 /// A rule ready to match: its spec plus compiled patterns (compiled on first use).
@@ -336,12 +551,20 @@ pub struct Policy {
     pub programs: Vec<ProgramSpec>,
     pub rules: Vec<Rule>,
     pub overrides: Vec<OverrideSpec>,
+    pub recipes: Vec<Recipe>,
     /// Byte offset → line/column for overrides, computed at parse time.
     pub(crate) override_pos: Vec<(usize, usize)>,
 }
 
 fn compile_regex(text: &str) -> std::result::Result<Regex, regex::Error> {
     RegexBuilder::new(text).size_limit(1 << 22).build()
+}
+
+/// Recipe checks read files that may be binary (a dump's header), so they match bytes.
+pub fn compile_bytes_regex(text: &str) -> std::result::Result<regex::bytes::Regex, regex::Error> {
+    regex::bytes::RegexBuilder::new(text)
+        .size_limit(1 << 22)
+        .build()
 }
 
 /// Parse "24h", "30m", "7d", "90s" into seconds.
@@ -495,6 +718,22 @@ const KNOWN_KEYS: &[&str] = &[
     "line",
     "shell",
     "cwd",
+    "recipe",
+    "database_files",
+    "covers",
+    "extension",
+    "backup",
+    "output",
+    "check",
+    "record",
+    "content",
+    "restore_test",
+    "restore_cleanup",
+    "run",
+    "stdout",
+    "same_as_record",
+    "file",
+    "text",
 ];
 
 /// Turn a TOML/serde error into one that names the place and suggests a fix.
@@ -635,6 +874,18 @@ impl Policy {
             .iter()
             .map(|o| line_col(text, o.rule.span().start))
             .collect();
+        let mut recipes = Vec::with_capacity(file.recipes.len());
+        for r in file.recipes {
+            let (line, _) = line_col(text, r.span().start);
+            let recipe = Recipe {
+                spec: r.into_inner(),
+                origin: origin.to_string(),
+                layer,
+                line,
+            };
+            recipe.validate()?;
+            recipes.push(recipe);
+        }
         Ok(Policy {
             origin: origin.to_string(),
             layer,
@@ -642,6 +893,7 @@ impl Policy {
             programs: file.programs,
             rules,
             overrides: file.overrides,
+            recipes,
             override_pos,
         })
     }

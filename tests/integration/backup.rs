@@ -146,7 +146,17 @@ fn bad_requests_are_clear_errors_and_leave_nothing() {
     let r = Test::new()
         .args(["backup", "wsl:Ubuntu-24.04", "--to", &a, "--to", "/dev/shm"])
         .code(3);
-    assert!(r.stderr.contains("not built yet"), "{}", r.stderr);
+    // No wsl.exe on this PATH: the recipe cannot run, and says what to do.
+    assert!(
+        r.stderr.contains("`wsl`: not found on PATH"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        std::fs::read_dir(d1.path()).expect("ls").count(),
+        0,
+        "scratch left behind"
+    );
     let r = Test::new().args(["backup", &a, "--to", &a]).code(3);
     assert!(
         r.stderr.contains("exactly two destinations"),

@@ -227,10 +227,11 @@ fn a_table_brings_its_database_and_the_remedy_backs_that_up() {
             "shop",
             "postgres:shop",
         ),
+        // A SQLite database is a file, resolved like any path.
         (
-            "sqlite3 shop.db 'DROP TABLE orders'",
-            "shop.db",
-            "sqlite:shop.db",
+            "cd /srv/app && sqlite3 shop.db 'DROP TABLE orders'",
+            "/srv/app/shop.db",
+            "sqlite:/srv/app/shop.db",
         ),
         ("mysql -e 'TRUNCATE orders' shop", "shop", "mysql:shop"),
     ] {

@@ -25,6 +25,8 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
         Cmd::Backup(a) => backup::run(&a),
         Cmd::Manifests(a) => backup::list(&a),
         Cmd::Verify(a) => backup::verify(&a),
+        Cmd::RestoreTest(a) => backup::restore_test(&a),
+        Cmd::Cleanup(a) => backup::cleanup(&a),
     }
 }
 
@@ -55,7 +57,7 @@ impl LineInput {
     pub fn evaluate(&self) -> Result<Evaluation> {
         let dirs = Dirs::discover()?;
         let engine = config::engine(&dirs, self.cwd.as_deref())?;
-        let oracle = crate::backups::ManifestOracle::new(dirs.data.join("manifests"));
+        let oracle = crate::backups::ManifestOracle::new(dirs.clone());
         let cwd = self.cwd.as_ref().map(|p| p.display().to_string());
         let ctx = Context {
             dialect: self.dialect,

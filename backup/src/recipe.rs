@@ -1,0 +1,564 @@
+//! Running a recipe: the programs of `policies/recipes.toml` (or a user's) that make,
+//! check and restore-test a backup of a database, a distribution or a registry key.
+//!
+//! Every program is an argv with `{placeholders}` replaced word by word (never a
+//! shell), found on an absolute PATH entry, run in a private scratch directory, and
+//! its exit status checked. The backup it makes is read once into the two copies.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use backstop_rules::policy::{
+    compile_bytes_regex, RecipeOutput, RecipeSpec, RecipeStep, RecipeValue,
+};
+
+use crate::copy::{copy_to_two, Digest, TwoCopies};
+use crate::error::{io, Error, Result};
+
+/// How much of a file a text check reads: enough for any header, bounded.
+pub const TEXT_HEAD: u64 = 64 << 10;
+
+/// The values `{placeholders}` stand for.
+#[derive(Debug, Clone, Default)]
+pub struct Placeholders {
+    values: Vec<(&'static str, String)>,
+}
+
+impl Placeholders {
+    pub fn new(target: &str, value: RecipeValue) -> Placeholders {
+        let mut p = Placeholders::default();
+        p.set("target", target);
+        if value == RecipeValue::RegistryKey {
+            p.set("target_long", &registry_long(target));
+        }
+        p
+    }
+
+    pub fn set(&mut self, name: &'static str, value: &str) {
+        self.values.retain(|(n, _)| *n != name);
+        self.values.push((name, value.to_string()));
+    }
+
+    /// `word` with every known placeholder replaced; `{{` and `}}` are literal braces.
+    /// In a regex the values are escaped, so a name is matched as written.
+    pub fn expand(&self, word: &str, for_regex: bool) -> String {
+        let mut out = String::with_capacity(word.len());
+        let mut rest = word;
+        while let Some(i) = rest.find(['{', '}']) {
+            out.push_str(&rest[..i]);
+            let tail = &rest[i..];
+            if tail.starts_with("{{") || tail.starts_with("}}") {
+                out.push_str(&tail[..1]);
+                rest = &tail[2..];
+                continue;
+            }
+            let known = self.values.iter().find(|(n, _)| {
+                tail.strip_prefix('{')
+                    .and_then(|t| t.strip_prefix(*n))
+                    .is_some_and(|t| t.starts_with('}'))
+            });
+            match known {
+                Some((n, v)) => {
+                    if for_regex {
+                        out.push_str(&regex::escape(v));
+                    } else {
+                        out.push_str(v);
+                    }
+                    rest = &tail[n.len() + 2..];
+                }
+                None => {
+                    out.push_str(&tail[..1]);
+                    rest = &tail[1..];
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+/// `HKCU\Software\X` → `HKEY_CURRENT_USER\Software\X`, as `reg export` writes it.
+pub fn registry_long(key: &str) -> String {
+    let key = key.strip_prefix("Registry::").unwrap_or(key);
+    let (root, rest) = key.split_once('\\').unwrap_or((key, ""));
+    let long = match root.trim_end_matches(':').to_ascii_uppercase().as_str() {
+        "HKLM" | "HKEY_LOCAL_MACHINE" => "HKEY_LOCAL_MACHINE",
+        "HKCU" | "HKEY_CURRENT_USER" => "HKEY_CURRENT_USER",
+        "HKCR" | "HKEY_CLASSES_ROOT" => "HKEY_CLASSES_ROOT",
+        "HKU" | "HKEY_USERS" => "HKEY_USERS",
+        "HKCC" | "HKEY_CURRENT_CONFIG" => "HKEY_CURRENT_CONFIG",
+        _ => return key.to_string(),
+    };
+    if rest.is_empty() {
+        long.to_string()
+    } else {
+        format!("{long}\\{rest}")
+    }
+}
+
+/// `HKEY_CURRENT_USER\Software\X` or `HKCU:\Software\X` → `HKCU\Software\X`.
+pub fn registry_short(key: &str) -> String {
+    let long = registry_long(key);
+    let (root, rest) = long.split_once('\\').unwrap_or((long.as_str(), ""));
+    let short = match root {
+        "HKEY_LOCAL_MACHINE" => "HKLM",
+        "HKEY_CURRENT_USER" => "HKCU",
+        "HKEY_CLASSES_ROOT" => "HKCR",
+        "HKEY_USERS" => "HKU",
+        "HKEY_CURRENT_CONFIG" => "HKCC",
+        other => other,
+    };
+    let rest = rest.trim_end_matches('\\');
+    if rest.is_empty() {
+        short.to_string()
+    } else {
+        format!("{short}\\{rest}")
+    }
+}
+
+/// The program's absolute path, from PATH entries that are themselves absolute: a
+/// backup must never run a program planted in the current directory.
+pub fn resolve_program(name: &str) -> Result<PathBuf> {
+    let not_found = || Error::Program {
+        program: name.to_string(),
+        message: "not found on PATH; install it or put its directory on PATH".into(),
+    };
+    let p = Path::new(name);
+    if p.is_absolute() {
+        return if p.is_file() {
+            Ok(p.to_path_buf())
+        } else {
+            Err(not_found())
+        };
+    }
+    if name.contains(['/', '\\']) {
+        return Err(Error::Program {
+            program: name.to_string(),
+            message: "a relative path is not allowed in a recipe; give a name found on PATH or an absolute path".into(),
+        });
+    }
+    let path = std::env::var_os("PATH").ok_or_else(not_found)?;
+    let exts: &[&str] = if cfg!(windows) {
+        &[".exe", ".cmd", ".bat", ""]
+    } else {
+        &[""]
+    };
+    for dir in std::env::split_paths(&path).filter(|d| d.is_absolute()) {
+        for ext in exts {
+            let candidate = dir.join(format!("{name}{ext}"));
+            if is_executable(&candidate) {
+                return Ok(candidate);
+            }
+        }
+    }
+    Err(not_found())
+}
+
+#[cfg(unix)]
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    p.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(p: &Path) -> bool {
+    p.is_file()
+}
+
+/// The one place a process is started: by absolute path, in `cwd`.
+#[allow(clippy::disallowed_methods)]
+fn command(argv: &[String], cwd: &Path) -> Result<Command> {
+    let program = resolve_program(&argv[0])?;
+    let mut c = Command::new(program);
+    c.args(&argv[1..]).current_dir(cwd).stdin(Stdio::null());
+    Ok(c)
+}
+
+fn shown(argv: &[String]) -> String {
+    argv.join(" ")
+}
+
+/// The last lines of what a program said on stderr, for the error message.
+fn tail_of(text: &[u8]) -> String {
+    let text = String::from_utf8_lossy(text);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let start = lines.len().saturating_sub(4);
+    let tail = lines[start..].join(" / ");
+    if tail.is_empty() {
+        "it printed nothing on stderr".into()
+    } else {
+        tail
+    }
+}
+
+/// A file's first [`TEXT_HEAD`] bytes, UTF-16 decoded when it starts with a BOM (as
+/// `reg export` writes): what text checks and content checks match.
+pub fn text_head(path: &Path) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    File::open(path)
+        .and_then(|f| f.take(TEXT_HEAD).read_to_end(&mut buf))
+        .map_err(io("read", path))?;
+    Ok(decode_utf16_bom(buf))
+}
+
+fn decode_utf16_bom(buf: Vec<u8>) -> Vec<u8> {
+    let le = buf.starts_with(&[0xff, 0xfe]);
+    let be = buf.starts_with(&[0xfe, 0xff]);
+    if !le && !be {
+        return buf;
+    }
+    let units = buf[2..].chunks_exact(2).map(|c| {
+        if le {
+            u16::from_le_bytes([c[0], c[1]])
+        } else {
+            u16::from_be_bytes([c[0], c[1]])
+        }
+    });
+    char::decode_utf16(units)
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect::<String>()
+        .into_bytes()
+}
+
+/// Does the text of `path` match `re` (a recipe regex, placeholders expanded)?
+pub fn text_matches(path: &Path, re: &str, ph: &Placeholders) -> Result<bool, String> {
+    let re = compile_bytes_regex(&ph.expand(re, true)).map_err(|e| e.to_string())?;
+    let head = text_head(path).map_err(|e| e.to_string())?;
+    Ok(re.is_match(&head))
+}
+
+/// What a recipe run needs besides the recipe.
+#[derive(Debug)]
+pub struct Runner<'a> {
+    pub kind: &'a str,
+    pub spec: &'a RecipeSpec,
+    pub ph: Placeholders,
+    pub cwd: PathBuf,
+    /// What `record` printed at backup time, for `same_as_record` steps.
+    pub recorded: Option<String>,
+}
+
+impl Runner<'_> {
+    fn fail(&self, step: &[String], message: impl Into<String>) -> Error {
+        Error::Recipe {
+            kind: self.kind.to_string(),
+            step: shown(step),
+            message: message.into(),
+        }
+    }
+
+    fn argv(&self, step: &RecipeStep) -> Vec<String> {
+        step.run.iter().map(|w| self.ph.expand(w, false)).collect()
+    }
+
+    /// Run one step to its end, check its exit status and its output; returns stdout.
+    pub fn run(&self, step: &RecipeStep) -> Result<String> {
+        let mut stdout = String::new();
+        if !step.run.is_empty() {
+            let argv = self.argv(step);
+            let out = command(&argv, &self.cwd)?
+                .output()
+                .map_err(|e| self.fail(&argv, format!("could not start: {e}")))?;
+            if !out.status.success() {
+                return Err(self.fail(
+                    &argv,
+                    format!("exited with {}: {}", out.status, tail_of(&out.stderr)),
+                ));
+            }
+            stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+            if let Some(re) = &step.stdout {
+                let re = compile_bytes_regex(&self.ph.expand(re, true))
+                    .map_err(|e| self.fail(&argv, e.to_string()))?;
+                if !re.is_match(stdout.as_bytes()) {
+                    return Err(self.fail(
+                        &argv,
+                        format!(
+                            "its output does not show what the recipe expects (`{}`): {}",
+                            re.as_str(),
+                            tail_of(stdout.as_bytes())
+                        ),
+                    ));
+                }
+            }
+            if step.same_as_record && Some(stdout.trim()) != self.recorded.as_deref().map(str::trim)
+            {
+                return Err(self.fail(
+                    &argv,
+                    format!(
+                        "its output differs from what was recorded at backup time: now `{}`, then `{}`",
+                        stdout.trim().replace('\n', "; "),
+                        self.recorded.as_deref().unwrap_or("").trim().replace('\n', "; ")
+                    ),
+                ));
+            }
+        }
+        if let (Some(file), Some(text)) = (&step.file, &step.text) {
+            let path = self.cwd.join(self.ph.expand(file, false));
+            let ok = text_matches(&path, text, &self.ph)
+                .map_err(|e| self.fail(&[path.display().to_string()], e))?;
+            if !ok {
+                return Err(self.fail(
+                    &[path.display().to_string()],
+                    format!("its text does not match `{}`", self.ph.expand(text, true)),
+                ));
+            }
+        }
+        Ok(stdout)
+    }
+
+    /// Start the last backup step with its stdout piped to us; stderr goes to a file
+    /// in the scratch directory so a long run cannot block on a full pipe.
+    fn spawn_streaming(&self, step: &RecipeStep) -> Result<(Child, PathBuf, Vec<String>)> {
+        let argv = self.argv(step);
+        let err_path = self.cwd.join("stderr.log");
+        let err = File::create(&err_path).map_err(io("create", &err_path))?;
+        let child = command(&argv, &self.cwd)?
+            .stdout(Stdio::piped())
+            .stderr(err)
+            .spawn()
+            .map_err(|e| self.fail(&argv, format!("could not start: {e}")))?;
+        Ok((child, err_path, argv))
+    }
+}
+
+/// The result of a recipe's backup.
+#[derive(Debug)]
+pub struct Made {
+    pub digest: Digest,
+    pub recorded: Option<String>,
+}
+
+/// A reader that reports how many bytes went through it.
+pub struct Counted<'p, R> {
+    pub inner: R,
+    pub progress: &'p dyn Fn(u64),
+}
+
+impl<R> std::fmt::Debug for Counted<'_, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Counted")
+    }
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        (self.progress)(n as u64);
+        Ok(n)
+    }
+}
+
+/// Make a backup of `target` with the recipe, written to `dest_a` and `dest_b`:
+/// record, run the backup steps, check the result, stream it once into both copies
+/// (which are re-read and verified). `scratch` is an empty private directory.
+/// On any failure neither copy is left behind.
+pub fn backup(
+    kind: &str,
+    spec: &RecipeSpec,
+    target: &str,
+    scratch: &Path,
+    dests: [&Path; 2],
+    progress: &dyn Fn(u64),
+) -> Result<Made> {
+    let mut ph = Placeholders::new(target, spec.value);
+    let out_name = format!("backup.{}", spec.extension);
+    ph.set("out", &out_name);
+    let mut runner = Runner {
+        kind,
+        spec,
+        ph,
+        cwd: scratch.to_path_buf(),
+        recorded: None,
+    };
+    // Recorded before the backup so a restore test can compare against it.
+    let recorded = match &spec.record {
+        Some(step) => Some(runner.run(step)?),
+        None => None,
+    };
+    runner.recorded.clone_from(&recorded);
+    let (last, first) = spec
+        .backup
+        .split_last()
+        .ok_or_else(|| runner.fail(&[], "the recipe has no backup step"))?;
+    for step in first {
+        runner.run(step)?;
+    }
+    let digest = match spec.output {
+        RecipeOutput::File => {
+            runner.run(last)?;
+            let out = scratch.join(&out_name);
+            let meta = std::fs::metadata(&out).map_err(|_| {
+                runner.fail(
+                    &runner.argv(last),
+                    format!("exited 0 but wrote no {out_name}"),
+                )
+            })?;
+            if meta.len() == 0 {
+                return Err(runner.fail(
+                    &runner.argv(last),
+                    format!("exited 0 but {out_name} is empty"),
+                ));
+            }
+            for step in &spec.check {
+                runner.run(step)?;
+            }
+            let f = File::open(&out).map_err(io("open", &out))?;
+            copy_to_two(&mut Counted { inner: f, progress }, dests[0], dests[1])?
+        }
+        RecipeOutput::Stdout => {
+            let (mut child, err_path, argv) = runner.spawn_streaming(last)?;
+            let mut copies = TwoCopies::create(dests[0], dests[1])?;
+            let streamed = match child.stdout.take() {
+                Some(out) => io::copy(
+                    &mut Counted {
+                        inner: out,
+                        progress,
+                    },
+                    &mut copies,
+                ),
+                None => Err(io::Error::other("no stdout")),
+            };
+            let status = child
+                .wait()
+                .map_err(|e| runner.fail(&argv, e.to_string()))?;
+            let stderr = std::fs::read(&err_path).unwrap_or_default();
+            if !status.success() {
+                return Err(
+                    runner.fail(&argv, format!("exited with {status}: {}", tail_of(&stderr)))
+                );
+            }
+            streamed.map_err(|e| runner.fail(&argv, format!("writing the copies failed: {e}")))?;
+            let digest = match copies.finish() {
+                Err(Error::Empty { .. }) => {
+                    return Err(runner.fail(&argv, "exited 0 but wrote nothing"));
+                }
+                other => other?,
+            };
+            // Checks read the first copy, now proven identical to the second.
+            runner.ph.set("out", &dests[0].display().to_string());
+            for step in &spec.check {
+                if let Err(e) = runner.run(step) {
+                    let _ = std::fs::remove_file(dests[0]);
+                    let _ = std::fs::remove_file(dests[1]);
+                    return Err(e);
+                }
+            }
+            digest
+        }
+    };
+    Ok(Made { digest, recorded })
+}
+
+/// Prove a backup restores: `restored` is a fresh, verified copy of it inside
+/// `scratch`. Cleanup steps run whatever happened; their failure is reported too.
+pub fn restore_test(
+    kind: &str,
+    spec: &RecipeSpec,
+    target: &str,
+    recorded: Option<String>,
+    scratch: &Path,
+    restored_name: &str,
+    scratch_name: &str,
+) -> Result<()> {
+    let mut ph = Placeholders::new(target, spec.value);
+    ph.set("restored", restored_name);
+    ph.set("scratch", scratch_name);
+    let scratch_dir = scratch.join("scratch");
+    std::fs::create_dir_all(&scratch_dir).map_err(io("create", &scratch_dir))?;
+    ph.set("scratch_dir", &scratch_dir.display().to_string());
+    let runner = Runner {
+        kind,
+        spec,
+        ph,
+        cwd: scratch.to_path_buf(),
+        recorded,
+    };
+    if spec.restore_test.is_empty() {
+        return Err(runner.fail(
+            &[],
+            "the recipe has no restore_test steps, so nothing can prove this backup restores",
+        ));
+    }
+    let result = spec
+        .restore_test
+        .iter()
+        .try_for_each(|s| runner.run(s).map(drop));
+    let cleanup = spec
+        .restore_cleanup
+        .iter()
+        .map(|s| runner.run(s))
+        .find_map(|r| r.err());
+    match (result, cleanup) {
+        (Err(e), _) => Err(e),
+        (Ok(()), Some(e)) => Err(Error::Recipe {
+            kind: kind.to_string(),
+            step: "restore_cleanup".into(),
+            message: format!("the restore worked but its scratch was not removed: {e}"),
+        }),
+        (Ok(()), None) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_expand_word_by_word() {
+        let mut p = Placeholders::new("app's db", RecipeValue::Name);
+        p.set("out", "backup.sql");
+        assert_eq!(p.expand("--dbname={target}", false), "--dbname=app's db");
+        assert_eq!(p.expand("{{target}} {out}", false), "{target} backup.sql");
+        assert_eq!(
+            p.expand("^.{257}ustar {unknown}", false),
+            "^.{257}ustar {unknown}"
+        );
+        assert_eq!(
+            p.expand("Database: `{target}`", true),
+            "Database: `app's db`"
+        );
+        let p = Placeholders::new("a.b", RecipeValue::Name);
+        assert_eq!(p.expand("^{target}$", true), "^a\\.b$");
+    }
+
+    #[test]
+    fn registry_keys_in_both_spellings() {
+        assert_eq!(
+            registry_long("HKCU\\Software\\Contoso"),
+            "HKEY_CURRENT_USER\\Software\\Contoso"
+        );
+        assert_eq!(
+            registry_long("hklm:\\SOFTWARE"),
+            "HKEY_LOCAL_MACHINE\\SOFTWARE"
+        );
+        assert_eq!(registry_short("Registry::HKEY_USERS\\S-1\\"), "HKU\\S-1");
+        assert_eq!(registry_short("HKCU"), "HKCU");
+    }
+
+    #[test]
+    fn utf16_text_is_decoded_for_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.reg");
+        let mut bytes = vec![0xff, 0xfe];
+        for u in "Windows Registry Editor Version 5.00\r\n".encode_utf16() {
+            bytes.extend(u.to_le_bytes());
+        }
+        std::fs::write(&p, bytes).unwrap();
+        let ph = Placeholders::default();
+        assert_eq!(
+            text_matches(&p, "^Windows Registry Editor Version 5\\.00\\r?\\n", &ph),
+            Ok(true)
+        );
+        assert_eq!(text_matches(&p, "^REGEDIT4", &ph), Ok(false));
+    }
+
+    #[test]
+    fn relative_programs_are_refused() {
+        assert!(resolve_program("./evil").is_err());
+        assert!(resolve_program("no-such-program-backstop").is_err());
+        assert!(resolve_program("sh").is_ok_and(|p| p.is_absolute()));
+    }
+}
