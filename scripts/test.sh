@@ -1,26 +1,44 @@
 #!/usr/bin/env bash
 # Runs every test backstop has, on a fresh machine too: it first installs what the
-# tests drive for real (zsh and fish for the shell-agreement tests), then checks
-# formatting and lints, then runs the whole workspace's tests.
+# tests drive for real (zsh and fish for the shell-agreement tests, sqlite3 and a
+# PostgreSQL server for the backup recipes), then checks formatting and lints,
+# then runs the whole workspace's tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Each entry: a command that proves the tool is there, then the Debian package
+# that provides it. PostgreSQL's server binaries are off PATH on Debian.
+checks=(
+  "command -v zsh" zsh
+  "command -v fish" fish
+  "command -v sqlite3" sqlite3
+  "command -v initdb || ls /usr/lib/postgresql/*/bin/initdb" postgresql
+  "command -v iconv" libc-bin
+)
 missing=()
-for tool in zsh fish; do
-  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+for ((i = 0; i < ${#checks[@]}; i += 2)); do
+  bash -c "${checks[i]}" >/dev/null 2>&1 || missing+=("${checks[i + 1]}")
 done
 if ((${#missing[@]})); then
   if [ "$(id -u)" -eq 0 ]; then
     echo "test.sh: installing ${missing[*]}"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    export DEBIAN_FRONTEND=noninteractive
+    if [[ " ${missing[*]} " == *" postgresql "* ]]; then
+      # The tests start their own servers; Debian would also create and start a
+      # "main" cluster on port 5432 that nothing here stops.
+      apt-get install -y -qq --no-install-recommends postgresql-common >/dev/null
+      sed -ri 's/^#? *create_main_cluster *=.*/create_main_cluster = false/' /etc/postgresql-common/createcluster.conf
+    fi
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
     echo "test.sh: ${missing[*]} missing and not root; install them (apt-get install ${missing[*]})" >&2
     exit 1
   fi
 fi
-# The tests that drive real shells must not skip here: they were just installed.
+# The tests that drive real shells and services must not skip here: they were just installed.
 export BACKSTOP_REQUIRE_SHELLS=1
+export BACKSTOP_REQUIRE_SERVICES=1
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

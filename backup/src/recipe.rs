@@ -177,8 +177,16 @@ fn command(argv: &[String], cwd: &Path) -> Result<Command> {
     Ok(c)
 }
 
+/// The argv for a message, long words (a whole SQL query) shortened.
 fn shown(argv: &[String]) -> String {
-    argv.join(" ")
+    let words: Vec<String> = argv
+        .iter()
+        .map(|w| match w.char_indices().nth(48) {
+            Some((i, _)) => format!("{}…", &w[..i]),
+            None => w.clone(),
+        })
+        .collect();
+    words.join(" ")
 }
 
 /// The last lines of what a program said on stderr, for the error message.

@@ -83,11 +83,17 @@ pub fn reason(eval: &Evaluation) -> String {
 /// What the person can do to go ahead, when there is something.
 pub fn remedy(eval: &Evaluation) -> Option<String> {
     let mut steps = Vec::new();
-    for f in &eval.findings {
+    // A rule that refuses outright makes backups for the others beside the point.
+    let denied = eval.findings.iter().any(|f| f.requires == Requires::Deny);
+    for f in eval
+        .findings
+        .iter()
+        .filter(|f| !denied || f.requires == Requires::Deny)
+    {
         match f.requires {
             Requires::Deny => steps.push(format!(
-                "{} refuses this outright; `backstop policy show {}` says why and which layer sets it",
-                f.id, f.id
+                "{} refuses this outright ({}); `backstop policy show {}` says why and which layer sets it",
+                f.id, f.description, f.id
             )),
             Requires::Approval => steps.push("run it in a terminal where backstop's shell hook asks you to approve it".into()),
             Requires::BackupAndApproval => {
@@ -118,10 +124,11 @@ pub fn remedy(eval: &Evaluation) -> Option<String> {
             .then(|| "approve it at the terminal (type the phrase backstop asks for)".into());
     }
     let mut text = steps.join("; then ");
-    if eval
-        .findings
-        .iter()
-        .any(|f| f.requires == Requires::BackupAndApproval)
+    if !denied
+        && eval
+            .findings
+            .iter()
+            .any(|f| f.requires == Requires::BackupAndApproval)
     {
         text.push_str(" (two directories on different filesystems), then run the command again and approve it");
     }

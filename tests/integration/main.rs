@@ -8,8 +8,11 @@
 mod backup;
 mod check;
 mod layers;
+mod pg;
 mod policy_cmd;
+mod recipes;
 mod scan;
+mod standins;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
