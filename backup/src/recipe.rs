@@ -332,6 +332,22 @@ impl Runner<'_> {
     }
 }
 
+/// `io::copy` with a buffer big enough that a dump streams in few large writes.
+fn copy_big(from: &mut impl Read, to: &mut impl io::Write) -> io::Result<u64> {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0;
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        to.write_all(&buf[..n])?;
+        total += n as u64;
+    }
+}
+
 /// The result of a recipe's backup.
 #[derive(Debug)]
 pub struct Made {
@@ -420,7 +436,7 @@ pub fn backup(
             let (mut child, err_path, argv) = runner.spawn_streaming(last)?;
             let mut copies = TwoCopies::create(dests[0], dests[1])?;
             let streamed = match child.stdout.take() {
-                Some(out) => io::copy(
+                Some(out) => copy_big(
                     &mut Counted {
                         inner: out,
                         progress,

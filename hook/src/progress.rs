@@ -39,10 +39,10 @@ impl Progress {
     }
 
     pub fn inc(&self, n: u64) {
-        self.bar.inc(n);
         if self.terminal && self.bar.is_hidden() && self.started.elapsed() > AFTER {
             self.bar.set_draw_target(ProgressDrawTarget::stderr());
         }
+        self.bar.inc(n);
     }
 
     pub fn finish(&self) {

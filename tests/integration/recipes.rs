@@ -219,6 +219,20 @@ fn sqlite_backup_verify_restore_cleanup() {
     assert!(r.stdout.contains("freed"), "{}", r.stdout);
     assert!(paths.iter().all(|p| !p.exists()), "copies remain");
     assert!(h.manifests().is_empty());
+    let manifests_dir = h.home.path().join("data/manifests");
+    assert_eq!(
+        std::fs::read_dir(&manifests_dir).expect("ls").count(),
+        0,
+        "nothing left in {}",
+        manifests_dir.display()
+    );
+    let cleaned = h.home.path().join(format!(
+        "data/cleaned/{}.json",
+        m["id"].as_str().expect("id")
+    ));
+    assert!(std::fs::read_to_string(cleaned)
+        .expect("record kept")
+        .contains("\"cleaned\""));
     assert_eq!(h.check(&line).0, "deny");
 }
 
@@ -706,4 +720,35 @@ fn large_copies_are_verified_by_sampling_and_fully_on_request() {
     let size = std::fs::metadata(copy).expect("meta").len();
     flip_byte(copy, size - 1000);
     assert_eq!(h.check(&line).1, "corrupt");
+}
+
+/// A backup that takes more than a moment shows a progress bar on a terminal (a
+/// pseudo-terminal from `script`), and none when stderr is not a terminal.
+#[test]
+fn a_slow_backup_shows_progress_on_a_terminal_only() {
+    let h = Home::new();
+    user_recipe(
+        &h,
+        "slow",
+        "stdout",
+        r#"["sh", "-c", "echo start; sleep 1; head -c 3000000 /dev/zero"]"#,
+    );
+    let (a, b) = h.dests();
+    let line = format!(
+        "{} backup slow:x --to {a} --to {b}",
+        env!("CARGO_BIN_EXE_backstop")
+    );
+    let out = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("BACKSTOP_HOME", h.home.path())
+        .output()
+        .expect("script (util-linux) runs a command in a pseudo-terminal");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("backing up slow:x") && text.contains("MiB"),
+        "{text}"
+    );
+    let r = h.ok(&["backup", "slow:y", "--to", &a, "--to", &b]);
+    assert!(!r.stderr.contains("backing up"), "{}", r.stderr);
 }

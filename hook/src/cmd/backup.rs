@@ -556,8 +556,12 @@ pub fn cleanup(a: &CleanupArgs) -> Result<ExitCode> {
     done.restore_test = "cleaned".into();
     let cleaned = dirs.data.join("cleaned");
     done.write(&cleaned)?;
-    std::fs::remove_file(Manifest::path_in(&dir, &m.id))
+    let manifest_path = Manifest::path_in(&dir, &m.id);
+    std::fs::remove_file(&manifest_path)
         .with_context(|| format!("cannot remove the manifest of {}", m.id))?;
+    // The restore test's rewrite left the previous version beside it; the record in
+    // cleaned/ supersedes both.
+    let _ = std::fs::remove_file(manifest_path.with_extension("json.backstop-bak"));
     println!(
         "cleaned up {}: freed {freed} bytes; its record is in {}",
         m.id,
