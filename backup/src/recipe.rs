@@ -267,7 +267,12 @@ impl Runner<'_> {
         let mut stdout = String::new();
         if !step.run.is_empty() {
             let argv = self.argv(step);
-            let out = command(&argv, &self.cwd)?
+            let mut cmd = command(&argv, &self.cwd)?;
+            if let Some(input) = &step.stdin {
+                let path = self.cwd.join(self.ph.expand(input, false));
+                cmd.stdin(File::open(&path).map_err(io("open", &path))?);
+            }
+            let out = cmd
                 .output()
                 .map_err(|e| self.fail(&argv, format!("could not start: {e}")))?;
             if !out.status.success() {

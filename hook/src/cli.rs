@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(name = "backstop", version, about, long_about = None)]
 #[command(
     after_help = "Exit codes for check: 0 allow, 1 ask (a person must approve), 2 deny, 3 bad input or configuration.\n\
+Exit codes for verify and restore-test: 0 proven, 1 a copy or a restore failed; every command: 3 on an error (nothing is left half-done).\n\
 BACKSTOP_HOME=DIR keeps all configuration and state under DIR."
 )]
 pub struct Cli {

@@ -370,6 +370,9 @@ pub struct RecipeStep {
     /// argv; `{placeholders}` are replaced word by word, never through a shell.
     #[serde(default)]
     pub run: Vec<String>,
+    /// A file (placeholders allowed) given to the program as its standard input.
+    #[serde(default)]
+    pub stdin: Option<String>,
     /// A regex the program's standard output must match.
     #[serde(default)]
     pub stdout: Option<String>,
@@ -465,7 +468,16 @@ impl Recipe {
                 compile_bytes_regex(&with_sample_values(re))
                     .map_err(|e| self.err(format!("{what} `{re}` is not a valid regex: {e}")))?;
             }
-            for word in step.run.iter().chain(&step.file).chain(&step.text) {
+            if step.stdin.is_some() && step.run.is_empty() {
+                return Err(self.err("`stdin` feeds a program: the step needs `run`"));
+            }
+            for word in step
+                .run
+                .iter()
+                .chain(&step.file)
+                .chain(&step.text)
+                .chain(&step.stdin)
+            {
                 check_placeholders(word).map_err(|m| self.err(m))?;
             }
         }
@@ -732,6 +744,7 @@ const KNOWN_KEYS: &[&str] = &[
     "run",
     "stdout",
     "same_as_record",
+    "stdin",
     "file",
     "text",
 ];
