@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test backstop has, on a fresh machine too: it first installs what the
-# tests drive for real (zsh and fish for the shell-agreement tests, sqlite3 and a
-# PostgreSQL server for the backup recipes), then checks formatting and lints,
+# tests drive for real (zsh and fish for the shell-agreement tests, sqlite3, a
+# PostgreSQL and a MariaDB server for the backup recipes), then checks formatting and lints,
 # then runs the whole workspace's tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,8 @@ checks=(
   "command -v sqlite3" sqlite3
   "command -v initdb || ls /usr/lib/postgresql/*/bin/initdb" postgresql
   "command -v iconv" libc-bin
+  "command -v mariadbd || command -v mysqld || ls /usr/sbin/mariadbd" mariadb-server
+  "command -v mysql && command -v mysqldump && command -v mariadb" mariadb-client
 )
 missing=()
 for ((i = 0; i < ${#checks[@]}; i += 2)); do
@@ -30,7 +32,19 @@ if ((${#missing[@]})); then
       apt-get install -y -qq --no-install-recommends postgresql-common >/dev/null
       sed -ri 's/^#? *create_main_cluster *=.*/create_main_cluster = false/' /etc/postgresql-common/createcluster.conf
     fi
+    made_policy_rc=
+    if [[ " ${missing[*]} " == *" mariadb-server "* ]] && [ ! -e /usr/sbin/policy-rc.d ]; then
+      # Without systemd, postinst would start a system MariaDB that nothing stops; 101 forbids it.
+      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+      chmod 755 /usr/sbin/policy-rc.d
+      made_policy_rc=1
+      trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if [ -n "$made_policy_rc" ]; then
+      rm -f /usr/sbin/policy-rc.d
+      trap - EXIT
+    fi
   else
     echo "test.sh: ${missing[*]} missing and not root; install them (apt-get install ${missing[*]})" >&2
     exit 1

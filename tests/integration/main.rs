@@ -8,6 +8,7 @@
 mod backup;
 mod check;
 mod layers;
+mod mysql;
 mod pg;
 mod policy_cmd;
 mod recipes;

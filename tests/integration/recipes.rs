@@ -10,17 +10,17 @@ use crate::pg::PgServer;
 use crate::standins::{path_with_stand_ins, RegHome, WslHome};
 
 /// A private BACKSTOP_HOME with two destinations on two filesystems.
-struct Home {
-    home: tempfile::TempDir,
+pub(crate) struct Home {
+    pub(crate) home: tempfile::TempDir,
     disk: tempfile::TempDir,
     shm: tempfile::TempDir,
     env: Vec<(String, String)>,
 }
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Out {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Out {
@@ -31,7 +31,7 @@ impl Out {
 }
 
 impl Home {
-    fn new() -> Home {
+    pub(crate) fn new() -> Home {
         Home {
             home: tempfile::tempdir().expect("tmp"),
             disk: tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tmp"),
@@ -40,7 +40,7 @@ impl Home {
         }
     }
 
-    fn with(mut self, env: Vec<(String, String)>) -> Home {
+    pub(crate) fn with(mut self, env: Vec<(String, String)>) -> Home {
         self.env.extend(env);
         self
     }
@@ -51,7 +51,7 @@ impl Home {
         std::fs::write(dir.join(name), text).expect("write policy");
     }
 
-    fn run(&self, args: &[&str]) -> Out {
+    pub(crate) fn run(&self, args: &[&str]) -> Out {
         let out = Command::new(env!("CARGO_BIN_EXE_backstop"))
             .args(args)
             .env("BACKSTOP_HOME", self.home.path())
@@ -65,7 +65,7 @@ impl Home {
         }
     }
 
-    fn ok(&self, args: &[&str]) -> Out {
+    pub(crate) fn ok(&self, args: &[&str]) -> Out {
         let r = self.run(args);
         assert_eq!(
             r.code, 0,
@@ -75,19 +75,19 @@ impl Home {
         r
     }
 
-    fn backup(&self, target: &str) -> Out {
+    pub(crate) fn backup(&self, target: &str) -> Out {
         let (a, b) = self.dests();
         self.run(&["backup", target, "--to", &a, "--to", &b])
     }
 
-    fn dests(&self) -> (String, String) {
+    pub(crate) fn dests(&self) -> (String, String) {
         (
             self.disk.path().display().to_string(),
             self.shm.path().display().to_string(),
         )
     }
 
-    fn manifests(&self) -> Vec<serde_json::Value> {
+    pub(crate) fn manifests(&self) -> Vec<serde_json::Value> {
         self.ok(&["manifests", "--json"])
             .json()
             .as_array()
@@ -95,14 +95,14 @@ impl Home {
             .unwrap_or_default()
     }
 
-    fn only_manifest(&self) -> serde_json::Value {
+    pub(crate) fn only_manifest(&self) -> serde_json::Value {
         let list = self.manifests();
         assert_eq!(list.len(), 1, "{list:?}");
         list[0].clone()
     }
 
     /// (decision, first database-ish target's backup status, remedy)
-    fn check(&self, line: &str) -> (String, String, String) {
+    pub(crate) fn check(&self, line: &str) -> (String, String, String) {
         let v = self.run(&["check", "--json", "--", line]).json();
         let t = v["targets"]
             .as_array()
@@ -116,7 +116,7 @@ impl Home {
     }
 
     /// Every file in both destinations (scratch directories included).
-    fn leftovers(&self) -> Vec<PathBuf> {
+    pub(crate) fn leftovers(&self) -> Vec<PathBuf> {
         [self.disk.path(), self.shm.path()]
             .iter()
             .flat_map(|d| walkdir::WalkDir::new(d).min_depth(1))
@@ -126,7 +126,7 @@ impl Home {
     }
 }
 
-fn copies(m: &serde_json::Value) -> Vec<PathBuf> {
+pub(crate) fn copies(m: &serde_json::Value) -> Vec<PathBuf> {
     m["copies"]
         .as_array()
         .expect("copies")

@@ -21,6 +21,13 @@ use crate::config::Dirs;
 use crate::progress::Progress;
 use crate::recipes::{self, Recipes, Spec};
 
+/// Print a line; a reader that went away (`| head`) does not undo a backup already made.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 fn now() -> std::time::Duration {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -113,7 +120,7 @@ pub fn run(a: &BackupArgs) -> Result<ExitCode> {
         (None, None) => bail!("name what to back up, or give --for 'COMMAND LINE'"),
     };
     if specs.is_empty() {
-        println!("nothing in that line needs a backup: no rule that requires one matches it, or its targets are already covered");
+        say!("nothing in that line needs a backup: no rule that requires one matches it, or its targets are already covered");
         return Ok(ExitCode::SUCCESS);
     }
     for spec in &specs {
@@ -291,21 +298,22 @@ fn report_made(m: &Manifest, shown: &str, digest: &Digest, at: &Path) {
     } else {
         format!("{} entries, ", m.index.len())
     };
-    println!(
+    say!(
         "backed up {shown} as {} ({what}{} bytes)",
-        m.id, digest.size
+        m.id,
+        digest.size
     );
     for c in &m.copies {
-        println!("  {}  (device {})", c.path.display(), c.device);
+        say!("  {}  (device {})", c.path.display(), c.device);
     }
-    println!(
+    say!(
         "  SHA-256 {}; both copies re-read and verified",
         digest.hex()
     );
     if !m.redundant {
-        println!("  warning: both copies are on one filesystem (--same-device): not redundant");
+        say!("  warning: both copies are on one filesystem (--same-device): not redundant");
     }
-    println!("manifest: {}", at.display());
+    say!("manifest: {}", at.display());
 }
 
 /// The writer a path archive goes through, counting for the progress bar.
@@ -362,7 +370,7 @@ pub fn verify(a: &VerifyArgs) -> Result<ExitCode> {
                 .iter()
                 .any(|c| c.size > backstop_backup::coverage::SAMPLE_OVER);
         match copies_hold(m, &content_of(&recipes, m), a.full) {
-            Ok(()) => println!(
+            Ok(()) => say!(
                 "{}  ok: both copies present on two filesystems, {}",
                 m.id,
                 if sampled {
@@ -375,12 +383,12 @@ pub fn verify(a: &VerifyArgs) -> Result<ExitCode> {
             ),
             Err(s) => {
                 failed += 1;
-                println!("{}  FAILED: {s}", m.id);
+                say!("{}  FAILED: {s}", m.id);
             }
         }
     }
     if chosen.is_empty() {
-        println!("no backups to verify");
+        say!("no backups to verify");
     }
     Ok(if failed == 0 {
         ExitCode::SUCCESS
@@ -406,8 +414,8 @@ pub fn restore_test(a: &IdArgs) -> Result<ExitCode> {
         Ok(detail) => {
             m.restore_test = "passed".into();
             m.restore_detail = Some(detail.clone());
-            println!("{}  restore test passed: {detail}", m.id);
-            println!(
+            say!("{}  restore test passed: {detail}", m.id);
+            say!(
                 "the backup is proven; once you no longer need it: backstop cleanup {}",
                 m.id
             );
@@ -416,8 +424,8 @@ pub fn restore_test(a: &IdArgs) -> Result<ExitCode> {
         Err(e) => {
             m.restore_test = "failed".into();
             m.restore_detail = Some(format!("{e:#}"));
-            println!("{}  restore test FAILED: {e:#}", m.id);
-            println!("keep this backup's copies and make a new backup before relying on it");
+            say!("{}  restore test FAILED: {e:#}", m.id);
+            say!("keep this backup's copies and make a new backup before relying on it");
             ExitCode::from(1)
         }
     };
@@ -543,10 +551,10 @@ pub fn cleanup(a: &CleanupArgs) -> Result<ExitCode> {
         match std::fs::remove_file(&c.path) {
             Ok(()) => {
                 freed += c.size;
-                println!("  deleted {} ({} bytes)", c.path.display(), c.size);
+                say!("  deleted {} ({} bytes)", c.path.display(), c.size);
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                println!("  {} was already gone", c.path.display());
+                say!("  {} was already gone", c.path.display());
             }
             Err(e) => return Err(e).with_context(|| format!("cannot delete {}", c.path.display())),
         }
@@ -562,7 +570,7 @@ pub fn cleanup(a: &CleanupArgs) -> Result<ExitCode> {
     // The restore test's rewrite left the previous version beside it; the record in
     // cleaned/ supersedes both.
     let _ = std::fs::remove_file(manifest_path.with_extension("json.backstop-bak"));
-    println!(
+    say!(
         "cleaned up {}: freed {freed} bytes; its record is in {}",
         m.id,
         cleaned.display()
@@ -602,18 +610,18 @@ fn confirm_at_terminal(m: &Manifest) -> Result<()> {
 pub fn list(a: &ManifestsArgs) -> Result<ExitCode> {
     let manifests = Manifest::list(&manifests_dir(&Dirs::discover()?))?;
     if let Some(ManifestsCmd::Show { id }) = &a.show {
-        println!("{}", serde_json::to_string_pretty(&find(&manifests, id)?)?);
+        say!("{}", serde_json::to_string_pretty(&find(&manifests, id)?)?);
         return Ok(ExitCode::SUCCESS);
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&manifests)?);
+        say!("{}", serde_json::to_string_pretty(&manifests)?);
         return Ok(ExitCode::SUCCESS);
     }
     let now = now().as_secs();
     for m in &manifests {
         let size = m.copies.first().map_or(0, |c| c.size);
         let age = now.saturating_sub(m.created);
-        println!(
+        say!(
             "{}  {:>6} ago  {} {}  {} bytes  {} copies{}  restore-test: {}",
             m.id,
             human_age(age),
@@ -626,7 +634,7 @@ pub fn list(a: &ManifestsArgs) -> Result<ExitCode> {
         );
     }
     if manifests.is_empty() {
-        println!("no backups yet: backstop backup PATH --to DIR1 --to DIR2");
+        say!("no backups yet: backstop backup PATH --to DIR1 --to DIR2");
     }
     Ok(ExitCode::SUCCESS)
 }
