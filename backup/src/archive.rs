@@ -3,13 +3,14 @@
 //! so that later checks can tell whether the live tree still matches the backup.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::path::Path;
 use std::time::UNIX_EPOCH;
 
-use crate::copy::{hex, HashingReader};
+use crate::copy::{hex, CHUNK};
 use crate::error::{io, Error, Result};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 
 /// One entry of the archive, as it was when it was read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +58,7 @@ pub fn archive_tree<W: Write>(root: &Path, out: W) -> Result<(Vec<IndexEntry>, W
     let mut builder = tar::Builder::new(out);
     builder.follow_symlinks(false);
     let mut index = Vec::new();
+    let mut buf = vec![0; CHUNK];
     for entry in walkdir::WalkDir::new(root)
         .follow_links(false)
         .sort_by_file_name()
@@ -102,14 +104,15 @@ pub fn archive_tree<W: Write>(root: &Path, out: W) -> Result<(Vec<IndexEntry>, W
                 sha256: None,
             });
         } else if ft.is_file() {
-            let file = File::open(path).map_err(io("open", path))?;
-            // The size read now is the size archived: a file growing meanwhile is cut
-            // there, one shrinking makes the archive fail rather than lie.
-            let mut reader = HashingReader::new(file.take(meta.len()));
+            let mut file = File::open(path).map_err(io("open", path))?;
+            header.set_size(meta.len());
+            // The header alone (and a long-name entry if needed): the content follows
+            // in large pieces rather than through tar's 8 KiB copy loop.
             builder
-                .append_data(&mut header, rel, &mut reader)
+                .append_data(&mut header, rel, io::empty())
                 .map_err(io("archive", path))?;
-            let sha = reader.finish();
+            let sha = append_content(&mut file, meta.len(), builder.get_mut(), &mut buf)
+                .map_err(io("archive", path))?;
             index.push(IndexEntry {
                 path: name,
                 kind: EntryKind::File,
@@ -124,6 +127,42 @@ pub fn archive_tree<W: Write>(root: &Path, out: W) -> Result<(Vec<IndexEntry>, W
         .map_err(io("finish the archive of", root))?;
     Ok((index, out))
 }
+
+/// Write exactly `len` bytes of `file` to `out`, then the zeros that end its last tar
+/// block, and return their SHA-256. The size read now is the size archived: a file
+/// growing meanwhile is cut there, one shrinking makes the archive fail rather than lie.
+fn append_content(
+    file: &mut impl Read,
+    len: u64,
+    out: &mut impl Write,
+    buf: &mut [u8],
+) -> io::Result<[u8; 32]> {
+    let mut sha256 = Sha256::new();
+    let mut left = len;
+    while left > 0 {
+        let want = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
+        let n = match file.read(&mut buf[..want]) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("it shrank while being read ({} of {len} bytes)", len - left),
+                ))
+            }
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        sha256.update(&buf[..n]);
+        out.write_all(&buf[..n])?;
+        left -= n as u64;
+    }
+    let pad = (TAR_BLOCK - len % TAR_BLOCK) % TAR_BLOCK;
+    out.write_all(&[0; TAR_BLOCK as usize][..pad as usize])?;
+    Ok(sha256.finalize().into())
+}
+
+/// Tar stores everything in 512-byte blocks.
+const TAR_BLOCK: u64 = 512;
 
 #[cfg(test)]
 mod tests {
@@ -181,6 +220,58 @@ mod tests {
         let (index, _) = archive_tree(&f, Vec::new()).unwrap();
         assert_eq!(index.len(), 1);
         assert_eq!(index[0].path, "db.sqlite");
+    }
+
+    #[test]
+    fn a_large_file_under_a_long_name_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let deep = dir
+            .path()
+            .join("t")
+            .join("d".repeat(90))
+            .join("e".repeat(90));
+        std::fs::create_dir_all(&deep).unwrap();
+        // Larger than a chunk and not a multiple of a tar block.
+        let data: Vec<u8> = (0..(2 * CHUNK + 1001)).map(|i| (i % 253) as u8).collect();
+        std::fs::write(deep.join("big.bin"), &data).unwrap();
+        std::fs::write(deep.join("after.txt"), b"next entry").unwrap();
+        let (index, bytes) = archive_tree(&dir.path().join("t"), Vec::new()).unwrap();
+        let big = index.iter().find(|e| e.path.ends_with("big.bin")).unwrap();
+        assert_eq!(big.sha256, Some(hex(&Sha256::digest(&data))));
+        let mut archive = tar::Archive::new(&bytes[..]);
+        let mut contents = Vec::new();
+        for e in archive.entries().unwrap() {
+            let mut e = e.unwrap();
+            let p = e.path().unwrap().to_string_lossy().into_owned();
+            let mut content = Vec::new();
+            e.read_to_end(&mut content).unwrap();
+            contents.push((p, content));
+        }
+        let find = |name: &str| contents.iter().find(|(p, _)| p.ends_with(name)).unwrap();
+        assert_eq!(find("big.bin").0, big.path);
+        assert_eq!(find("big.bin").1, data);
+        assert_eq!(find("after.txt").1, b"next entry");
+    }
+
+    #[test]
+    fn a_file_that_shrinks_fails_the_archive() {
+        let mut out = Vec::new();
+        let e = append_content(&mut &b"only this"[..], 20, &mut out, &mut [0; 4]).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+        assert!(e.to_string().contains("9 of 20"), "{e}");
+    }
+
+    #[test]
+    fn content_is_padded_to_a_whole_tar_block() {
+        let mut out = Vec::new();
+        let sha = append_content(&mut &b"hello world"[..], 11, &mut out, &mut [0; 4]).unwrap();
+        assert_eq!(out.len(), 512);
+        assert_eq!(&out[..11], b"hello world");
+        assert!(out[11..].iter().all(|&b| b == 0));
+        assert_eq!(
+            hex(&sha),
+            "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
+        );
     }
 
     #[test]

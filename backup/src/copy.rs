@@ -1,8 +1,15 @@
 //! One read of the source, one SHA-256, two copies; then both copies re-read.
+//!
+//! A large backup keeps both cores busy: the caller fills buffers, and each buffer
+//! then goes, in order, through one thread per copy written and one per hash kept
+//! (a [`Pipeline`]). At most [`IN_FLIGHT`] buffers of [`CHUNK`] bytes exist at once,
+//! so memory stays the same whatever the size of the stream.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::thread::{self, JoinHandle};
 
 use sha2::{Digest as _, Sha256};
 use tempfile::NamedTempFile;
@@ -10,7 +17,13 @@ use tempfile::NamedTempFile;
 use crate::error::{io, Error, Result};
 
 /// Chunk size for streaming: memory stays constant whatever the file size.
-const CHUNK: usize = 1 << 20;
+pub(crate) const CHUNK: usize = 1 << 20;
+
+/// Buffers of one stream alive at once: enough to keep every stage busy.
+const IN_FLIGHT: usize = 8;
+
+/// How much of a copy is written before a helper thread starts pushing it to disk.
+const FLUSH_EVERY: u64 = 64 << 20;
 
 /// Size of the blocks whose SHA-256 is recorded for sampled verification.
 pub const BLOCK: u64 = 4 << 20;
@@ -35,42 +48,72 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The whole-stream SHA-256 and the per-block ones, fed in one pass.
+/// The SHA-256 of each [`BLOCK`]-sized block of a stream.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct StreamHasher {
-    whole: Sha256,
+struct BlockHasher {
     block: Sha256,
     in_block: u64,
-    size: u64,
     blocks: Vec<[u8; 32]>,
 }
 
-impl StreamHasher {
-    pub(crate) fn update(&mut self, mut buf: &[u8]) {
-        self.whole.update(buf);
-        self.size += buf.len() as u64;
+impl BlockHasher {
+    fn update(&mut self, mut buf: &[u8]) {
         while !buf.is_empty() {
             let room = usize::try_from(BLOCK - self.in_block).unwrap_or(usize::MAX);
             let (now, rest) = buf.split_at(room.min(buf.len()));
             self.block.update(now);
             self.in_block += now.len() as u64;
             if self.in_block == BLOCK {
-                self.blocks.push(std::mem::take(&mut self.block).finalize().into());
+                self.blocks
+                    .push(std::mem::take(&mut self.block).finalize().into());
                 self.in_block = 0;
             }
             buf = rest;
         }
     }
 
-    pub(crate) fn finish(mut self) -> Digest {
+    fn finish(mut self) -> Vec<[u8; 32]> {
         if self.in_block > 0 {
             self.blocks.push(self.block.finalize().into());
         }
+        self.blocks
+    }
+}
+
+/// The whole-stream SHA-256 and the per-block ones, fed in one pass.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StreamHasher {
+    whole: Sha256,
+    size: u64,
+    blocks: BlockHasher,
+}
+
+impl StreamHasher {
+    pub(crate) fn update(&mut self, buf: &[u8]) {
+        self.whole.update(buf);
+        self.size += buf.len() as u64;
+        self.blocks.update(buf);
+    }
+
+    pub(crate) fn finish(self) -> Digest {
         Digest {
             size: self.size,
             sha256: self.whole.finalize().into(),
-            blocks: self.blocks,
+            blocks: self.blocks.finish(),
         }
+    }
+
+    /// The hasher whose two halves ran as the `Whole` and `Blocks` stages.
+    fn from_stages(stages: Vec<Stage>) -> StreamHasher {
+        let mut h = StreamHasher::default();
+        for stage in stages {
+            match stage {
+                Stage::Whole { sha256, size } => (h.whole, h.size) = (sha256, size),
+                Stage::Blocks(blocks) => h.blocks = blocks,
+                Stage::Write(_) => {}
+            }
+        }
+        h
     }
 }
 
@@ -101,26 +144,359 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
-/// Hash a reader to its end in constant memory.
-pub fn digest_reader(r: &mut impl Read) -> io::Result<Digest> {
-    let mut hasher = StreamHasher::default();
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        let n = match r.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        hasher.update(&buf[..n]);
+/// One copy being written, pushed to disk every [`FLUSH_EVERY`] bytes by a helper
+/// thread, so the fsync that ends the copy has little left to wait for.
+#[derive(Debug)]
+struct CopyWriter {
+    file: File,
+    unflushed: u64,
+    wake: Option<SyncSender<()>>,
+    flusher: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl CopyWriter {
+    fn new(file: &File) -> io::Result<CopyWriter> {
+        let synced = file.try_clone()?;
+        let (wake, woken) = sync_channel::<()>(1);
+        let flusher = thread::Builder::new()
+            .name("backstop-flush".into())
+            .spawn(move || {
+                // Returned, never dropped: fsync reports a write error only once.
+                for () in woken {
+                    synced.sync_data()?;
+                }
+                Ok(())
+            })?;
+        Ok(CopyWriter {
+            file: file.try_clone()?,
+            unflushed: 0,
+            wake: Some(wake),
+            flusher: Some(flusher),
+        })
     }
-    Ok(hasher.finish())
+
+    fn write(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.file.write_all(buf)?;
+        self.unflushed += buf.len() as u64;
+        if self.unflushed >= FLUSH_EVERY {
+            self.unflushed = 0;
+            let woken = self.wake.as_ref().map(|w| w.try_send(()));
+            // Full: a flush is under way and will take this data too.
+            if let Some(Err(TrySendError::Disconnected(()))) = woken {
+                return self.close();
+            }
+        }
+        Ok(())
+    }
+
+    /// Stop the helper: the error it met, if any.
+    fn close(&mut self) -> io::Result<()> {
+        self.wake = None;
+        match self.flusher.take().map(JoinHandle::join) {
+            None | Some(Ok(Ok(()))) => Ok(()),
+            Some(Ok(Err(e))) => Err(e),
+            Some(Err(_)) => Err(io::Error::other("the flushing thread panicked")),
+        }
+    }
+}
+
+impl Drop for CopyWriter {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+/// One step every buffer of a stream goes through, on a thread of its own.
+#[derive(Debug)]
+enum Stage {
+    Write(CopyWriter),
+    Whole { sha256: Sha256, size: u64 },
+    Blocks(BlockHasher),
+}
+
+impl Stage {
+    fn whole() -> Stage {
+        Stage::Whole {
+            sha256: Sha256::new(),
+            size: 0,
+        }
+    }
+
+    fn feed(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Stage::Write(copy) => copy.write(buf)?,
+            Stage::Whole { sha256, size } => {
+                sha256.update(buf);
+                *size += buf.len() as u64;
+            }
+            Stage::Blocks(blocks) => blocks.update(buf),
+        }
+        Ok(())
+    }
+
+    fn close(&mut self) -> io::Result<()> {
+        match self {
+            Stage::Write(copy) => copy.close(),
+            Stage::Whole { .. } | Stage::Blocks(_) => Ok(()),
+        }
+    }
+}
+
+/// A buffer on its way through a [`Pipeline`], and how much of it is data.
+#[derive(Debug)]
+struct Chunk {
+    bytes: Box<[u8]>,
+    len: usize,
+}
+
+impl Chunk {
+    fn new() -> Chunk {
+        Chunk {
+            bytes: vec![0; CHUNK].into_boxed_slice(),
+            len: 0,
+        }
+    }
+
+    fn filled(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// Why a pipeline stopped: the index of the stage that failed, and its error.
+type Stopped = (usize, io::Error);
+
+/// Threads that each see every byte of a stream, in order: a buffer the caller
+/// fills goes through stage 0, then stage 1, …, then back to the caller to be
+/// filled again, so the stages work on different buffers at the same time.
+#[derive(Debug)]
+struct Pipeline {
+    filling: Chunk,
+    /// Into the first stage; `None` once the stream is closed.
+    first: Option<SyncSender<Chunk>>,
+    /// Buffers the last stage is done with.
+    spare: Receiver<Chunk>,
+    made: usize,
+    threads: Vec<JoinHandle<Result<Stage, io::Error>>>,
+}
+
+impl Pipeline {
+    fn start(stages: Vec<Stage>) -> io::Result<Pipeline> {
+        // Never full: it can hold every buffer there is, so the last stage never waits.
+        let (back, spare) = sync_channel(IN_FLIGHT);
+        let mut output = back;
+        let mut threads = Vec::with_capacity(stages.len());
+        for stage in stages.into_iter().rev() {
+            let (tx, input) = sync_channel(IN_FLIGHT);
+            let output = std::mem::replace(&mut output, tx);
+            let thread = thread::Builder::new()
+                .name("backstop-copy".into())
+                .spawn(move || run_stage(stage, &input, &output))?;
+            threads.push(thread);
+        }
+        threads.reverse();
+        Ok(Pipeline {
+            filling: Chunk::new(),
+            first: Some(output),
+            spare,
+            made: 1,
+            threads,
+        })
+    }
+
+    fn write(&mut self, mut buf: &[u8]) -> Result<(), Stopped> {
+        while !buf.is_empty() {
+            self.check_running()?;
+            let room = &mut self.filling.bytes[self.filling.len..];
+            let n = room.len().min(buf.len());
+            room[..n].copy_from_slice(&buf[..n]);
+            self.filling.len += n;
+            buf = &buf[n..];
+            if self.filling.len == CHUNK {
+                self.pass_on()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One read from `r` straight into the buffer being filled: what the reader
+    /// returned (0 at its end), or why the pipeline stopped.
+    fn read_from(&mut self, r: &mut impl Read) -> Result<io::Result<usize>, Stopped> {
+        self.check_running()?;
+        let read = r.read(&mut self.filling.bytes[self.filling.len..]);
+        if let Ok(n) = read {
+            self.filling.len += n;
+            if self.filling.len == CHUNK {
+                self.pass_on()?;
+            }
+        }
+        Ok(read)
+    }
+
+    fn check_running(&self) -> Result<(), Stopped> {
+        match self.first {
+            Some(_) => Ok(()),
+            None => Err((0, io::Error::other("the copy already failed"))),
+        }
+    }
+
+    /// Hand the buffer being filled to the first stage and take a free one.
+    fn pass_on(&mut self) -> Result<(), Stopped> {
+        let full = std::mem::replace(
+            &mut self.filling,
+            Chunk {
+                bytes: Box::default(),
+                len: 0,
+            },
+        );
+        let sent = self.first.as_ref().is_some_and(|tx| tx.send(full).is_ok());
+        if !sent {
+            return Err(self.stop());
+        }
+        self.filling = match self.spare.try_recv() {
+            Ok(chunk) => chunk,
+            Err(_) if self.made < IN_FLIGHT => {
+                self.made += 1;
+                Chunk::new()
+            }
+            Err(_) => match self.spare.recv() {
+                Ok(chunk) => chunk,
+                Err(_) => return Err(self.stop()),
+            },
+        };
+        self.filling.len = 0;
+        Ok(())
+    }
+
+    /// Send what is left, close the stream and wait for every stage to finish it.
+    fn finish(mut self) -> Result<Vec<Stage>, Stopped> {
+        self.check_running()?;
+        if self.filling.len > 0 {
+            self.pass_on()?;
+        }
+        self.first = None;
+        self.join()
+    }
+
+    /// Close the stream after a failure: the error of the stage that failed.
+    fn stop(&mut self) -> Stopped {
+        self.first = None;
+        match self.join() {
+            Err(stopped) => stopped,
+            Ok(_) => (0, io::Error::other("a copying thread stopped early")),
+        }
+    }
+
+    fn join(&mut self) -> Result<Vec<Stage>, Stopped> {
+        let mut stages = Vec::with_capacity(self.threads.len());
+        let mut failed = None;
+        for (i, thread) in self.threads.drain(..).enumerate() {
+            let error = match thread.join() {
+                Ok(Ok(stage)) => {
+                    stages.push(stage);
+                    continue;
+                }
+                Ok(Err(e)) => e,
+                Err(_) => io::Error::other("a copying thread panicked"),
+            };
+            failed.get_or_insert((i, error));
+        }
+        match failed {
+            Some(stopped) => Err(stopped),
+            None => Ok(stages),
+        }
+    }
+}
+
+impl Drop for Pipeline {
+    // Abandoned (an error elsewhere): no thread goes on writing after this.
+    fn drop(&mut self) {
+        self.first = None;
+        let _ = self.join();
+    }
+}
+
+fn run_stage(
+    mut stage: Stage,
+    input: &Receiver<Chunk>,
+    output: &SyncSender<Chunk>,
+) -> io::Result<Stage> {
+    for chunk in input {
+        stage.feed(chunk.filled())?;
+        // Only a later stage that failed closes this; its error is the one reported.
+        if output.send(chunk).is_err() {
+            break;
+        }
+    }
+    stage.close()?;
+    Ok(stage)
+}
+
+/// Read until `buf` is full or the reader ends; how much was read.
+fn fill(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Hash a reader to its end in constant memory, the whole and the blocks on two
+/// threads once it is larger than one chunk.
+pub fn digest_reader(r: &mut impl Read) -> io::Result<Digest> {
+    let mut first = vec![0; CHUNK];
+    let n = fill(r, &mut first)?;
+    if n < CHUNK {
+        // All of it is here already: quicker to hash than to start threads.
+        let mut h = StreamHasher::default();
+        h.update(&first[..n]);
+        return Ok(h.finish());
+    }
+    let mut pipeline =
+        Pipeline::start(vec![Stage::whole(), Stage::Blocks(BlockHasher::default())])?;
+    pipeline.write(&first).map_err(|(_, e)| e)?;
+    drop(first);
+    loop {
+        match pipeline.read_from(r).map_err(|(_, e)| e)? {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let stages = pipeline.finish().map_err(|(_, e)| e)?;
+    Ok(StreamHasher::from_stages(stages).finish())
 }
 
 /// Size and SHA-256 of a file, read from disk (not from what we think we wrote).
 pub fn digest_file(path: &Path) -> Result<Digest> {
     let mut f = File::open(path).map_err(io("open", path))?;
     digest_reader(&mut f).map_err(io("read", path))
+}
+
+/// Size and SHA-256 of a file read back from disk, without the block hashes: what
+/// proves a copy just written, since the same SHA-256 means the same blocks.
+pub fn sha256_file(path: &Path) -> Result<(u64, [u8; 32])> {
+    let mut f = File::open(path).map_err(io("open", path))?;
+    let mut sha256 = Sha256::new();
+    let mut size = 0u64;
+    let mut buf = vec![0; CHUNK];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                sha256.update(&buf[..n]);
+                size += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io("read", path)(e)),
+        }
+    }
+    Ok((size, sha256.finalize().into()))
 }
 
 fn temp_beside(dest: &Path) -> Result<NamedTempFile> {
@@ -140,9 +516,10 @@ fn temp_beside(dest: &Path) -> Result<NamedTempFile> {
 /// anywhere) leaves neither file behind.
 #[derive(Debug)]
 pub struct TwoCopies {
-    dests: [std::path::PathBuf; 2],
+    // First, so its threads have stopped writing before the files are removed.
+    pipeline: Pipeline,
+    dests: [PathBuf; 2],
     files: [NamedTempFile; 2],
-    hasher: StreamHasher,
 }
 
 impl TwoCopies {
@@ -154,75 +531,142 @@ impl TwoCopies {
                 });
             }
         }
+        let files = [temp_beside(dest_a)?, temp_beside(dest_b)?];
+        let dests = [dest_a.to_path_buf(), dest_b.to_path_buf()];
+        let mut writers = Vec::with_capacity(2);
+        for (f, d) in files.iter().zip(&dests) {
+            writers.push(Stage::Write(
+                CopyWriter::new(f.as_file()).map_err(io("start writing", d))?,
+            ));
+        }
+        // Stages 0 and 1 write the copies, in the order of `dests`.
+        let stages = writers
+            .into_iter()
+            .chain([Stage::whole(), Stage::Blocks(BlockHasher::default())])
+            .collect();
         Ok(TwoCopies {
-            files: [temp_beside(dest_a)?, temp_beside(dest_b)?],
-            dests: [dest_a.to_path_buf(), dest_b.to_path_buf()],
-            hasher: StreamHasher::default(),
+            pipeline: Pipeline::start(stages).map_err(io("start writing", dest_a))?,
+            dests,
+            files,
         })
+    }
+
+    /// The copy a stage failing at `stage` was writing (the first for a hash stage).
+    fn dest_of(&self, stage: usize) -> &Path {
+        self.dests.get(stage).unwrap_or(&self.dests[0])
     }
 
     /// Flush both copies to disk, move them into place (never over an existing file),
     /// re-read both and check size and SHA-256 against what was written.
     pub fn finish(self) -> Result<Digest> {
         let TwoCopies {
+            pipeline,
             dests,
             files,
-            hasher,
         } = self;
-        let written = hasher.finish();
+        let stages = pipeline.finish().map_err(|(stage, source)| Error::Io {
+            op: "write",
+            path: dests.get(stage).unwrap_or(&dests[0]).clone(),
+            source,
+        })?;
+        let written = StreamHasher::from_stages(stages).finish();
         if written.size == 0 {
             return Err(Error::Empty {
                 path: dests[0].clone(),
             });
         }
-        for (f, d) in files.iter().zip(&dests) {
-            f.as_file().sync_all().map_err(io("flush", d))?;
-        }
+        // Each copy on its own thread, so the disk's fsync overlaps the other re-read.
         let [fa, fb] = files;
-        fa.persist_noclobber(&dests[0]).map_err(|e| Error::Io {
-            op: "move into place",
-            path: dests[0].clone(),
-            source: e.error,
-        })?;
-        if let Err(e) = fb.persist_noclobber(&dests[1]) {
-            let _ = std::fs::remove_file(&dests[0]);
-            return Err(Error::Io {
-                op: "move into place",
-                path: dests[1].clone(),
-                source: e.error,
+        let settled = thread::scope(|s| {
+            let b = s.spawn(|| settle(fb, &dests[1]));
+            let a = settle(fa, &dests[0]);
+            let b = b.join().unwrap_or_else(|_| Settled {
+                placed: false,
+                read_back: Err(Error::Io {
+                    op: "re-read",
+                    path: dests[1].clone(),
+                    source: io::Error::other("the checking thread panicked"),
+                }),
             });
-        }
-        for d in &dests {
-            let read_back = digest_file(d);
-            if read_back.as_ref().ok() != Some(&written) {
-                for d in &dests {
-                    let _ = std::fs::remove_file(d);
-                }
-                let actual = read_back?;
-                return Err(Error::Mismatch {
-                    path: d.clone(),
-                    expected: written.hex(),
-                    expected_size: written.size,
-                    actual: actual.hex(),
-                    actual_size: actual.size,
-                });
+            [a, b]
+        });
+        let mut failure = None;
+        let mut placed = Vec::new();
+        for (s, d) in settled.into_iter().zip(&dests) {
+            if s.placed {
+                placed.push(d);
             }
+            let problem = match s.read_back {
+                Err(e) => Some(e),
+                Ok((size, sha256)) if size != written.size || sha256 != written.sha256 => {
+                    Some(Error::Mismatch {
+                        path: d.clone(),
+                        expected: written.hex(),
+                        expected_size: written.size,
+                        actual: hex(&sha256),
+                        actual_size: size,
+                    })
+                }
+                Ok(_) => None,
+            };
+            failure = failure.or(problem);
+        }
+        if let Some(e) = failure {
+            for d in placed {
+                let _ = std::fs::remove_file(d);
+            }
+            return Err(e);
         }
         Ok(written)
     }
 }
 
+/// One copy at the end: whether it was moved into place (so it is ours to remove if
+/// anything failed), and its size and SHA-256 as read back from disk.
+struct Settled {
+    placed: bool,
+    read_back: Result<(u64, [u8; 32])>,
+}
+
+/// Flush a copy to disk, move it into place and read it back.
+fn settle(file: NamedTempFile, dest: &Path) -> Settled {
+    if let Err(e) = file.as_file().sync_all() {
+        return Settled {
+            placed: false,
+            read_back: Err(io("flush", dest)(e)),
+        };
+    }
+    if let Err(e) = file.persist_noclobber(dest) {
+        return Settled {
+            placed: false,
+            read_back: Err(Error::Io {
+                op: "move into place",
+                path: dest.to_path_buf(),
+                source: e.error,
+            }),
+        };
+    }
+    Settled {
+        placed: true,
+        read_back: sha256_file(dest),
+    }
+}
+
 impl Write for TwoCopies {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.files[0].write_all(buf)?;
-        self.files[1].write_all(buf)?;
-        self.hasher.update(buf);
-        Ok(buf.len())
+        match self.pipeline.write(buf) {
+            Ok(()) => Ok(buf.len()),
+            Err((stage, e)) if stage < 2 => Err(io::Error::new(
+                e.kind(),
+                format!("cannot write {}: {e}", self.dest_of(stage).display()),
+            )),
+            Err((_, e)) => Err(e),
+        }
     }
 
+    // What is written reaches the files through the pipeline; `finish` waits for it.
     fn flush(&mut self) -> io::Result<()> {
-        self.files[0].flush()?;
-        self.files[1].flush()
+        Ok(())
     }
 }
 
@@ -230,12 +674,19 @@ impl Write for TwoCopies {
 /// both copies (see [`TwoCopies`]). On any failure neither copy is left behind.
 pub fn copy_to_two(src: &mut impl Read, dest_a: &Path, dest_b: &Path) -> Result<Digest> {
     let mut out = TwoCopies::create(dest_a, dest_b)?;
-    let mut buf = vec![0u8; CHUNK];
     loop {
-        let n = match src.read(&mut buf) {
+        let read = out
+            .pipeline
+            .read_from(src)
+            .map_err(|(stage, source)| Error::Io {
+                op: "write",
+                path: out.dest_of(stage).to_path_buf(),
+                source,
+            })?;
+        match read {
             Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(source) => {
                 return Err(Error::Io {
                     op: "read the source for",
@@ -243,8 +694,7 @@ pub fn copy_to_two(src: &mut impl Read, dest_a: &Path, dest_b: &Path) -> Result<
                     source,
                 })
             }
-        };
-        out.write_all(&buf[..n]).map_err(io("write", dest_a))?;
+        }
     }
     out.finish()
 }
@@ -355,7 +805,9 @@ mod tests {
 
     #[test]
     fn block_hashes_split_at_block_boundaries() {
-        let data: Vec<u8> = (0..(2 * BLOCK as usize + 5)).map(|i| (i % 7) as u8).collect();
+        let data: Vec<u8> = (0..(2 * BLOCK as usize + 5))
+            .map(|i| (i % 7) as u8)
+            .collect();
         // Fed in odd-sized pieces, the blocks still fall on BLOCK boundaries.
         let mut h = StreamHasher::default();
         for piece in data.chunks(999_983) {
@@ -364,9 +816,108 @@ mod tests {
         let d = h.finish();
         assert_eq!(d.blocks.len(), 3);
         for (i, block) in data.chunks(BLOCK as usize).enumerate() {
-            assert_eq!(d.blocks[i], <[u8; 32]>::from(Sha256::digest(block)), "block {i}");
+            assert_eq!(
+                d.blocks[i],
+                <[u8; 32]>::from(Sha256::digest(block)),
+                "block {i}"
+            );
         }
         assert_eq!(d.sha256, <[u8; 32]>::from(Sha256::digest(&data)));
+    }
+
+    /// Bytes that differ from block to block, so a misplaced chunk changes a hash.
+    fn pattern(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 31 % 251) as u8).collect()
+    }
+
+    #[test]
+    fn threaded_digest_matches_the_sequential_one() {
+        // Several chunks and blocks, ending mid-chunk, read in odd-sized pieces.
+        let data = pattern(3 * BLOCK as usize + 2 * CHUNK + 12_345);
+        let mut reference = StreamHasher::default();
+        reference.update(&data);
+        let reference = reference.finish();
+        assert_eq!(reference.sha256, <[u8; 32]>::from(Sha256::digest(&data)));
+        let mut odd = io::BufReader::with_capacity(999_983, &data[..]);
+        assert_eq!(digest_reader(&mut odd).unwrap(), reference);
+        assert_eq!(
+            digest_reader(&mut &data[..CHUNK]).unwrap().size,
+            CHUNK as u64
+        );
+    }
+
+    #[test]
+    fn small_writes_are_copied_and_hashed_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        let data = pattern(2 * BLOCK as usize + 777);
+        let mut out = TwoCopies::create(&a, &b).unwrap();
+        // Like tar: a few bytes at a time as well as large pieces.
+        let mut rest = &data[..];
+        for size in [512, 1, 3 * CHUNK + 5, 100].iter().cycle() {
+            let (now, later) = rest.split_at((*size).min(rest.len()));
+            out.write_all(now).unwrap();
+            rest = later;
+            if rest.is_empty() {
+                break;
+            }
+        }
+        let d = out.finish().unwrap();
+        assert_eq!(d, digest_reader(&mut &data[..]).unwrap());
+        assert_eq!(std::fs::read(&a).unwrap(), data);
+        assert_eq!(std::fs::read(&b).unwrap(), data);
+    }
+
+    #[test]
+    fn a_failing_stage_stops_the_pipeline_with_its_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("read-only");
+        std::fs::write(&path, b"").unwrap();
+        let read_only = File::open(&path).unwrap();
+        let mut p = Pipeline::start(vec![
+            Stage::whole(),
+            Stage::Write(CopyWriter::new(&read_only).unwrap()),
+        ])
+        .unwrap();
+        // More than the buffers in flight, so a writer that stops cannot go unnoticed.
+        let data = pattern(CHUNK);
+        let mut failed = None;
+        for _ in 0..2 * IN_FLIGHT {
+            if let Err(e) = p.write(&data) {
+                failed = Some(e);
+                break;
+            }
+        }
+        let (stage, _) = failed.expect("writing to a read-only file must fail");
+        assert_eq!(stage, 1);
+        // Once stopped, it says so instead of waiting.
+        assert!(p.write(b"more").is_err());
+        assert!(p.finish().is_err());
+    }
+
+    #[test]
+    fn a_copy_that_cannot_be_placed_removes_the_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        let mut out = TwoCopies::create(&a, &b).unwrap();
+        out.write_all(b"new backup").unwrap();
+        // Someone else's file appears at the second name meanwhile.
+        std::fs::write(&b, b"not ours").unwrap();
+        let e = out.finish().unwrap_err();
+        assert!(e.to_string().contains("move into place"), "{e}");
+        assert!(!a.exists(), "the first copy must not be kept alone");
+        assert_eq!(std::fs::read(&b).unwrap(), b"not ours");
+        assert_eq!(leftovers(dir.path()), vec!["b".to_string()]);
+    }
+
+    #[test]
+    fn sha256_file_agrees_with_the_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let data = pattern(CHUNK + 3);
+        std::fs::write(&path, &data).unwrap();
+        let d = digest_file(&path).unwrap();
+        assert_eq!(sha256_file(&path).unwrap(), (d.size, d.sha256));
     }
 
     #[test]
