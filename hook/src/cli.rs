@@ -41,6 +41,28 @@ pub enum Cmd {
     RestoreTest(IdArgs),
     /// Delete a backup's copies, once its restore test has passed
     Cleanup(CleanupArgs),
+    /// Print the integration script for a shell (bash, zsh, fish, nu, powershell)
+    Init(InitArgs),
+    /// Load backstop in a shell's profile: one marked block, added once
+    Install(InstallArgs),
+    /// Remove backstop's block from a shell's profile
+    Uninstall(InstallArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// bash, zsh, fish, nu or powershell
+    pub shell: String,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// bash, zsh, fish, nu or powershell
+    pub shell: String,
+    /// The profile to edit, instead of the shell's usual one (~/.bashrc, ~/.zshrc,
+    /// ~/.config/fish/config.fish, ~/.config/nushell/config.nu, the PowerShell $PROFILE)
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

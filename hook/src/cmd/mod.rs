@@ -3,6 +3,7 @@
 mod backup;
 mod check;
 mod explain;
+mod init;
 mod policy;
 mod scan;
 
@@ -27,6 +28,9 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
         Cmd::Verify(a) => backup::verify(&a),
         Cmd::RestoreTest(a) => backup::restore_test(&a),
         Cmd::Cleanup(a) => backup::cleanup(&a),
+        Cmd::Init(a) => init::init(&a),
+        Cmd::Install(a) => init::install(&a),
+        Cmd::Uninstall(a) => init::uninstall(&a),
     }
 }
 

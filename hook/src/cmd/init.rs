@@ -1,0 +1,318 @@
+//! `backstop init SHELL` prints a shell's integration script; `install` and
+//! `uninstall` add and remove one marked block in the shell's profile that loads it.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _, Result};
+
+use crate::cli::{InitArgs, InstallArgs};
+use crate::config::Dirs;
+
+/// The shells backstop integrates with, and their scripts (shell-integrations/).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Nu,
+    PowerShell,
+}
+
+impl Shell {
+    pub fn parse(name: &str) -> Result<Shell> {
+        Ok(match name.to_ascii_lowercase().as_str() {
+            "bash" => Shell::Bash,
+            "zsh" => Shell::Zsh,
+            "fish" => Shell::Fish,
+            "nu" | "nushell" => Shell::Nu,
+            "powershell" | "pwsh" => Shell::PowerShell,
+            other => {
+                bail!("backstop integrates with bash, zsh, fish, nu and powershell, not `{other}`")
+            }
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Shell::Bash => "bash",
+            Shell::Zsh => "zsh",
+            Shell::Fish => "fish",
+            Shell::Nu => "nu",
+            Shell::PowerShell => "powershell",
+        }
+    }
+
+    fn script(self) -> &'static str {
+        match self {
+            Shell::Bash => include_str!("../../../shell-integrations/bash/backstop.bash"),
+            Shell::Zsh => include_str!("../../../shell-integrations/zsh/backstop.zsh"),
+            Shell::Fish => include_str!("../../../shell-integrations/fish/backstop.fish"),
+            Shell::Nu => include_str!("../../../shell-integrations/nu/backstop.nu"),
+            Shell::PowerShell => {
+                include_str!("../../../shell-integrations/powershell/backstop.ps1")
+            }
+        }
+    }
+
+    /// `text` as one literal word of this shell's language.
+    pub fn quote(self, text: &str) -> String {
+        match self {
+            Shell::Bash | Shell::Zsh => format!("'{}'", text.replace('\'', r"'\''")),
+            Shell::Fish => format!("'{}'", text.replace('\\', r"\\").replace('\'', r"\'")),
+            Shell::PowerShell => format!("'{}'", text.replace('\'', "''")),
+            // A raw string needs more `#`s than any run of them after a quote inside.
+            Shell::Nu => {
+                let mut hashes = String::from("#");
+                while text.contains(&format!("'{hashes}")) {
+                    hashes.push('#');
+                }
+                format!("r{hashes}'{text}'{hashes}")
+            }
+        }
+    }
+
+    /// The profile `install` edits when no `--profile` is given.
+    fn default_profile(self) -> Result<PathBuf> {
+        let base = directories::BaseDirs::new()
+            .context("cannot find your home directory; give the profile with --profile FILE")?;
+        let home = base.home_dir();
+        Ok(match self {
+            Shell::Bash => home.join(".bashrc"),
+            Shell::Zsh => std::env::var_os("ZDOTDIR")
+                .filter(|z| !z.is_empty())
+                .map_or_else(|| home.to_path_buf(), PathBuf::from)
+                .join(".zshrc"),
+            Shell::Fish => xdg_config(home).join("fish/config.fish"),
+            Shell::Nu => xdg_config(home).join("nushell/config.nu"),
+            Shell::PowerShell if cfg!(windows) => directories::UserDirs::new()
+                .and_then(|u| u.document_dir().map(Path::to_path_buf))
+                .unwrap_or_else(|| home.join("Documents"))
+                .join("PowerShell/Microsoft.PowerShell_profile.ps1"),
+            Shell::PowerShell => {
+                xdg_config(home).join("powershell/Microsoft.PowerShell_profile.ps1")
+            }
+        })
+    }
+
+    /// The profile line that loads the integration.
+    fn loader(self, bin: &str, nu_script: &Path) -> String {
+        let b = self.quote(bin);
+        match self {
+            Shell::Bash => format!("eval \"$({b} init bash)\""),
+            Shell::Zsh => format!("eval \"$({b} init zsh)\""),
+            Shell::Fish => format!("{b} init fish | source"),
+            // nushell sources files only at parse time, so install renders the script
+            // to a file and the profile sources that.
+            Shell::Nu => format!("source {}", self.quote(&nu_script.display().to_string())),
+            Shell::PowerShell => format!("Invoke-Expression (& {b} init powershell | Out-String)"),
+        }
+    }
+}
+
+/// Both shells and unix tools read `$XDG_CONFIG_HOME`, else `~/.config`, on every OS.
+fn xdg_config(home: &Path) -> PathBuf {
+    std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|x| !x.is_empty())
+        .map_or_else(|| home.join(".config"), PathBuf::from)
+}
+
+/// This binary's absolute path, the one the integration will run.
+pub fn own_path() -> Result<String> {
+    let exe = std::env::current_exe().context("cannot tell where the backstop binary is")?;
+    let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
+    Ok(exe.display().to_string())
+}
+
+/// Where the hook leaves a note that an approved line is about to run, so that the
+/// prompt hook can report its exit status afterwards.
+pub fn pending_dir(dirs: &Dirs) -> PathBuf {
+    dirs.data.join("pending")
+}
+
+/// The integration script for `shell`, with the binary's path and backstop's
+/// pending directory substituted, quoted for that shell.
+pub fn render(shell: Shell, bin: &str, dirs: &Dirs) -> String {
+    shell
+        .script()
+        .replace("@BACKSTOP_BIN@", &shell.quote(bin))
+        .replace(
+            "@BACKSTOP_PENDING@",
+            &shell.quote(&pending_dir(dirs).display().to_string()),
+        )
+}
+
+pub fn init(a: &InitArgs) -> Result<ExitCode> {
+    let shell = Shell::parse(&a.shell)?;
+    print!("{}", render(shell, &own_path()?, &Dirs::discover()?));
+    Ok(ExitCode::SUCCESS)
+}
+
+const BEGIN: &str = "# >>> backstop >>>";
+const END: &str = "# <<< backstop <<<";
+/// Marks a block before which install added a newline the file lacked.
+const ADDED_NEWLINE: &str = " (newline added)";
+
+fn block(shell: Shell, loader: &str, added_newline: bool) -> String {
+    let mark = if added_newline { ADDED_NEWLINE } else { "" };
+    let name = shell.name();
+    format!(
+        "{BEGIN}{mark}\n# Added by `backstop install {name}`; `backstop uninstall {name}` removes this block.\n{loader}\n{END}\n"
+    )
+}
+
+/// The profile's text without backstop's block, and whether there was one.
+fn without_block(text: &str) -> Result<(String, bool)> {
+    let Some(start) = text.find(BEGIN) else {
+        return Ok((text.to_string(), false));
+    };
+    let Some(end_rel) = text[start..].find(END) else {
+        bail!("the profile has a `{BEGIN}` line without its `{END}`; fix the block by hand, then run this again");
+    };
+    let mut end = start + end_rel + END.len();
+    if text[end..].starts_with('\n') {
+        end += 1;
+    }
+    let added_newline = text[start..]
+        .lines()
+        .next()
+        .is_some_and(|l| l.ends_with(ADDED_NEWLINE));
+    let mut before = text[..start].to_string();
+    if added_newline && before.ends_with('\n') {
+        before.pop();
+    }
+    Ok((before + &text[end..], true))
+}
+
+pub fn install(a: &InstallArgs) -> Result<ExitCode> {
+    let shell = Shell::parse(&a.shell)?;
+    let dirs = Dirs::discover()?;
+    let profile = match &a.profile {
+        Some(p) => p.clone(),
+        None => shell.default_profile()?,
+    };
+    let bin = own_path()?;
+    let nu_script = dirs.data.join("backstop.nu");
+    if shell == Shell::Nu {
+        std::fs::create_dir_all(&dirs.data)
+            .with_context(|| format!("cannot create {}", dirs.data.display()))?;
+        backstop_backup::atomic::write_atomic(&nu_script, render(shell, &bin, &dirs).as_bytes())?;
+    }
+    let old = match std::fs::read_to_string(&profile) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", profile.display())),
+    };
+    let (base, had) = without_block(&old)?;
+    let needs_newline = !base.is_empty() && !base.ends_with('\n');
+    let mut new = base.clone();
+    if needs_newline {
+        new.push('\n');
+    }
+    new.push_str(&block(
+        shell,
+        &shell.loader(&bin, &nu_script),
+        needs_newline,
+    ));
+    if new == old {
+        println!("backstop is already installed in {}", profile.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(parent) = profile.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    backstop_backup::atomic::write_atomic(&profile, new.as_bytes())?;
+    println!(
+        "{} backstop in {}{}; open a new {} to use it",
+        if had { "updated" } else { "installed" },
+        profile.display(),
+        if old.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (the previous version is kept as {})",
+                backstop_backup::atomic::backup_path(&profile).display()
+            )
+        },
+        shell.name()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn uninstall(a: &InstallArgs) -> Result<ExitCode> {
+    let shell = Shell::parse(&a.shell)?;
+    let profile = match &a.profile {
+        Some(p) => p.clone(),
+        None => shell.default_profile()?,
+    };
+    let old = match std::fs::read_to_string(&profile) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", profile.display())),
+    };
+    let (new, had) = without_block(&old)?;
+    if !had {
+        println!("backstop is not installed in {}", profile.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    backstop_backup::atomic::write_atomic(&profile, new.as_bytes())?;
+    println!(
+        "removed backstop from {}; open a new {} for it to take effect",
+        profile.display(),
+        shell.name()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_survives_each_shells_special_characters() {
+        let nasty = r#"/opt/it's a "dir"\with $x`y`"#;
+        assert_eq!(
+            Shell::Bash.quote(nasty),
+            r#"'/opt/it'\''s a "dir"\with $x`y`'"#
+        );
+        assert_eq!(
+            Shell::Fish.quote(nasty),
+            r#"'/opt/it\'s a "dir"\\with $x`y`'"#
+        );
+        assert_eq!(
+            Shell::PowerShell.quote(nasty),
+            r#"'/opt/it''s a "dir"\with $x`y`'"#
+        );
+        assert_eq!(Shell::Nu.quote("/a'#b"), "r##'/a'#b'##");
+        assert_eq!(
+            Shell::Nu.quote("/usr/bin/backstop"),
+            "r#'/usr/bin/backstop'#"
+        );
+    }
+
+    #[test]
+    fn the_block_comes_out_exactly() {
+        for original in ["", "alias ll='ls -l'\n", "no newline at the end"] {
+            let b = block(
+                Shell::Bash,
+                "eval x",
+                !original.is_empty() && !original.ends_with('\n'),
+            );
+            let mut with = original.to_string();
+            if !original.is_empty() && !original.ends_with('\n') {
+                with.push('\n');
+            }
+            with.push_str(&b);
+            with.push_str("export AFTER=1\n");
+            let (back, had) = without_block(&with).unwrap();
+            assert!(had);
+            assert_eq!(
+                back,
+                format!("{original}{}", "export AFTER=1\n"),
+                "{original:?}"
+            );
+        }
+        assert!(without_block("# >>> backstop >>>\nno end").is_err());
+    }
+}

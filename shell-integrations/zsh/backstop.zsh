@@ -1,0 +1,1 @@
+# backstop shell integration (being written). @BACKSTOP_BIN@ @BACKSTOP_PENDING@
