@@ -16,6 +16,8 @@ checks=(
   "command -v iconv" libc-bin
   "command -v mariadbd || command -v mysqld || ls /usr/sbin/mariadbd" mariadb-server
   "command -v mysql && command -v mysqldump && command -v mariadb" mariadb-client
+  "command -v shellcheck" shellcheck
+  "command -v npm" npm
 )
 missing=()
 for ((i = 0; i < ${#checks[@]}; i += 2)); do
@@ -50,6 +52,17 @@ if ((${#missing[@]})); then
     exit 1
   fi
 fi
+# nushell is no Debian package; the npm registry carries its release binary. It goes
+# under target/ (git-ignored), pinned to the version the nu plugin is built against.
+nu_version=0.115.1
+nu_dir="$PWD/target/nushell"
+nu_bin="$nu_dir/node_modules/@nushell/linux-x64/bin/nu"
+if [ "$("$nu_bin" --version 2>/dev/null)" != "$nu_version" ]; then
+  echo "test.sh: installing nushell $nu_version into $nu_dir"
+  mkdir -p "$nu_dir"
+  npm install --prefix "$nu_dir" --no-audit --no-fund --loglevel=error "@nushell/linux-x64@$nu_version" >/dev/null
+fi
+export BACKSTOP_NU="$nu_bin"
 # The tests that drive real shells and services must not skip here: they were just installed.
 export BACKSTOP_REQUIRE_SHELLS=1
 export BACKSTOP_REQUIRE_SERVICES=1

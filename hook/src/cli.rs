@@ -41,12 +41,64 @@ pub enum Cmd {
     RestoreTest(IdArgs),
     /// Delete a backup's copies, once its restore test has passed
     Cleanup(CleanupArgs),
+    /// Decide a line for a shell integration: prints nothing and exits 0 to run it;
+    /// refuses (2) or asks the person at the terminal for the approval phrase (0 or 1)
+    Hook(HookArgs),
+    /// The audit log of decisions, approvals and refusals; `audit verify` checks its chain
+    Audit(AuditArgs),
     /// Print the integration script for a shell (bash, zsh, fish, nu, powershell)
     Init(InitArgs),
     /// Load backstop in a shell's profile: one marked block, added once
     Install(InstallArgs),
     /// Remove backstop's block from a shell's profile
     Uninstall(InstallArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 run the line, 1 a person did not approve it (or there is no terminal), 2 denied; anything else means backstop failed, and the integrations run the line with a warning."
+)]
+pub struct HookArgs {
+    /// The shell whose rules the line follows
+    #[arg(long, short = 's', default_value = "bash")]
+    pub shell: String,
+    /// The shell session (its PID), to report on an approved line afterwards
+    #[arg(long)]
+    pub session: Option<String>,
+    /// The directory the line would run in (default: the current directory)
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// Read the line from this environment variable (PowerShell passes it this way)
+    #[arg(long, value_name = "VAR")]
+    pub line_env: Option<String>,
+    /// Called from the prompt after an approved line ran: record its exit status and
+    /// remind the person of restore-test and cleanup
+    #[arg(long, requires = "session")]
+    pub after: bool,
+    /// With --after: the line's exit status
+    #[arg(long, requires = "after", allow_hyphen_values = true)]
+    pub status: Option<i64>,
+    /// The command line; several words are joined with spaces
+    #[arg(num_args = 0.., allow_hyphen_values = true, trailing_var_arg = true)]
+    pub line: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub cmd: Option<AuditCmd>,
+    /// Print the records as JSON lines
+    #[arg(long)]
+    pub json: bool,
+    /// Only the last N records
+    #[arg(long, short = 'n')]
+    pub last: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// Check that no record was edited, removed or reordered (exit 1 if one was)
+    Verify,
 }
 
 #[derive(Debug, Args)]

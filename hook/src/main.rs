@@ -1,6 +1,7 @@
 //! `backstop`: refuses destructive commands unless a verified, redundant backup of
 //! their target exists and a person approves.
 
+mod audit;
 mod backups;
 mod cli;
 mod cmd;
@@ -8,6 +9,7 @@ mod config;
 mod progress;
 mod recipes;
 mod report;
+mod tty;
 
 use std::process::ExitCode;
 

@@ -70,5 +70,15 @@ pub(crate) fn parse(line: &str, dialect: Dialect) -> Script {
         cmd.pipe_from = pipe_from;
         script.commands.push(cmd);
     }
+    if dialect == Dialect::Nu {
+        // `^rm` is nushell's way to run the external `rm`: the program is `rm`.
+        for c in &mut script.commands {
+            if let Some(w) = c.words.first_mut().filter(|w| w.text.len() > 1) {
+                if let Some(rest) = w.text.strip_prefix('^') {
+                    w.text = rest.to_string();
+                }
+            }
+        }
+    }
     script
 }

@@ -7,6 +7,7 @@
 
 mod backup;
 mod check;
+mod hook;
 mod layers;
 mod mysql;
 mod pg;

@@ -107,7 +107,10 @@ impl RegHome {
 /// Decodes UTF-16LE bytes, after a byte-order mark if there is one.
 pub fn utf16le(bytes: &[u8]) -> String {
     let bytes = bytes.strip_prefix(b"\xff\xfe").unwrap_or(bytes);
-    assert!(bytes.len() % 2 == 0, "odd length for UTF-16: {bytes:?}");
+    assert!(
+        bytes.len().is_multiple_of(2),
+        "odd length for UTF-16: {bytes:?}"
+    );
     let units: Vec<u16> = bytes
         .chunks(2)
         .map(|c| u16::from_le_bytes([c[0], c[1]]))

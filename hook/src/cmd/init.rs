@@ -16,7 +16,7 @@ pub enum Shell {
     Zsh,
     Fish,
     Nu,
-    PowerShell,
+    Pwsh,
 }
 
 impl Shell {
@@ -26,7 +26,7 @@ impl Shell {
             "zsh" => Shell::Zsh,
             "fish" => Shell::Fish,
             "nu" | "nushell" => Shell::Nu,
-            "powershell" | "pwsh" => Shell::PowerShell,
+            "powershell" | "pwsh" => Shell::Pwsh,
             other => {
                 bail!("backstop integrates with bash, zsh, fish, nu and powershell, not `{other}`")
             }
@@ -39,7 +39,7 @@ impl Shell {
             Shell::Zsh => "zsh",
             Shell::Fish => "fish",
             Shell::Nu => "nu",
-            Shell::PowerShell => "powershell",
+            Shell::Pwsh => "powershell",
         }
     }
 
@@ -49,7 +49,7 @@ impl Shell {
             Shell::Zsh => include_str!("../../../shell-integrations/zsh/backstop.zsh"),
             Shell::Fish => include_str!("../../../shell-integrations/fish/backstop.fish"),
             Shell::Nu => include_str!("../../../shell-integrations/nu/backstop.nu"),
-            Shell::PowerShell => {
+            Shell::Pwsh => {
                 include_str!("../../../shell-integrations/powershell/backstop.ps1")
             }
         }
@@ -60,7 +60,19 @@ impl Shell {
         match self {
             Shell::Bash | Shell::Zsh => format!("'{}'", text.replace('\'', r"'\''")),
             Shell::Fish => format!("'{}'", text.replace('\\', r"\\").replace('\'', r"\'")),
-            Shell::PowerShell => format!("'{}'", text.replace('\'', "''")),
+            // PowerShell also ends a single-quoted string at the typographic quotes
+            // U+2018..U+201B; each is escaped by doubling, like `'`.
+            Shell::Pwsh => {
+                let mut q = String::from("'");
+                for c in text.chars() {
+                    if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201a}' | '\u{201b}') {
+                        q.push(c);
+                    }
+                    q.push(c);
+                }
+                q.push('\'');
+                q
+            }
             // A raw string needs more `#`s than any run of them after a quote inside.
             Shell::Nu => {
                 let mut hashes = String::from("#");
@@ -85,13 +97,11 @@ impl Shell {
                 .join(".zshrc"),
             Shell::Fish => xdg_config(home).join("fish/config.fish"),
             Shell::Nu => xdg_config(home).join("nushell/config.nu"),
-            Shell::PowerShell if cfg!(windows) => directories::UserDirs::new()
+            Shell::Pwsh if cfg!(windows) => directories::UserDirs::new()
                 .and_then(|u| u.document_dir().map(Path::to_path_buf))
                 .unwrap_or_else(|| home.join("Documents"))
                 .join("PowerShell/Microsoft.PowerShell_profile.ps1"),
-            Shell::PowerShell => {
-                xdg_config(home).join("powershell/Microsoft.PowerShell_profile.ps1")
-            }
+            Shell::Pwsh => xdg_config(home).join("powershell/Microsoft.PowerShell_profile.ps1"),
         })
     }
 
@@ -105,7 +115,7 @@ impl Shell {
             // nushell sources files only at parse time, so install renders the script
             // to a file and the profile sources that.
             Shell::Nu => format!("source {}", self.quote(&nu_script.display().to_string())),
-            Shell::PowerShell => format!("Invoke-Expression (& {b} init powershell | Out-String)"),
+            Shell::Pwsh => format!("Invoke-Expression (& {b} init powershell | Out-String)"),
         }
     }
 }
@@ -121,7 +131,12 @@ fn xdg_config(home: &Path) -> PathBuf {
 pub fn own_path() -> Result<String> {
     let exe = std::env::current_exe().context("cannot tell where the backstop binary is")?;
     let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
-    Ok(exe.display().to_string())
+    let shown = exe.display().to_string();
+    // Windows' canonical form `\\?\C:\…` is not a path every shell can run.
+    Ok(match shown.strip_prefix(r"\\?\") {
+        Some(rest) if !rest.starts_with("UNC\\") => rest.to_string(),
+        _ => shown,
+    })
 }
 
 /// Where the hook leaves a note that an approved line is about to run, so that the
@@ -281,7 +296,7 @@ mod tests {
             r#"'/opt/it\'s a "dir"\\with $x`y`'"#
         );
         assert_eq!(
-            Shell::PowerShell.quote(nasty),
+            Shell::Pwsh.quote(nasty),
             r#"'/opt/it''s a "dir"\with $x`y`'"#
         );
         assert_eq!(Shell::Nu.quote("/a'#b"), "r##'/a'#b'##");

@@ -1,8 +1,10 @@
 //! One file per subcommand; `run` dispatches.
 
+mod audit;
 mod backup;
 mod check;
 mod explain;
+mod hook;
 mod init;
 mod policy;
 mod scan;
@@ -28,6 +30,8 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
         Cmd::Verify(a) => backup::verify(&a),
         Cmd::RestoreTest(a) => backup::restore_test(&a),
         Cmd::Cleanup(a) => backup::cleanup(&a),
+        Cmd::Hook(a) => hook::run(&a),
+        Cmd::Audit(a) => audit::run(&a),
         Cmd::Init(a) => init::init(&a),
         Cmd::Install(a) => init::install(&a),
         Cmd::Uninstall(a) => init::uninstall(&a),

@@ -1,0 +1,221 @@
+//! The audit log: every deny and ask, every approval and refusal, and what an
+//! approved line did, as JSON lines in backstop's data directory. Each record
+//! carries the SHA-256 of the one before it, and a head file the count and the last
+//! hash, so an edited, removed or reordered record breaks the chain.
+
+use std::io::{BufRead as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::config::Dirs;
+
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetRecord {
+    pub kind: String,
+    pub value: String,
+    pub backup: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub seq: u64,
+    /// Seconds since the Unix epoch.
+    pub time: u64,
+    /// `deny`, `ask`, `approved`, `refused`, `ran`, `allowed-unchecked`.
+    pub event: String,
+    /// `bash`, `zsh` … or an agent's name.
+    pub source: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub session: String,
+    pub line: String,
+    pub line_sha256: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<TargetRecord>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+    /// SHA-256 of the previous record's line, as written.
+    pub prev: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Head {
+    count: u64,
+    last: String,
+}
+
+pub fn log_path(dirs: &Dirs) -> PathBuf {
+    dirs.data.join("audit.jsonl")
+}
+
+fn head_path(log: &Path) -> PathBuf {
+    log.with_extension("head")
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    backstop_backup::copy::hex(&Sha256::digest(bytes))
+}
+
+/// What a caller fills in; `append` numbers and chains it.
+#[derive(Debug, Clone, Default)]
+pub struct Entry {
+    pub event: String,
+    pub source: String,
+    pub session: String,
+    pub line: String,
+    pub rules: Vec<String>,
+    pub targets: Vec<TargetRecord>,
+    pub detail: String,
+}
+
+/// The last record's line, read from the end of the log.
+fn last_line(log: &Path) -> Result<Option<String>> {
+    let file = match std::fs::File::open(log) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", log.display())),
+    };
+    let mut last = None;
+    for line in std::io::BufReader::new(file).lines() {
+        let line = line.with_context(|| format!("cannot read {}", log.display()))?;
+        if !line.is_empty() {
+            last = Some(line);
+        }
+    }
+    Ok(last)
+}
+
+/// Append one record, holding a lock on the log so that two shells cannot write
+/// records with the same predecessor.
+pub fn append(dirs: &Dirs, e: Entry) -> Result<Record> {
+    std::fs::create_dir_all(&dirs.data)
+        .with_context(|| format!("cannot create {}", dirs.data.display()))?;
+    let log = log_path(dirs);
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .with_context(|| format!("cannot open the audit log {}", log.display()))?;
+    file.lock()
+        .with_context(|| format!("cannot lock {}", log.display()))?;
+    let (seq, prev) = match last_line(&log)? {
+        Some(l) => {
+            let r: Record = serde_json::from_str(&l).with_context(|| {
+                format!(
+                    "the last record of {} is not valid; `backstop audit verify` says more",
+                    log.display()
+                )
+            })?;
+            (r.seq + 1, sha256_hex(l.as_bytes()))
+        }
+        None => (1, GENESIS.to_string()),
+    };
+    let record = Record {
+        seq,
+        time: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs(),
+        event: e.event,
+        source: e.source,
+        session: e.session,
+        line_sha256: sha256_hex(e.line.as_bytes()),
+        line: e.line,
+        rules: e.rules,
+        targets: e.targets,
+        detail: e.detail,
+        prev,
+    };
+    let text = serde_json::to_string(&record)?;
+    file.write_all(format!("{text}\n").as_bytes())
+        .and_then(|()| file.sync_data())
+        .with_context(|| format!("cannot append to {}", log.display()))?;
+    let head = Head {
+        count: seq,
+        last: sha256_hex(text.as_bytes()),
+    };
+    backstop_backup::atomic::write_atomic(
+        &head_path(&log),
+        serde_json::to_string(&head)?.as_bytes(),
+    )?;
+    Ok(record)
+}
+
+/// Every record, in order; a line that is not a record is an error naming it.
+pub fn read(dirs: &Dirs) -> Result<Vec<(String, Result<Record, String>)>> {
+    let log = log_path(dirs);
+    let text = match std::fs::read_to_string(&log) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", log.display())),
+    };
+    Ok(text
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            (
+                l.to_string(),
+                serde_json::from_str(l).map_err(|e| e.to_string()),
+            )
+        })
+        .collect())
+}
+
+/// The problems in the chain, each naming the record (empty: the log is intact).
+pub fn verify(dirs: &Dirs) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let mut prev = GENESIS.to_string();
+    let mut expected_seq = 1;
+    let lines = read(dirs)?;
+    for (i, (text, record)) in lines.iter().enumerate() {
+        let n = i + 1;
+        match record {
+            Err(e) => problems.push(format!("line {n} is not a record ({e})")),
+            Ok(r) => {
+                if r.prev != prev {
+                    problems.push(format!(
+                        "record {} (line {n}) does not follow the one before it: a record was edited, removed or moved",
+                        r.seq
+                    ));
+                }
+                if r.seq != expected_seq {
+                    problems.push(format!(
+                        "line {n} holds record {} where record {expected_seq} belongs",
+                        r.seq
+                    ));
+                }
+                if r.line_sha256 != sha256_hex(r.line.as_bytes()) {
+                    problems.push(format!(
+                        "record {} (line {n}): its line does not match its SHA-256",
+                        r.seq
+                    ));
+                }
+                expected_seq = r.seq + 1;
+            }
+        }
+        prev = sha256_hex(text.as_bytes());
+    }
+    let head = head_path(&log_path(dirs));
+    match std::fs::read_to_string(&head) {
+        Ok(t) => match serde_json::from_str::<Head>(&t) {
+            Ok(h) if h.count == lines.len() as u64 && (h.last == prev || lines.is_empty()) => {}
+            Ok(h) => problems.push(format!(
+                "the log ends after {} records, but {} records were written: records at the end were removed or changed",
+                lines.len(),
+                h.count
+            )),
+            Err(_) => problems.push(format!("{} is not valid", head.display())),
+        },
+        Err(_) if lines.is_empty() => {}
+        Err(_) => problems.push(format!("{} is missing", head.display())),
+    }
+    Ok(problems)
+}

@@ -1,0 +1,373 @@
+//! `backstop hook`: the decision at the keyboard, called by the shell integrations
+//! before each line runs. Exit 0 runs the line, 1 (not approved) and 2 (denied) do
+//! not; anything else means backstop itself failed, and the integrations then run
+//! the line with a warning rather than brick the shell.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context as _, Result};
+use backstop_backup::manifest::Manifest;
+use backstop_rules::policy::ApprovalPhrase;
+use backstop_rules::{BackupStatus, Decision, Evaluation, Severity};
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{self, Entry, TargetRecord};
+use crate::backups::manifests_dir;
+use crate::cli::HookArgs;
+use crate::config::Dirs;
+use crate::tty::{self, Answer};
+
+pub const EXIT_REFUSED: u8 = 1;
+pub const EXIT_DENIED: u8 = 2;
+
+/// Longer than any decision takes; a hung one must not hold the shell.
+const DECIDE_WITHIN: Duration = Duration::from_secs(3);
+/// How long the person has to answer.
+const ANSWER_WITHIN: Duration = Duration::from_secs(60);
+
+/// What the hook leaves for `--after` when an approved line is about to run.
+#[derive(Debug, Serialize, Deserialize)]
+struct Pending {
+    line: String,
+    manifests: Vec<String>,
+}
+
+pub fn run(a: &HookArgs) -> Result<ExitCode> {
+    let dirs = Dirs::discover()?;
+    if a.after {
+        return after(a, &dirs);
+    }
+    let line = match &a.line_env {
+        Some(var) => std::env::var(var)
+            .with_context(|| format!("--line-env {var}: the variable is not set"))?,
+        None => a.line.join(" "),
+    };
+    if line.trim().is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let input = super::LineInput {
+        line: line.clone(),
+        dialect: super::parse_dialect(&a.shell)?,
+        cwd: a.cwd.clone().or_else(|| std::env::current_dir().ok()),
+        home: crate::config::home_dir(),
+    };
+    // Ctrl-C while backstop decides means "don't": without this the shell would see
+    // backstop killed, take it for a crash, and run the line.
+    let interrupted = on_interrupt();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(input.evaluate());
+    });
+    let started = std::time::Instant::now();
+    let eval = loop {
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(result) => break result?,
+            Err(_) if interrupted.load(std::sync::atomic::Ordering::Relaxed) => {
+                eprintln!("backstop: interrupted; the line did not run");
+                log(&dirs, a, "refused", &line, None, "interrupted with Ctrl-C");
+                return Ok(ExitCode::from(EXIT_REFUSED));
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+                if started.elapsed() < DECIDE_WITHIN => {}
+            Err(_) => {
+                eprintln!(
+                    "backstop: no decision within {}s; running the line unchecked",
+                    DECIDE_WITHIN.as_secs()
+                );
+                log(
+                    &dirs,
+                    a,
+                    "allowed-unchecked",
+                    &line,
+                    None,
+                    "the decision took too long",
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+    };
+    match eval.decision {
+        Decision::Allow => Ok(ExitCode::SUCCESS),
+        Decision::Deny => {
+            let mut text = describe(&eval, &dirs, false);
+            if let Some(remedy) = crate::report::remedy(&eval) {
+                text.push_str(&format!("  to go ahead: {remedy}\n"));
+            }
+            eprint!("{}backstop: refused `{line}`\n{text}", lead(a));
+            log(&dirs, a, "deny", &line, Some(&eval), "");
+            Ok(ExitCode::from(EXIT_DENIED))
+        }
+        Decision::Ask => ask(a, &dirs, &line, &eval),
+    }
+}
+
+fn ask(a: &HookArgs, dirs: &Dirs, line: &str, eval: &Evaluation) -> Result<ExitCode> {
+    log(dirs, a, "ask", line, Some(eval), "");
+    let phrase = phrase(eval);
+    let question = format!(
+        "{}backstop: `{line}` needs your approval\n{}backstop: type {phrase} to run it (anything else refuses): ",
+        lead(a),
+        describe(eval, dirs, true)
+    );
+    let timeout = std::env::var("BACKSTOP_ANSWER_WITHIN")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map(Duration::from_secs)
+        // Only ever shorter: nothing in the environment can make approving easier.
+        .map_or(ANSWER_WITHIN, |d| d.min(ANSWER_WITHIN));
+    match tty::ask(&question, &phrase, timeout) {
+        Answer::Approved => {
+            log(dirs, a, "approved", line, Some(eval), "");
+            let manifests = manifest_ids(eval);
+            if let Some(session) = &a.session {
+                let pending = Pending {
+                    line: line.to_string(),
+                    manifests,
+                };
+                let dir = super::init::pending_dir(dirs);
+                let _ = std::fs::create_dir_all(&dir);
+                let _ = backstop_backup::atomic::write_atomic(
+                    &dir.join(session_file(session)),
+                    serde_json::to_string(&pending)?.as_bytes(),
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Answer::Refused(why) => {
+            eprintln!("backstop: not approved ({why}); the line did not run");
+            log(dirs, a, "refused", line, Some(eval), &why);
+            Ok(ExitCode::from(EXIT_REFUSED))
+        }
+        Answer::NoTerminal => {
+            eprintln!("backstop: `{line}` needs a person's approval at a terminal, and there is none; it did not run");
+            eprint!("{}", describe(eval, dirs, true));
+            log(
+                dirs,
+                a,
+                "refused",
+                line,
+                Some(eval),
+                "no terminal to ask on",
+            );
+            Ok(ExitCode::from(EXIT_REFUSED))
+        }
+    }
+}
+
+/// fish and nushell call the hook from the line editor, with the cursor still after
+/// the typed line: what backstop says starts on a line of its own.
+fn lead(a: &HookArgs) -> &'static str {
+    if matches!(a.shell.as_str(), "fish" | "nu" | "nushell") {
+        "\n"
+    } else {
+        ""
+    }
+}
+
+/// A flag set by SIGINT instead of the default of dying.
+fn on_interrupt() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    #[cfg(unix)]
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, std::sync::Arc::clone(&flag));
+    flag
+}
+
+/// A session id as a file name: the shells give a PID, but nothing is assumed.
+fn session_file(session: &str) -> String {
+    session
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect()
+}
+
+/// `PROCEED`, or the target's own name when a critical rule (or one that says so)
+/// matched: typing `Ubuntu-24.04` is a deliberate act that `PROCEED` may not be.
+fn phrase(eval: &Evaluation) -> String {
+    eval.findings
+        .iter()
+        .filter(|f| f.decision == Decision::Ask)
+        .filter(|f| f.severity == Severity::Critical || f.approval_phrase == ApprovalPhrase::Target)
+        .find_map(|f| f.targets.first())
+        .map(|t| match t.kind.as_str() {
+            "path" | "git-repo" => std::path::Path::new(&t.value)
+                .file_name()
+                .map_or_else(|| t.value.clone(), |n| n.to_string_lossy().into_owned()),
+            _ => t.value.clone(),
+        })
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or_else(|| "PROCEED".into())
+}
+
+fn manifest_ids(eval: &Evaluation) -> Vec<String> {
+    let mut ids: Vec<String> = eval
+        .findings
+        .iter()
+        .flat_map(|f| f.targets.iter().filter_map(|t| t.backup.manifest.clone()))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// The rules and targets, briefly; with `evidence`, each covering backup's copies.
+fn describe(eval: &Evaluation, dirs: &Dirs, evidence: bool) -> String {
+    let manifests = if evidence {
+        Manifest::list(&manifests_dir(dirs)).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let mut out = String::new();
+    let mut shown = Vec::new();
+    for f in &eval.findings {
+        out.push_str(&format!(
+            "  rule {} [{}]: {}\n    command: {}\n",
+            f.id,
+            format!("{:?}", f.severity).to_lowercase(),
+            f.description,
+            f.command
+        ));
+        for t in &f.targets {
+            let status = match t.backup.status {
+                BackupStatus::NotRequired => String::new(),
+                s => {
+                    let mut s = format!(" (backup {}", s.name());
+                    if let Some(d) = &t.backup.detail {
+                        s.push_str(&format!(": {d}"));
+                    }
+                    s.push(')');
+                    s
+                }
+            };
+            out.push_str(&format!("    target: {} {}{status}\n", t.kind, t.value));
+            let Some(id) = &t.backup.manifest else {
+                continue;
+            };
+            if !evidence || t.backup.status != BackupStatus::Covered || shown.contains(id) {
+                continue;
+            }
+            shown.push(id.clone());
+            if let Some(m) = manifests.iter().find(|m| &m.id == id) {
+                out.push_str(&format!(
+                    "      backup {id}: made {} ago, {}, restore test: {}\n",
+                    human(now.saturating_sub(m.created)),
+                    if m.redundant {
+                        "two filesystems"
+                    } else {
+                        "ONE filesystem"
+                    },
+                    m.restore_test
+                ));
+                for c in &m.copies {
+                    out.push_str(&format!(
+                        "        {}  device {}  {} bytes  sha256 {}…\n",
+                        c.path.display(),
+                        c.device,
+                        c.size,
+                        c.sha256.get(..12).unwrap_or(&c.sha256)
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn human(secs: u64) -> String {
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s => format!("{}h", s / 3600),
+    }
+}
+
+/// Record a decision. The log must not stop a decision from being enforced, so a
+/// failure to write it is reported, not fatal.
+fn log(
+    dirs: &Dirs,
+    a: &HookArgs,
+    event: &str,
+    line: &str,
+    eval: Option<&Evaluation>,
+    detail: &str,
+) {
+    let (rules, targets) = eval.map_or_else(Default::default, |e| {
+        let rules = e.findings.iter().map(|f| f.id.clone()).collect();
+        let targets = e
+            .findings
+            .iter()
+            .flat_map(|f| {
+                f.targets.iter().map(|t| TargetRecord {
+                    kind: t.kind.clone(),
+                    value: t.value.clone(),
+                    backup: t.backup.status.name().to_string(),
+                    manifest: t.backup.manifest.clone(),
+                })
+            })
+            .collect();
+        (rules, targets)
+    });
+    let entry = Entry {
+        event: event.into(),
+        source: a.shell.clone(),
+        session: a.session.clone().unwrap_or_default(),
+        line: line.into(),
+        rules,
+        targets,
+        detail: detail.into(),
+    };
+    if let Err(e) = audit::append(dirs, entry) {
+        eprintln!("backstop: could not write the audit log: {e:#}");
+    }
+}
+
+/// After an approved line ran: its exit status goes to the log, and the person is
+/// reminded of the last steps of the pattern.
+fn after(a: &HookArgs, dirs: &Dirs) -> Result<ExitCode> {
+    let Some(session) = &a.session else {
+        anyhow::bail!("--after needs --session, the id the hook was given");
+    };
+    let path: PathBuf = super::init::pending_dir(dirs).join(session_file(session));
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(backstop_backup::atomic::backup_path(&path));
+    let Ok(p) = serde_json::from_str::<Pending>(&text) else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let status = a.status.unwrap_or(-1);
+    log(
+        dirs,
+        a,
+        "ran",
+        &p.line,
+        None,
+        &format!("exit status {status}"),
+    );
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(
+        err,
+        "backstop: the approved line exited with status {status}."
+    );
+    for id in &p.manifests {
+        let _ = writeln!(
+            err,
+            "backstop: keep backup {id} until you are sure; prove it restores with `backstop restore-test {id}`, then free it with `backstop cleanup {id}`."
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
