@@ -183,12 +183,10 @@ fn audit_verify_finds_edited_removed_reordered_and_truncated_records() {
     assert_eq!(run(home.path(), &["audit", "verify"]).0, 0);
 }
 
-#[test]
-fn after_reports_only_for_an_approved_line() {
-    let home = tempfile::tempdir().expect("tmp");
-    // Nothing pending: silent, and nothing logged.
-    let (code, out, err) = run(
-        home.path(),
+/// The prompt's call after a line ran, for session 9.
+fn after(home: &Path, status: &str) -> (i32, String, String) {
+    run(
+        home,
         &[
             "hook",
             "--after",
@@ -197,9 +195,16 @@ fn after_reports_only_for_an_approved_line() {
             "--session",
             "9",
             "--status",
-            "0",
+            status,
         ],
-    );
+    )
+}
+
+#[test]
+fn after_reports_only_for_an_approved_line() {
+    let home = tempfile::tempdir().expect("tmp");
+    // Nothing pending: silent, and nothing logged.
+    let (code, out, err) = after(home.path(), "0");
     assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
     assert!(!home.path().join("data/audit.jsonl").exists());
     // A pending note left by an approval: the status is logged and the person reminded.
@@ -210,19 +215,7 @@ fn after_reports_only_for_an_approved_line() {
         r#"{"line":"rm -rf ~/x","manifests":["bk-1-abc"]}"#,
     )
     .expect("write");
-    let (code, _, err) = run(
-        home.path(),
-        &[
-            "hook",
-            "--after",
-            "--shell",
-            "bash",
-            "--session",
-            "9",
-            "--status",
-            "1",
-        ],
-    );
+    let (code, _, err) = after(home.path(), "1");
     assert_eq!(code, 0);
     assert!(
         err.contains("exited with status 1") && err.contains("backstop restore-test bk-1-abc"),

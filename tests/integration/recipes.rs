@@ -115,6 +115,19 @@ impl Home {
         )
     }
 
+    /// `backstop backup TARGET` fails saying `says`, and leaves no manifest and no file.
+    pub(crate) fn refused_and_kept_nothing(&self, target: &str, says: &str) {
+        let r = self.backup(target);
+        assert_eq!(r.code, 3, "{target}: {}", r.stdout);
+        assert!(r.stderr.contains(says), "{target}: {}", r.stderr);
+        assert!(self.manifests().is_empty(), "{target}");
+        assert!(
+            self.leftovers().is_empty(),
+            "{target}: {:?}",
+            self.leftovers()
+        );
+    }
+
     /// Every file in both destinations (scratch directories included).
     pub(crate) fn leftovers(&self) -> Vec<PathBuf> {
         [self.disk.path(), self.shm.path()]
@@ -453,11 +466,7 @@ fn wsl_recipe_that_fails_or_writes_nothing_keeps_nothing() {
         let h = Home::new()
             .with(wsl.env())
             .with(vec![(knob.into(), "1".into())]);
-        let r = h.backup("wsl:Ubuntu");
-        assert_eq!(r.code, 3, "{knob}: {}", r.stdout);
-        assert!(r.stderr.contains(says), "{knob}: {}", r.stderr);
-        assert!(h.manifests().is_empty(), "{knob}");
-        assert!(h.leftovers().is_empty(), "{knob}: {:?}", h.leftovers());
+        h.refused_and_kept_nothing("wsl:Ubuntu", says);
     }
     // An export without etc/os-release is not a distribution backup.
     let broken = WslHome::new();
@@ -558,11 +567,7 @@ fn a_user_recipe_that_fails_or_is_empty_keeps_nothing() {
     ] {
         let h = Home::new();
         user_recipe(&h, "thing", output, run);
-        let r = h.backup("thing:one");
-        assert_eq!(r.code, 3, "{run}: {}", r.stdout);
-        assert!(r.stderr.contains(says), "{run}: {}", r.stderr);
-        assert!(h.manifests().is_empty(), "{run}");
-        assert!(h.leftovers().is_empty(), "{run}: {:?}", h.leftovers());
+        h.refused_and_kept_nothing("thing:one", says);
     }
     // And one that works: a kind added without changing code.
     let h = Home::new();
