@@ -17,6 +17,8 @@ pub struct ManifestOracle {
     dirs: Dirs,
     manifests: OnceLock<Vec<Manifest>>,
     recipes: OnceLock<Result<Recipes, String>>,
+    /// Set by Ctrl-C once a backup is being checked (see [`ManifestOracle::interrupted`]).
+    interrupted: OnceLock<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl ManifestOracle {
@@ -25,7 +27,30 @@ impl ManifestOracle {
             dirs,
             manifests: OnceLock::new(),
             recipes: OnceLock::new(),
+            interrupted: OnceLock::new(),
         }
+    }
+
+    /// Was Ctrl-C pressed while backups were being checked? Checking a backup can take
+    /// a while (hashing copies), and only a line that matched a rule needs one; from
+    /// then on Ctrl-C sets this flag instead of killing backstop, which a shell would
+    /// take for a crash and run the line.
+    pub fn interrupted(&self) -> bool {
+        self.interrupted
+            .get()
+            .is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    fn catch_interrupts(&self) {
+        self.interrupted.get_or_init(|| {
+            let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            #[cfg(unix)]
+            let _ = signal_hook::flag::register(
+                signal_hook::consts::SIGINT,
+                std::sync::Arc::clone(&flag),
+            );
+            flag
+        });
     }
 
     fn manifests(&self) -> &[Manifest] {
@@ -69,6 +94,7 @@ fn answer(status: Status, manifest: Option<&Manifest>) -> Backup {
 
 impl BackupOracle for ManifestOracle {
     fn status(&self, target: &Target, program: &str, max_age_secs: u64) -> Backup {
+        self.catch_interrupts();
         let missing = |detail: Option<String>| Backup {
             status: BackupStatus::Missing,
             manifest: None,

@@ -242,3 +242,12 @@ pub struct CheckOnly {
     #[command(flatten)]
     pub args: CheckArgs,
 }
+
+/// `backstop hook …` parsed alone, for the same reason: the shells call it per line.
+#[derive(Debug, Parser)]
+#[command(name = "backstop hook", bin_name = "backstop hook", version)]
+#[command(about = "Decide a line for a shell integration")]
+pub struct HookOnly {
+    #[command(flatten)]
+    pub args: HookArgs,
+}

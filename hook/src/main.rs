@@ -20,8 +20,11 @@ pub const EXIT_ERROR: u8 = 3;
 
 fn main() -> ExitCode {
     // The hot path skips building every other subcommand's parser.
-    let parsed = if std::env::args_os().nth(1).is_some_and(|a| a == "check") {
+    let first = std::env::args_os().nth(1);
+    let parsed = if first.as_ref().is_some_and(|a| a == "check") {
         cli::CheckOnly::try_parse_from(std::env::args_os().skip(1)).map(|c| cli::Cmd::Check(c.args))
+    } else if first.as_ref().is_some_and(|a| a == "hook") {
+        cli::HookOnly::try_parse_from(std::env::args_os().skip(1)).map(|c| cli::Cmd::Hook(c.args))
     } else {
         cli::Cli::try_parse().map(|c| c.command)
     };

@@ -1,1 +1,132 @@
-# backstop shell integration (being written). @BACKSTOP_BIN@ @BACKSTOP_PENDING@
+# backstop for zsh: each command line is decided by `backstop hook` before it runs.
+# `eval "$(backstop init zsh)"` in ~/.zshrc loads it; `backstop install zsh` adds that.
+#
+# Interactive shells: every widget that accepts a line (accept-line, accept-and-hold,
+# accept-line-and-down-history, accept-and-infer-next-history) is wrapped, so the whole
+# of $PREBUFFER$BUFFER is decided before zsh parses it; a refused line goes to history
+# and is cancelled with send-break. (preexec cannot stop a line.)
+# Scripts and `zsh -c`, only when this file is sourced from ~/.zshenv with
+# BACKSTOP_NONINTERACTIVE=1: a DEBUG trap decides each command list ($ZSH_DEBUG_CMD)
+# before it runs, and a refused one ends that shell with the hook's status.
+# If backstop itself fails, the line runs after a one-line warning: a broken hook must
+# never leave a shell that can run nothing.
+
+if [[ -z ${__backstop_bin-} ]] && [[ -o interactive || ${BACKSTOP_NONINTERACTIVE-} == 1 ]]; then
+  typeset -g __backstop_bin=@BACKSTOP_BIN@
+  typeset -g __backstop_pending=@BACKSTOP_PENDING@
+
+  # Runs the hook on $1: returns 0 (run it), 1 or 2 (refused: not approved, denied),
+  # or 3 (backstop itself failed; it warned, and the caller runs the line).
+  __backstop_decide() {
+    local st=127
+    if [[ -x $__backstop_bin ]]; then
+      "$__backstop_bin" hook --shell zsh --session "$$" --cwd "$PWD" -- "$1"
+      st=$?
+    fi
+    case $st in
+      (0|1|2) return $st ;;
+    esac
+    print -ru2 -- "backstop: hook failed (status $st); running the line unchecked"
+    return 3
+  }
+
+  if [[ -o interactive ]]; then
+    # $1 is the accepting widget this call stands in for.
+    __backstop_accept() {
+      local widget=__backstop-orig-$1 text=$PREBUFFER$BUFFER st
+      shift
+      if [[ -z ${text//[[:space:]]/} ]]; then
+        zle $widget -- "$@"
+        return
+      fi
+      # A one-line buffer that does not parse yet is either incomplete (zsh asks for
+      # the rest, and the whole is decided then) or an error (zsh runs none of it).
+      # It is parsed with the user's options, as zsh will parse it.
+      if [[ $BUFFER != *$'\n'* ]]; then
+        unset 'functions[__backstop_parse]'
+        { functions[__backstop_parse]=$text } 2>/dev/null
+        if (( ! ${+functions[__backstop_parse]} )); then
+          zle $widget -- "$@"
+          return
+        fi
+        unset 'functions[__backstop_parse]'
+      fi
+      emulate -L zsh
+      # Output must start below the line being edited, yet an allowed line prints
+      # nothing: keep a spare row (IND, RI), save the cursor, and step onto that row;
+      # when the hook stays silent the cursor goes back and zle never knows.
+      if (( CURSOR != $#BUFFER )); then
+        CURSOR=$#BUFFER
+        zle -R
+      fi
+      print -nu2 -- $'\eD\eM\e7\eD\r'
+      __backstop_decide "$text"
+      st=$?
+      if (( st == 0 )) && [[ ! -e $__backstop_pending/$$ ]]; then
+        print -nu2 -- $'\e8'
+        zle $widget -- "$@"
+        return
+      fi
+      if (( st == 1 || st == 2 )); then
+        print -rs -- $text
+        zle send-break
+        return 1
+      fi
+      zle $widget -- "$@"
+    }
+
+    __backstop_precmd() {
+      local st=$?
+      emulate -L zsh
+      if [[ -e $__backstop_pending/$$ && -x $__backstop_bin ]]; then
+        "$__backstop_bin" hook --after --shell zsh --session "$$" --status "$st"
+      fi
+      return $st
+    }
+
+    () {
+      emulate -L zsh
+      local w
+      for w in accept-line accept-and-hold accept-line-and-down-history accept-and-infer-next-history; do
+        # Keep what the widget was (builtin or another plugin's wrapper) and call it after.
+        zle -A $w __backstop-orig-$w
+        functions[__backstop-$w]="__backstop_accept $w \"\$@\""
+        zle -N $w __backstop-$w
+      done
+      # First, so that it sees the line's exit status.
+      typeset -ga precmd_functions
+      precmd_functions=(__backstop_precmd ${precmd_functions:#__backstop_precmd})
+    }
+  else
+    typeset -gA __backstop_seen
+    typeset -gi __backstop_after=0 __backstop_broken=0
+
+    __backstop_script() {
+      local st=$? cmd=$ZSH_DEBUG_CMD key
+      emulate -L zsh
+      key=$PWD$'\n'$cmd
+      if (( __backstop_after )); then
+        __backstop_after=0
+        "$__backstop_bin" hook --after --shell zsh --session "$$" --status "$st"
+      fi
+      (( __backstop_broken )) && return 0
+      [[ -n ${__backstop_seen[$key]-} ]] && return 0
+      __backstop_decide "$cmd"
+      st=$?
+      case $st in
+        (0)
+          if [[ -e $__backstop_pending/$$ ]]; then
+            __backstop_after=1
+          else
+            __backstop_seen[$key]=1
+          fi
+          ;;
+        (1|2) exit $st ;;
+        (*) __backstop_broken=1 ;;
+      esac
+      return 0
+    }
+
+    trap __backstop_script DEBUG
+  fi
+fi

@@ -1,1 +1,316 @@
-//! (being written)
+//! bash with backstop loaded the way a person's would be (`backstop install bash` into
+//! its rc file), typed into in a pseudo-terminal.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::harness::{self, Pty, Sandbox};
+
+/// An interactive bash whose rc file `backstop install` (run by `bin`) added itself to,
+/// ready for input. `rc` is what the file holds before the install.
+fn start_with(sb: &Sandbox, bin: &Path, rc: &str) -> Option<Pty> {
+    let bash = harness::shell("bash")?;
+    let rc_file = sb.home.path().join(".bashrc");
+    // Ubuntu's default: lines with a leading space and repeated lines stay out of history.
+    std::fs::write(&rc_file, format!("PS1='$ '\nHISTCONTROL=ignoreboth\n{rc}"))
+        .expect("write .bashrc");
+    sb.install(bin, "bash", &rc_file);
+    let rc_arg = rc_file.to_str().expect("utf-8 path");
+    let mut cmd = Command::new(bash);
+    cmd.args(["--noprofile", "--rcfile", rc_arg, "-i"])
+        .envs(sb.env())
+        .current_dir(sb.home.path());
+    let mut sh = Pty::spawn_clean(cmd);
+    sh.sync();
+    Some(sh)
+}
+
+fn start(sb: &Sandbox) -> Option<Pty> {
+    start_with(sb, &harness::backstop_bin(), "")
+}
+
+fn rm_line(sb: &Sandbox) -> String {
+    format!("rm -rf {}", sb.dir.display())
+}
+
+#[test]
+fn a_benign_line_runs_and_backstop_says_nothing() {
+    let sb = Sandbox::new();
+    let Some(mut sh) = start(&sb) else { return };
+    sh.line("echo hel''lo; echo wor''ld | cat");
+    let out = sh.sync();
+    // What is typed while a command runs is echoed among its output: compare whole lines.
+    assert!(out.lines().any(|l| l == "hello"), "{out}");
+    assert!(out.lines().any(|l| l == "world"), "{out}");
+    assert!(
+        !out.contains("backstop"),
+        "an allowed line prints nothing of backstop's:\n{out}"
+    );
+}
+
+#[test]
+fn rm_without_a_backup_is_refused() {
+    let sb = Sandbox::new();
+    let Some(mut sh) = start(&sb) else { return };
+    sh.line(&rm_line(&sb));
+    let out = sh.sync();
+    assert!(out.contains("backstop: refused"), "{out}");
+    assert!(
+        out.contains("backstop backup"),
+        "the remedy is shown:\n{out}"
+    );
+    assert!(sb.intact());
+}
+
+#[test]
+fn with_a_backup_it_asks_and_only_the_phrase_runs_the_line() {
+    let sb = Sandbox::new();
+    let Some(mut sh) = start(&sb) else { return };
+    sb.back_up();
+
+    sh.line(&rm_line(&sb));
+    sh.expect("type PROCEED");
+    sh.expect(": ");
+    sh.line("proceed");
+    let out = sh.sync();
+    assert!(out.contains("not approved"), "{out}");
+    assert!(sb.intact(), "a wrong phrase refuses");
+
+    sh.line(&format!("true && {}", rm_line(&sb)));
+    sh.expect("type PROCEED");
+    sh.expect(": ");
+    sh.line("PROCEED");
+    let out = sh.sync();
+    assert!(!sb.dir.exists(), "the approved line ran:\n{out}");
+    assert!(
+        out.contains("exited with status 0"),
+        "the prompt hook reports the approved line's status:\n{out}"
+    );
+}
+
+#[test]
+fn every_way_of_hiding_rm_in_a_line_is_refused() {
+    let sb = Sandbox::new();
+    let Some(mut sh) = start(&sb) else { return };
+    let rm = rm_line(&sb);
+    let cases = [
+        ("after ;", format!("true; {rm}")),
+        (
+            "the same line again, which history leaves out",
+            format!("true; {rm}"),
+        ),
+        ("after &&", format!("true && {rm}")),
+        ("in a pipe", format!("echo x | {rm}")),
+        ("in a subshell", format!("({rm})")),
+        (
+            "in a subshell, with more after it",
+            format!("({rm}); echo SUB''SHELL-RAN"),
+        ),
+        ("in $(…)", format!("$({rm})")),
+        ("in `…`", format!("echo `{rm}`")),
+        (
+            "with a leading space, which history leaves out",
+            format!(" true; {rm}"),
+        ),
+        ("in a function", format!("f() {{ {rm}; }}; f")),
+    ];
+    for (name, line) in &cases {
+        sh.line(line);
+        let out = sh.sync();
+        assert!(out.contains("backstop: refused"), "{name}: {line}\n{out}");
+        assert_eq!(
+            out.matches("backstop: refused").count(),
+            1,
+            "{name}: refused once\n{out}"
+        );
+        assert!(
+            !out.contains("SUBSHELL-RAN"),
+            "{name}: the rest of a refused line is skipped\n{out}"
+        );
+        assert!(sb.intact(), "{name}: {line}\n{out}");
+    }
+
+    // A terminal sends a paste as one block; bash runs its lines one by one.
+    sh.paste(&format!("echo PAS''TED\r{rm}\r"));
+    sh.send("\r");
+    let out = sh.sync();
+    assert!(
+        out.contains("PASTED"),
+        "the paste's first line runs:\n{out}"
+    );
+    assert!(out.contains("backstop: refused"), "{out}");
+    assert!(sb.intact(), "a pasted two-line block\n{out}");
+}
+
+#[test]
+fn an_existing_debug_trap_and_prompt_command_keep_working() {
+    let sb = Sandbox::new();
+    let count = sb.home.path().join("count");
+    let rc = format!(
+        "trap 'echo x >>{}' DEBUG\nPROMPT_COMMAND='echo PROMPT''-RAN'\n",
+        count.display()
+    );
+    let Some(mut sh) = start_with(&sb, &harness::backstop_bin(), &rc) else {
+        return;
+    };
+    let before = std::fs::read_to_string(&count).unwrap_or_default().len();
+    sh.line("echo one");
+    let out = sh.sync();
+    assert!(
+        out.contains("PROMPT-RAN"),
+        "the existing PROMPT_COMMAND still runs:\n{out}"
+    );
+    let after = std::fs::read_to_string(&count).unwrap_or_default().len();
+    assert!(after > before, "the existing DEBUG trap still runs");
+    sh.line(&format!("true; {}", rm_line(&sb)));
+    let out = sh.sync();
+    assert!(out.contains("backstop: refused"), "{out}");
+    assert!(sb.intact());
+}
+
+#[test]
+fn a_missing_binary_warns_once_and_the_line_runs() {
+    let sb = Sandbox::new();
+    let copy = sb.doomed_copy();
+    let Some(mut sh) = start_with(&sb, &copy, "") else {
+        return;
+    };
+    std::fs::remove_file(&copy).expect("delete the copy");
+    sh.line("echo hel''lo; echo wor''ld");
+    let out = sh.expect("world");
+    assert_eq!(
+        out.matches("backstop: hook failed").count(),
+        1,
+        "one warning:\n{out}"
+    );
+    assert!(out.contains("status 127"), "{out}");
+    assert!(out.lines().any(|l| l == "hello"), "the line ran:\n{out}");
+    sh.sync();
+    assert_eq!(sh.exit("exit"), 0);
+}
+
+fn bash_c(sb: &Sandbox, env: &[(&str, &str)], args: &[&str]) -> Option<std::process::Output> {
+    let bash = harness::shell("bash")?;
+    let out = Command::new(bash)
+        .args(args)
+        .env_clear()
+        .envs(sb.env())
+        .envs(env.iter().copied())
+        .current_dir(sb.home.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run bash");
+    Some(out)
+}
+
+fn script_file(sb: &Sandbox) -> PathBuf {
+    let path = sb.home.path().join("backstop.bash");
+    std::fs::write(&path, sb.init("bash")).expect("write the rendered script");
+    path
+}
+
+#[test]
+fn the_rendered_script_loads_silently_under_strict_flags() {
+    let sb = Sandbox::new();
+    let script = script_file(&sb);
+    assert!(
+        !sb.init("bash").contains("@BACKSTOP_"),
+        "every placeholder is replaced"
+    );
+    let load = format!(
+        r#"set -euo pipefail; eval "$(<{0})"; eval "$(<{0})"; set +e; echo LOAD''ED"#,
+        script.display()
+    );
+
+    // Interactive, in a terminal, with no rc file: loading prints nothing.
+    let Some(bash) = harness::shell("bash") else {
+        return;
+    };
+    let mut cmd = Command::new(&bash);
+    cmd.args(["--norc", "--noprofile", "-i"])
+        .envs(sb.env())
+        .current_dir(sb.home.path());
+    let mut sh = Pty::spawn_clean(cmd);
+    sh.sync();
+    sh.line(&load);
+    let out = sh.expect("LOADED");
+    let printed = out.rsplit_once("LOAD''ED").map_or("", |(_, after)| after);
+    assert_eq!(printed, "\nLOADED", "loading printed something:\n{out}");
+    // Under set -u, lines still run and are still checked (set -e would end the shell
+    // at a refused command, as at any failing one).
+    sh.line("echo hel''lo");
+    sh.line(&format!("true; {}", rm_line(&sb)));
+    let out = sh.sync();
+    assert!(out.contains("hello"), "{out}");
+    assert!(out.contains("backstop: refused"), "{out}");
+    assert!(sb.intact());
+
+    // Non-interactive, as BASH_ENV loads it.
+    let out = bash_c(
+        &sb,
+        &[("BACKSTOP_NONINTERACTIVE", "1")],
+        &["--norc", "--noprofile", "-c", &load],
+    )
+    .expect("bash");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "LOADED\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "", "prints nothing");
+    assert!(out.status.success());
+}
+
+#[test]
+fn the_rendered_script_passes_shellcheck() {
+    let Some(shellcheck) = harness::on_path("shellcheck") else {
+        assert!(
+            std::env::var_os("BACKSTOP_REQUIRE_SHELLS").is_none_or(|v| v.is_empty() || v == "0"),
+            "shellcheck is required (BACKSTOP_REQUIRE_SHELLS is set) but is not on PATH"
+        );
+        eprintln!("SKIPPED shellcheck of the bash integration: shellcheck is not on PATH");
+        return;
+    };
+    let sb = Sandbox::new();
+    let script = script_file(&sb);
+    let out = Command::new(shellcheck)
+        .args(["--shell=bash", "--severity=style"])
+        .arg(&script)
+        .output()
+        .expect("run shellcheck");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn scripts_are_checked_only_when_opted_in_through_bash_env() {
+    let sb = Sandbox::new();
+    let script = script_file(&sb);
+    let script = script.to_str().expect("utf-8 path");
+    let line = format!("echo before; {}; echo after", rm_line(&sb));
+    let opted_in = [("BASH_ENV", script), ("BACKSTOP_NONINTERACTIVE", "1")];
+
+    let Some(out) = bash_c(&sb, &opted_in, &["-c", "for i in 1 2 3; do echo $i; done"]) else {
+        return;
+    };
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n2\n3\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "",
+        "a benign script prints nothing more"
+    );
+
+    let out = bash_c(&sb, &opted_in, &["-c", &line]).expect("bash");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "before\n",
+        "a refused command ends the script"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("backstop: refused"));
+    assert_eq!(out.status.code(), Some(2), "the hook's status: denied");
+    assert!(sb.intact());
+
+    // Without the opt-in variable the same file does nothing (it may be sourced anywhere).
+    let out = bash_c(&sb, &[("BASH_ENV", script)], &["-c", &line]).expect("bash");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "before\nafter\n");
+    assert!(!sb.dir.exists());
+}

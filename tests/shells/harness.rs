@@ -434,7 +434,17 @@ impl Sandbox {
     /// it is left with a missing binary.
     pub fn doomed_copy(&self) -> PathBuf {
         let copy = self.home.path().join("backstop-copy");
-        std::fs::copy(backstop_bin(), &copy).expect("copy the backstop binary");
+        // A link, or a copy written by another process: a file this multi-threaded
+        // process wrote could still be open in a child another test forks, and
+        // running it would then fail with "text file busy".
+        if std::fs::hard_link(backstop_bin(), &copy).is_err() {
+            let cp = Command::new("cp")
+                .arg(backstop_bin())
+                .arg(&copy)
+                .status()
+                .expect("run cp");
+            assert!(cp.success(), "copy the backstop binary");
+        }
         copy
     }
 }

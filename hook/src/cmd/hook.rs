@@ -23,8 +23,6 @@ use crate::tty::{self, Answer};
 pub const EXIT_REFUSED: u8 = 1;
 pub const EXIT_DENIED: u8 = 2;
 
-/// Longer than any decision takes; a hung one must not hold the shell.
-const DECIDE_WITHIN: Duration = Duration::from_secs(3);
 /// How long the person has to answer.
 const ANSWER_WITHIN: Duration = Duration::from_secs(60);
 
@@ -54,41 +52,22 @@ pub fn run(a: &HookArgs) -> Result<ExitCode> {
         cwd: a.cwd.clone().or_else(|| std::env::current_dir().ok()),
         home: crate::config::home_dir(),
     };
-    // Ctrl-C while backstop decides means "don't": without this the shell would see
-    // backstop killed, take it for a crash, and run the line.
-    let interrupted = on_interrupt();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(input.evaluate());
-    });
-    let started = std::time::Instant::now();
-    let eval = loop {
-        match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(result) => break result?,
-            Err(_) if interrupted.load(std::sync::atomic::Ordering::Relaxed) => {
-                eprintln!("backstop: interrupted; the line did not run");
-                log(&dirs, a, "refused", &line, None, "interrupted with Ctrl-C");
-                return Ok(ExitCode::from(EXIT_REFUSED));
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout)
-                if started.elapsed() < DECIDE_WITHIN => {}
-            Err(_) => {
-                eprintln!(
-                    "backstop: no decision within {}s; running the line unchecked",
-                    DECIDE_WITHIN.as_secs()
-                );
-                log(
-                    &dirs,
-                    a,
-                    "allowed-unchecked",
-                    &line,
-                    None,
-                    "the decision took too long",
-                );
-                return Ok(ExitCode::SUCCESS);
-            }
-        }
-    };
+    // No timer: a line that matches no rule is decided in microseconds, and one that
+    // does must not run unchecked because its backup took long to verify.
+    let oracle = crate::backups::ManifestOracle::new(dirs.clone());
+    let eval = input.evaluate_with(&dirs, &oracle)?;
+    if oracle.interrupted() {
+        eprintln!("backstop: interrupted; the line did not run");
+        log(
+            &dirs,
+            a,
+            "refused",
+            &line,
+            Some(&eval),
+            "interrupted with Ctrl-C",
+        );
+        return Ok(ExitCode::from(EXIT_REFUSED));
+    }
     match eval.decision {
         Decision::Allow => Ok(ExitCode::SUCCESS),
         Decision::Deny => {
@@ -165,14 +144,6 @@ fn lead(a: &HookArgs) -> &'static str {
     } else {
         ""
     }
-}
-
-/// A flag set by SIGINT instead of the default of dying.
-fn on_interrupt() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
-    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    #[cfg(unix)]
-    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, std::sync::Arc::clone(&flag));
-    flag
 }
 
 /// A session id as a file name: the shells give a PID, but nothing is assumed.

@@ -64,14 +64,22 @@ impl LineInput {
     /// Evaluate the line with every policy layer in force where it runs.
     pub fn evaluate(&self) -> Result<Evaluation> {
         let dirs = Dirs::discover()?;
-        let engine = config::engine(&dirs, self.cwd.as_deref())?;
-        let oracle = crate::backups::ManifestOracle::new(dirs.clone());
+        self.evaluate_with(&dirs, &crate::backups::ManifestOracle::new(dirs.clone()))
+    }
+
+    /// Evaluate with this oracle, which the caller can ask afterwards what happened.
+    pub fn evaluate_with(
+        &self,
+        dirs: &Dirs,
+        oracle: &crate::backups::ManifestOracle,
+    ) -> Result<Evaluation> {
+        let engine = config::engine(dirs, self.cwd.as_deref())?;
         let cwd = self.cwd.as_ref().map(|p| p.display().to_string());
         let ctx = Context {
             dialect: self.dialect,
             cwd: cwd.as_deref(),
             home: self.home.as_deref(),
-            backups: &oracle,
+            backups: oracle,
         };
         Ok(engine.evaluate(&self.line, &ctx)?)
     }
