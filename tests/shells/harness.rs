@@ -212,6 +212,11 @@ impl Pty {
     /// Types `exit_line` and waits for the program to end; returns its exit status.
     pub fn exit(mut self, exit_line: &str) -> u32 {
         self.line(exit_line);
+        self.wait()
+    }
+
+    /// Waits for the program to end on its own; returns its exit status.
+    pub fn wait(&mut self) -> u32 {
         {
             let deadline = Instant::now() + TIMEOUT;
             let (lock, cvar) = &*self.shared;

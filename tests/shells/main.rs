@@ -12,4 +12,5 @@ mod bash;
 mod fish;
 mod nu;
 mod powershell;
+mod prompt;
 mod zsh;
