@@ -53,7 +53,11 @@ fn keys_typed_before_the_question_do_not_answer_it() {
     p.expect("type PROCEED to run it");
     p.send("\x04");
     assert_eq!(p.wait(), 1, "type-ahead approved the line:\n{}", p.screen());
-    assert!(p.screen().contains("cancelled with Ctrl-D"), "{}", p.screen());
+    assert!(
+        p.screen().contains("cancelled with Ctrl-D"),
+        "{}",
+        p.screen()
+    );
 }
 
 #[test]
