@@ -7,7 +7,7 @@ use std::io::{self, Read, Write};
 use std::path::Path;
 use std::time::UNIX_EPOCH;
 
-use crate::copy::{hex, CHUNK};
+use crate::copy::{hex, AlignedBuf, CHUNK};
 use crate::error::{io, Error, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -58,7 +58,7 @@ pub fn archive_tree<W: Write>(root: &Path, out: W) -> Result<(Vec<IndexEntry>, W
     let mut builder = tar::Builder::new(out);
     builder.follow_symlinks(false);
     let mut index = Vec::new();
-    let mut buf = vec![0; CHUNK];
+    let mut buf = AlignedBuf::new(CHUNK);
     for entry in walkdir::WalkDir::new(root)
         .follow_links(false)
         .sort_by_file_name()
