@@ -500,8 +500,7 @@ pub fn digest_reader(r: &mut impl Read) -> io::Result<Digest> {
 /// Size and SHA-256 of a file, read from disk (not from what we think we wrote).
 ///
 /// A file larger than a block is read twice at once, the whole hash on this thread
-/// and the block hashes on another: each reads into a buffer in its own core's
-/// cache, which is much quicker than handing buffers from one core to the other.
+/// and the block hashes on another, so both take about as long as one.
 pub fn digest_file(path: &Path) -> Result<Digest> {
     let mut f = File::open(path).map_err(io("open", path))?;
     let len = f.metadata().map_err(io("inspect", path))?.len();
