@@ -120,10 +120,7 @@ pub fn append(dirs: &Dirs, e: Entry) -> Result<Record> {
     };
     let record = Record {
         seq,
-        time: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs(),
+        time: crate::config::unix_now().as_secs(),
         event: e.event,
         source: e.source,
         session: e.session,

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use backstop_backup::coverage::{self, path_status, Status};
 use backstop_backup::manifest::Manifest;
@@ -67,13 +66,6 @@ impl ManifestOracle {
     }
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
-}
-
 fn answer(status: Status, manifest: Option<&Manifest>) -> Backup {
     let (status, detail) = match status {
         Status::Covered => (BackupStatus::Covered, None),
@@ -107,7 +99,12 @@ impl BackupOracle for ManifestOracle {
                     target.value
                 )));
             };
-            let (status, m) = path_status(self.manifests(), &path, max_age_secs, now());
+            let (status, m) = path_status(
+                self.manifests(),
+                &path,
+                max_age_secs,
+                crate::config::unix_now().as_secs(),
+            );
             return answer(status, m);
         }
         let recipes = match self.recipes() {
@@ -125,7 +122,12 @@ impl BackupOracle for ManifestOracle {
             Err(e) => return missing(Some(format!("{e:#}"))),
         };
         let wanted = recipes::wanted(recipe, &value);
-        let (status, m) = coverage::status(self.manifests(), &wanted, max_age_secs, now());
+        let (status, m) = coverage::status(
+            self.manifests(),
+            &wanted,
+            max_age_secs,
+            crate::config::unix_now().as_secs(),
+        );
         answer(status, m)
     }
 }

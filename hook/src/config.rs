@@ -38,6 +38,13 @@ impl Dirs {
     }
 }
 
+/// Time since the Unix epoch (zero on a clock set before it).
+pub fn unix_now() -> std::time::Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
 /// The user's home directory, for `~` in targets.
 pub fn home_dir() -> Option<String> {
     std::env::var("HOME")

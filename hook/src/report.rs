@@ -36,9 +36,20 @@ fn quote(s: &str) -> String {
     backstop_rules::command::display_word(s)
 }
 
-fn program_of(f: &Finding) -> String {
+/// The program a finding's command runs (`sqlite3`, `psql`).
+pub fn program_of(f: &Finding) -> String {
     let first = f.command.split_whitespace().next().unwrap_or_default();
     backstop_rules::unwrap::program_name(first)
+}
+
+/// An age for a person: `45s`, `12m`, `5h`, `3d`.
+pub fn human_age(secs: u64) -> String {
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86400),
+    }
 }
 
 /// One sentence on why the line is not simply allowed.

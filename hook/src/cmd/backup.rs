@@ -4,7 +4,6 @@
 use std::io::{IsTerminal as _, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context as _, Result};
 use backstop_backup::archive::{archive_tree, EntryKind};
@@ -26,12 +25,6 @@ macro_rules! say {
     ($($arg:tt)*) => {{
         let _ = writeln!(std::io::stdout(), $($arg)*);
     }};
-}
-
-fn now() -> std::time::Duration {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
 }
 
 /// A new manifest id: when, and a short hash of what and when, so two backups made
@@ -144,9 +137,7 @@ fn specs_for_line<'r>(recipes: &'r Recipes, line: &str, shell: &str) -> Result<V
         .iter()
         .filter(|f| f.requires == Requires::BackupAndApproval)
     {
-        let program = backstop_rules::unwrap::program_name(
-            f.command.split_whitespace().next().unwrap_or_default(),
-        );
+        let program = crate::report::program_of(f);
         let has_db = f.targets.iter().any(|t| t.kind == "database");
         if f.targets.is_empty() {
             bail!("`{}` matches {}, but what it would destroy cannot be told from the line; back it up by name", f.command, f.id);
@@ -209,7 +200,7 @@ fn backup_one(dirs: &Dirs, a: &BackupArgs, spec: &Spec) -> Result<Manifest> {
             format!("{} ({})", recipe.spec.kind, recipe.origin),
         ),
     };
-    let now = now();
+    let now = crate::config::unix_now();
     let id = new_id(&format!("{kind}:{value}"), now);
     let name = format!("{}-{id}.{ext}", stem(&value));
     let paths = [dests[0].join(&name), dests[1].join(&name)];
@@ -409,7 +400,7 @@ pub fn restore_test(a: &IdArgs) -> Result<ExitCode> {
     let result = copies_hold(&m, &content, true)
         .map_err(|s| anyhow::anyhow!("the copies do not hold: {s}"))
         .and_then(|()| restore(&recipes, &m));
-    m.restore_tested = Some(now().as_secs());
+    m.restore_tested = Some(crate::config::unix_now().as_secs());
     let code = match &result {
         Ok(detail) => {
             m.restore_test = "passed".into();
@@ -617,14 +608,14 @@ pub fn list(a: &ManifestsArgs) -> Result<ExitCode> {
         say!("{}", serde_json::to_string_pretty(&manifests)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let now = now().as_secs();
+    let now = crate::config::unix_now().as_secs();
     for m in &manifests {
         let size = m.copies.first().map_or(0, |c| c.size);
         let age = now.saturating_sub(m.created);
         say!(
             "{}  {:>6} ago  {} {}  {} bytes  {} copies{}  restore-test: {}",
             m.id,
-            human_age(age),
+            crate::report::human_age(age),
             m.target.kind,
             m.target.value,
             size,
@@ -637,13 +628,4 @@ pub fn list(a: &ManifestsArgs) -> Result<ExitCode> {
         say!("no backups yet: backstop backup PATH --to DIR1 --to DIR2");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn human_age(secs: u64) -> String {
-    match secs {
-        s if s < 120 => format!("{s}s"),
-        s if s < 7200 => format!("{}m", s / 60),
-        s if s < 172_800 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86400),
-    }
 }

@@ -6,7 +6,7 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use backstop_backup::manifest::Manifest;
@@ -197,10 +197,7 @@ fn describe(eval: &Evaluation, dirs: &Dirs, evidence: bool) -> String {
     } else {
         Vec::new()
     };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
+    let now = crate::config::unix_now().as_secs();
     let mut out = String::new();
     let mut shown = Vec::new();
     for f in &eval.findings {
@@ -234,7 +231,7 @@ fn describe(eval: &Evaluation, dirs: &Dirs, evidence: bool) -> String {
             if let Some(m) = manifests.iter().find(|m| &m.id == id) {
                 out.push_str(&format!(
                     "      backup {id}: made {} ago, {}, restore test: {}\n",
-                    human(now.saturating_sub(m.created)),
+                    crate::report::human_age(now.saturating_sub(m.created)),
                     if m.redundant {
                         "two filesystems"
                     } else {
@@ -255,14 +252,6 @@ fn describe(eval: &Evaluation, dirs: &Dirs, evidence: bool) -> String {
         }
     }
     out
-}
-
-fn human(secs: u64) -> String {
-    match secs {
-        s if s < 120 => format!("{s}s"),
-        s if s < 7200 => format!("{}m", s / 60),
-        s => format!("{}h", s / 3600),
-    }
 }
 
 /// Record a decision. The log must not stop a decision from being enforced, so a
