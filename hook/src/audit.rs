@@ -3,7 +3,7 @@
 //! carries the SHA-256 of the one before it, and a head file the count and the last
 //! hash, so an edited, removed or reordered record breaks the chain.
 
-use std::io::{BufRead as _, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
@@ -76,21 +76,37 @@ pub struct Entry {
     pub detail: String,
 }
 
-/// The last record's line, read from the end of the log.
+/// The last record's line, read from the end of the log: each append reads only as
+/// much as that line, however long the log has grown.
 fn last_line(log: &Path) -> Result<Option<String>> {
-    let file = match std::fs::File::open(log) {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let cannot = || format!("cannot read {}", log.display());
+    let mut file = match std::fs::File::open(log) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", log.display())),
+        Err(e) => return Err(e).with_context(cannot),
     };
-    let mut last = None;
-    for line in std::io::BufReader::new(file).lines() {
-        let line = line.with_context(|| format!("cannot read {}", log.display()))?;
-        if !line.is_empty() {
-            last = Some(line);
+    let len = file.metadata().with_context(cannot)?.len();
+    let mut window: u64 = 64 << 10;
+    loop {
+        let start = len.saturating_sub(window);
+        let mut tail = Vec::new();
+        file.seek(SeekFrom::Start(start)).with_context(cannot)?;
+        (&mut file)
+            .take(len - start)
+            .read_to_end(&mut tail)
+            .with_context(cannot)?;
+        let text = String::from_utf8_lossy(&tail);
+        let mut lines = text.lines().rev().filter(|l| !l.is_empty());
+        let last = lines.next();
+        // The window must reach back past the start of that line (or to the start of
+        // the file), else what it holds is only the line's end: widen it.
+        let whole = start == 0 || lines.next().is_some() || text.starts_with('\n');
+        if whole {
+            return Ok(last.map(str::to_string));
         }
+        window = window.saturating_mul(4);
     }
-    Ok(last)
 }
 
 /// Append one record, holding a lock on the log so that two shells cannot write
@@ -215,4 +231,43 @@ pub fn verify(dirs: &Dirs) -> Result<Vec<String>> {
         Err(_) => problems.push(format!("{} is missing", head.display())),
     }
     Ok(problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dirs(root: &Path) -> Dirs {
+        Dirs {
+            system: root.join("system"),
+            user_policies: root.join("policies"),
+            data: root.join("data"),
+        }
+    }
+
+    #[test]
+    fn the_chain_holds_across_lines_longer_than_the_tail_window() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = dirs(tmp.path());
+        // Lines of 100 KiB and 300 KiB make the window widen; short ones do not.
+        for (i, size) in [10, 100 << 10, 20, 300 << 10, 5].into_iter().enumerate() {
+            let r = append(
+                &d,
+                Entry {
+                    event: "deny".into(),
+                    line: "x".repeat(size),
+                    ..Entry::default()
+                },
+            )
+            .unwrap();
+            assert_eq!(r.seq, i as u64 + 1);
+        }
+        assert_eq!(verify(&d).unwrap(), Vec::<String>::new());
+        let last = last_line(&log_path(&d)).unwrap().unwrap();
+        assert!(
+            last.contains(r#""seq":5"#),
+            "{}",
+            &last[..80.min(last.len())]
+        );
+    }
 }
