@@ -374,16 +374,7 @@ fn mysql_backup_restore_test_and_refusals() {
     );
     let h = Home::new().with(my.env());
     let line = "mysql -e 'DROP DATABASE shop'";
-    let (decision, status, remedy) = h.check(line);
-    assert_eq!((decision.as_str(), status.as_str()), ("deny", "missing"));
-    assert!(
-        remedy.starts_with("backstop backup mysql:shop --to"),
-        "{remedy}"
-    );
-
-    let (a, b) = h.dests();
-    h.ok(&["backup", "--for", line, "--to", &a, "--to", &b]);
-    let m = h.only_manifest();
+    let m = h.denied_then_backed_up_for(line, "mysql:shop");
     assert_eq!(m["target"]["kind"], "mysql");
     assert_eq!(m["target"]["value"], "shop");
     assert_eq!(m["recorded"], "big_orders\ncustomers\norders\n");

@@ -115,6 +115,20 @@ impl Home {
         )
     }
 
+    /// `line` is denied for want of a backup, its remedy names `spec`; then
+    /// `backup --for line` makes the one manifest, which this returns.
+    pub(crate) fn denied_then_backed_up_for(&self, line: &str, spec: &str) -> serde_json::Value {
+        let (decision, status, remedy) = self.check(line);
+        assert_eq!((decision.as_str(), status.as_str()), ("deny", "missing"));
+        assert!(
+            remedy.starts_with(&format!("backstop backup {spec} --to")),
+            "{remedy}"
+        );
+        let (a, b) = self.dests();
+        self.ok(&["backup", "--for", line, "--to", &a, "--to", &b]);
+        self.only_manifest()
+    }
+
     /// `backstop backup TARGET` fails saying `says`, and leaves no manifest and no file.
     pub(crate) fn refused_and_kept_nothing(&self, target: &str, says: &str) {
         let r = self.backup(target);
@@ -330,16 +344,7 @@ fn postgres_backup_restore_test_compares_row_counts() {
     );
     let h = Home::new().with(pg.env());
     let line = "psql -d shop -c 'DROP TABLE orders'";
-    let (decision, status, remedy) = h.check(line);
-    assert_eq!((decision.as_str(), status.as_str()), ("deny", "missing"));
-    assert!(
-        remedy.starts_with("backstop backup postgres:shop --to"),
-        "{remedy}"
-    );
-
-    let (a, b) = h.dests();
-    h.ok(&["backup", "--for", line, "--to", &a, "--to", &b]);
-    let m = h.only_manifest();
+    let m = h.denied_then_backed_up_for(line, "postgres:shop");
     assert_eq!(m["target"]["kind"], "postgres");
     assert_eq!(m["recorded"], "audit.log 2\npublic.orders 250\n");
     // The copies are pg_dump's custom format, which pg_restore can list.
