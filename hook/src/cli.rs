@@ -105,6 +105,10 @@ pub enum AuditCmd {
 pub struct InitArgs {
     /// bash, zsh, fish, nu or powershell
     pub shell: String,
+    /// Print only the program words the shell looks lines up in (the integration
+    /// loads them again with this when a policy file changes)
+    #[arg(long, hide = true)]
+    pub words: bool,
 }
 
 #[derive(Debug, Args)]

@@ -51,6 +51,29 @@ impl Dialect {
         }
     }
 
+    /// Every program [`Dialect::of_program`] knows as a shell.
+    pub const SHELL_PROGRAMS: &'static [&'static str] = &[
+        "bash",
+        "sh",
+        "dash",
+        "ksh",
+        "mksh",
+        "ash",
+        "busybox-sh",
+        "rbash",
+        "yash",
+        "posh",
+        "lksh",
+        "csh",
+        "tcsh",
+        "zsh",
+        "fish",
+        "pwsh",
+        "powershell",
+        "nu",
+        "cmd",
+    ];
+
     /// The dialect a shell program runs its `-c` string in, if it is a shell.
     pub fn of_program(program: &str) -> Option<Dialect> {
         Some(match program {
@@ -85,5 +108,20 @@ impl FromStr for Dialect {
             "cmd" | "cmd.exe" => Dialect::Cmd,
             _ => return Err(Error::UnknownShell(s.to_string())),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_programs_are_the_shells_of_program_knows() {
+        for p in Dialect::SHELL_PROGRAMS {
+            assert!(Dialect::of_program(p).is_some(), "{p}");
+        }
+        for p in ["bash", "zsh", "fish", "pwsh", "nu", "cmd"] {
+            assert!(Dialect::SHELL_PROGRAMS.contains(&p));
+        }
     }
 }

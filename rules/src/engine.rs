@@ -262,6 +262,21 @@ impl Engine {
         Ok(engine)
     }
 
+    /// The built-in packs in force.
+    pub(crate) fn enabled_builtin(
+        &self,
+    ) -> impl Iterator<Item = (usize, &'static BuiltinPack)> + '_ {
+        self.builtin
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.enabled.get(*i).copied().unwrap_or(false))
+    }
+
+    /// The policy files above the built-ins.
+    pub(crate) fn extra_policies(&self) -> &[Policy] {
+        &self.extra
+    }
+
     fn builtin_ids(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.builtin
             .iter()

@@ -38,6 +38,7 @@ pub mod error;
 pub mod examples;
 pub mod policy;
 mod posix;
+pub mod prefilter;
 mod simple;
 pub mod sql;
 mod text;
@@ -51,3 +52,4 @@ pub use engine::{
 };
 pub use error::{Error, Result};
 pub use policy::{Layer, Policy, Requires, Rule, Severity};
+pub use prefilter::ProgramWords;

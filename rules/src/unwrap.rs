@@ -221,6 +221,11 @@ const WRAPPERS: &[Wrapper] = &[
     },
 ];
 
+/// Every program the engine looks inside for the command it runs.
+pub(crate) fn wrapper_names() -> impl Iterator<Item = &'static str> {
+    WRAPPERS.iter().flat_map(|w| w.names.iter().copied())
+}
+
 fn wrapper(name: &str) -> Option<&'static Wrapper> {
     WRAPPERS.iter().find(|w| w.names.contains(&name))
 }

@@ -22,9 +22,62 @@ if [[ -z ${__backstop_bin-} ]] && { [[ $- == *i* ]] || [[ ${BACKSTOP_NONINTERACT
     # Allowed command texts of the current line (per-command checking), keyed by directory too.
     declare -gA __backstop_seen=()
 
+    # The program words of every policy (see `backstop init bash --words`).
+    @BACKSTOP_WORDS@
+
+    # Loads the words again after a policy file or the binary changed; if that fails,
+    # every line goes to the hook.
+    __backstop_reload() {
+      local code
+      if code=$(BASH_ENV='' "$__backstop_bin" init bash --words 2>/dev/null) && [[ -n $code ]]; then
+        eval "$code"
+      else
+        __backstop_wall=1 __backstop_watch=()
+      fi
+    }
+
+    # Whether no rule can match $1, found without starting a process: it names none of
+    # the programs the policies name (nor a wrapper, shell or interpreter), once quotes
+    # are joined and the shell's separators split it, holds no `\` or `$'` the shell
+    # would decode into other words, and redirects nowhere a redirect rule looks. The
+    # reference, held to the engine by its tests, is backstop_rules::prefilter.
+    __backstop_benign() {
+      local line=$1 w p d=$PWD IFS=$' \t\n'
+      local -
+      for p in "${__backstop_watch[@]}"; do
+        if [[ $p -nt $__backstop_wref || ! -e $__backstop_wref ]]; then
+          __backstop_reload
+          break
+        fi
+      done
+      ((__backstop_wall)) && return 1
+      [[ $line == *\\* || $line == *\$\'* ]] && return 1
+      ((__backstop_wredir)) && [[ $line == *'>'* ]] && return 1
+      # A repository's own policies (.backstop/) may name any program.
+      while [[ -n $d ]]; do
+        [[ -d $d/.backstop ]] && return 1
+        d=${d%/*}
+      done
+      [[ -d /.backstop ]] && return 1
+      line=${line//[\'\"]/}
+      line=${line,,}
+      line=${line//[;&|()<>\{\}\$\`=!,]/ }
+      set -f
+      for w in $line; do
+        w=${w##*/}
+        [[ -n $w ]] || continue
+        [[ -n ${__backstop_words[$w]-} ]] && return 1
+        case $w in
+          ?*.exe | ?*.com | ?*.bat | ?*.cmd) [[ -n ${__backstop_words[${w%.*}]-} ]] && return 1 ;;
+        esac
+      done
+      return 0
+    }
+
     # Runs the hook on $1: returns 0 (run it), 1 or 2 (refused: not approved, denied),
     # or 3 (backstop itself failed; it warned, and the caller runs the line).
     __backstop_decide() {
+      __backstop_benign "$1" && return 0
       local st=127
       if [[ -x $__backstop_bin ]]; then
         st=0

@@ -8,6 +8,54 @@
 set -g __backstop_bin @BACKSTOP_BIN@
 set -g __backstop_pending @BACKSTOP_PENDING@
 
+# The program words of every policy (see `backstop init fish --words`).
+@BACKSTOP_WORDS@
+
+# Loads the words again after a policy file or the binary changed; if that fails,
+# every line goes to the hook.
+function __backstop_reload
+    set -l code ($__backstop_bin init fish --words 2>/dev/null | string collect)
+    if test $pipestatus[1] -eq 0; and test -n "$code"
+        printf '%s\n' $code | source
+    else
+        set -g __backstop_wall 1
+        set -g __backstop_watch
+    end
+end
+
+# Whether no rule can match $argv[1], found without starting a process: it names none
+# of the programs the policies name (nor a wrapper, shell or interpreter), once quotes
+# are joined and the shell's separators split it, holds no `\` or `$'` the shell
+# would decode into other words, and redirects nowhere a redirect rule looks. The
+# reference, held to the engine by its tests, is backstop_rules::prefilter.
+function __backstop_benign --argument-names line
+    for p in $__backstop_watch
+        if test $p -nt $__backstop_wref; or not test -e $__backstop_wref
+            __backstop_reload
+            break
+        end
+    end
+    test "$__backstop_wall" = 1; and return 1
+    string match -qr -- '[\\\\]|\$\'' $line; and return 1
+    test "$__backstop_wredir" = 1; and string match -q -- '*>*' $line; and return 1
+    # A repository's own policies (.backstop/) may name any program.
+    set -l d $PWD
+    while test -n "$d"
+        test -d "$d/.backstop"; and return 1
+        set d (string replace -r -- '/[^/]*$' '' $d)
+    end
+    test -d /.backstop; and return 1
+    for w in (string replace -a -- "'" '' $line | string replace -a -- '"' '' | string lower | string replace -ra -- '[;&|()<>{}$`=!,\s]+' ' ' | string split -n ' ')
+        set w (string replace -r -- '.*/' '' $w)
+        test -n "$w"; or continue
+        contains -- $w $__backstop_words; and return 1
+        if string match -qr -- '^.+\.(exe|com|bat|cmd)$' $w
+            contains -- (string replace -r -- '\.[^.]*$' '' $w) $__backstop_words; and return 1
+        end
+    end
+    return 0
+end
+
 function __backstop_accept --description 'backstop: decide the command line, then run it'
     set -l line (commandline | string collect)
     # Unfinished (an open quote or block): Enter adds a line; the whole is checked later.
@@ -25,6 +73,10 @@ function __backstop_accept --description 'backstop: decide the command line, the
         return
     end
     set -g __backstop_abbr_line
+    if __backstop_benign $line
+        __backstop_execute
+        return
+    end
     if not test -x $__backstop_bin
         printf '\n%s\n' "backstop: $__backstop_bin is missing; running the line unchecked" >&2
         commandline -f repaint

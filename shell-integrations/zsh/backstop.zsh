@@ -15,6 +15,57 @@ if [[ -z ${__backstop_bin-} ]] && [[ -o interactive || ${BACKSTOP_NONINTERACTIVE
   typeset -g __backstop_bin=@BACKSTOP_BIN@
   typeset -g __backstop_pending=@BACKSTOP_PENDING@
 
+  # The program words of every policy (see `backstop init zsh --words`).
+  @BACKSTOP_WORDS@
+
+  # Loads the words again after a policy file or the binary changed; if that fails,
+  # every line goes to the hook.
+  __backstop_reload() {
+    local code
+    if code=$("$__backstop_bin" init zsh --words 2>/dev/null) && [[ -n $code ]]; then
+      eval "$code"
+    else
+      __backstop_wall=1 __backstop_watch=()
+    fi
+  }
+
+  # Whether no rule can match $1, found without starting a process: it names none of
+  # the programs the policies name (nor a wrapper, shell or interpreter), once quotes
+  # are joined and the shell's separators split it, holds no `\` or `$'` the shell
+  # would decode into other words, and redirects nowhere a redirect rule looks. The
+  # reference, held to the engine by its tests, is backstop_rules::prefilter.
+  __backstop_benign() {
+    emulate -L zsh
+    local line=$1 w p d=$PWD IFS=$' \t\n'
+    for p in $__backstop_watch; do
+      if [[ $p -nt $__backstop_wref || ! -e $__backstop_wref ]]; then
+        __backstop_reload
+        break
+      fi
+    done
+    (( __backstop_wall )) && return 1
+    [[ $line == *\\* || $line == *\$\'* ]] && return 1
+    (( __backstop_wredir )) && [[ $line == *'>'* ]] && return 1
+    # A repository's own policies (.backstop/) may name any program.
+    while [[ -n $d ]]; do
+      [[ -d $d/.backstop ]] && return 1
+      d=${d%/*}
+    done
+    [[ -d /.backstop ]] && return 1
+    line=${line//[\'\"]/}
+    line=${(L)line}
+    line=${line//[;&|()<>\{\}\$\`=!,]/ }
+    for w in ${=line}; do
+      w=${w##*/}
+      [[ -n $w ]] || continue
+      (( ${+__backstop_words[$w]} )) && return 1
+      case $w in
+        (?*.exe|?*.com|?*.bat|?*.cmd) (( ${+__backstop_words[${w%.*}]} )) && return 1 ;;
+      esac
+    done
+    return 0
+  }
+
   # Runs the hook on $1: returns 0 (run it), 1 or 2 (refused: not approved, denied),
   # or 3 (backstop itself failed; it warned, and the caller runs the line).
   __backstop_decide() {
@@ -50,6 +101,10 @@ if [[ -z ${__backstop_bin-} ]] && [[ -o interactive || ${BACKSTOP_NONINTERACTIVE
           return
         fi
         unset 'functions[__backstop_parse]'
+      fi
+      if __backstop_benign "$text"; then
+        zle $widget -- "$@"
+        return
       fi
       emulate -L zsh
       # Output must start below the line being edited, yet an allowed line prints
@@ -111,6 +166,7 @@ if [[ -z ${__backstop_bin-} ]] && [[ -o interactive || ${BACKSTOP_NONINTERACTIVE
       fi
       (( __backstop_broken )) && return 0
       [[ -n ${__backstop_seen[$key]-} ]] && return 0
+      __backstop_benign "$cmd" && return 0
       __backstop_decide "$cmd"
       st=$?
       case $st in

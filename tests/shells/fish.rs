@@ -187,7 +187,11 @@ fn fish_runs_lines_with_one_warning_when_the_binary_is_gone() {
         return;
     };
     std::fs::remove_file(&bin).expect("remove the binary");
-    sh.line("echo st''ill-runs");
+    // A line naming no program of any policy runs without the hook, so it is silent.
+    sh.line("echo qu''iet");
+    assert!(!sh.expect("quiet").contains("backstop:"));
+    // `env` is a wrapper the hook looks inside: this line needs the hook.
+    sh.line("env echo st''ill-runs");
     let out = sh.expect("still-runs");
     assert_eq!(
         out.matches("backstop:").count(),

@@ -12,5 +12,6 @@ mod bash;
 mod fish;
 mod nu;
 mod powershell;
+mod prefilter;
 mod prompt;
 mod zsh;

@@ -148,17 +148,22 @@ pub fn pending_dir(dirs: &Dirs) -> PathBuf {
 /// The integration script for `shell`, with the binary's path and backstop's
 /// pending directory substituted, quoted for that shell.
 pub fn render(shell: Shell, bin: &str, dirs: &Dirs) -> String {
-    shell
-        .script()
-        .replace("@BACKSTOP_BIN@", &shell.quote(bin))
-        .replace(
-            "@BACKSTOP_PENDING@",
-            &shell.quote(&pending_dir(dirs).display().to_string()),
-        )
+    let mut script = shell.script().to_string();
+    if script.contains("@BACKSTOP_WORDS@\n") {
+        script = script.replace("@BACKSTOP_WORDS@\n", &super::words::block(shell, bin, dirs));
+    }
+    script.replace("@BACKSTOP_BIN@", &shell.quote(bin)).replace(
+        "@BACKSTOP_PENDING@",
+        &shell.quote(&pending_dir(dirs).display().to_string()),
+    )
 }
 
 pub fn init(a: &InitArgs) -> Result<ExitCode> {
     let shell = Shell::parse(&a.shell)?;
+    if a.words {
+        super::words::print(shell, &own_path()?, &Dirs::discover()?);
+        return Ok(ExitCode::SUCCESS);
+    }
     print!("{}", render(shell, &own_path()?, &Dirs::discover()?));
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,7 @@ mod hook;
 mod init;
 mod policy;
 mod scan;
+mod words;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,0 +1,226 @@
+//! The program words bash, zsh and fish look a line up in before starting
+//! `backstop hook` (see `backstop_rules::prefilter`), rendered as shell code.
+//!
+//! With them come the files whose change makes them stale: the policy directories and
+//! files, and this binary. The shells compare those with the words file written here
+//! (`-nt`, no process) and load the words again when one is newer.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context as _, Result};
+use backstop_rules::ProgramWords;
+use sha2::{Digest as _, Sha256};
+
+use super::init::Shell;
+use crate::config::Dirs;
+
+/// Words files nobody has loaded for this long are removed when another is written.
+const KEEP_UNUSED: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// What the shells need to rule lines out: the words, and when to load them again.
+struct Rendered {
+    words: ProgramWords,
+    file: PathBuf,
+    watch: Vec<PathBuf>,
+}
+
+/// Shell code setting the prefilter's variables. When the words cannot be made (a
+/// broken policy file, an unwritable data directory) it turns the prefilter off, so
+/// every line goes to `backstop hook`, which reports the problem; a broken policy
+/// file is still watched, and fixing it turns the prefilter back on.
+pub fn block(shell: Shell, bin: &str, dirs: &Dirs) -> String {
+    match render(bin, dirs) {
+        Ok(r) => code(shell, Some(&r)),
+        Err(_) => code(shell, None),
+    }
+}
+
+fn render(bin: &str, dirs: &Dirs) -> Result<Rendered> {
+    // Taken before the policies are read: a file changed while they are read is then
+    // newer than the words file, and the shells load the words again.
+    let started = SystemTime::now();
+    // The repository layer depends on the directory; the shells check every line for
+    // a `.backstop/` above it and then leave the line to the hook.
+    // A policy that does not load turns the prefilter off until it is fixed: the words
+    // file is still written, so that fixing it (a newer file) loads the words again.
+    let words = crate::config::engine(dirs, None).map_or_else(
+        |_| ProgramWords {
+            every_command: true,
+            ..ProgramWords::default()
+        },
+        |e| e.program_words(),
+    );
+    let mut text = String::new();
+    for w in &words.words {
+        text.push_str(w);
+        text.push('\n');
+    }
+    let _ = writeln!(text, "# every command: {}", words.every_command);
+    let _ = writeln!(text, "# redirects: {}", words.redirects);
+    let hash = Sha256::digest(text.as_bytes());
+    let hex: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let dir = dirs.data.join("prefilter");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let file = dir.join(format!("{hex}.words"));
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
+    std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+    tmp.as_file().set_modified(started)?;
+    tmp.persist(&file)?;
+    sweep(&dir, &file);
+    let mut watch = vec![PathBuf::from(bin)];
+    for d in [&dirs.system, &dirs.user_policies] {
+        watch.push(existing_ancestor(d));
+        if let Ok(entries) = std::fs::read_dir(d) {
+            let mut files: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            files.sort();
+            watch.extend(files);
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    watch.retain(|p| seen.insert(p.clone()));
+    Ok(Rendered { words, file, watch })
+}
+
+/// A directory that does not exist yet is watched through the nearest one that
+/// does: creating it changes that one.
+fn existing_ancestor(dir: &Path) -> PathBuf {
+    dir.ancestors()
+        .find(|a| a.exists())
+        .unwrap_or(dir)
+        .to_path_buf()
+}
+
+/// Removes words files other than `keep` that no shell has loaded for a week (a shell
+/// whose file went missing loads its words again).
+fn sweep(dir: &Path, keep: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > KEEP_UNUSED);
+        if path != keep && old && path.extension().is_some_and(|x| x == "words") {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+fn flag(b: bool) -> u8 {
+    u8::from(b)
+}
+
+/// The variables: `__backstop_wall` (check every line), `__backstop_wredir` (check
+/// lines with `>`), `__backstop_wref` (the words file), `__backstop_watch`, and the
+/// words (`__backstop_words`: an associative array in bash and zsh, a list in fish).
+fn code(shell: Shell, r: Option<&Rendered>) -> String {
+    let q = |p: &Path| shell.quote(&p.display().to_string());
+    let (all, redir) = r.map_or((1, 1), |r| {
+        (flag(r.words.every_command), flag(r.words.redirects))
+    });
+    let wref = r.map_or_else(String::new, |r| q(&r.file));
+    let watch: Vec<String> = r.map_or_else(Vec::new, |r| r.watch.iter().map(|p| q(p)).collect());
+    let words: Vec<String> = r.map_or_else(Vec::new, |r| {
+        r.words.words.iter().map(|w| shell.quote(w)).collect()
+    });
+    let watch = watch.join(" ");
+    match shell {
+        Shell::Bash => {
+            let assoc: Vec<String> = words.iter().map(|w| format!("[{w}]=1")).collect();
+            format!(
+                "declare -g __backstop_wall={all} __backstop_wredir={redir} __backstop_wref={}\ndeclare -ga __backstop_watch=({watch})\ndeclare -gA __backstop_words=({})\n",
+                if wref.is_empty() { "''".into() } else { wref },
+                assoc.join(" ")
+            )
+        }
+        Shell::Zsh => {
+            let pairs: Vec<String> = words.iter().map(|w| format!("{w} 1")).collect();
+            format!(
+                "typeset -g __backstop_wall={all} __backstop_wredir={redir} __backstop_wref={}\ntypeset -ga __backstop_watch\n__backstop_watch=({watch})\ntypeset -gA __backstop_words\n__backstop_words=({})\n",
+                if wref.is_empty() { "''".into() } else { wref },
+                pairs.join(" ")
+            )
+        }
+        Shell::Fish => format!(
+            "set -g __backstop_wall {all}\nset -g __backstop_wredir {redir}\nset -g __backstop_wref {}\nset -g __backstop_watch {watch}\nset -g __backstop_words {}\n",
+            if wref.is_empty() { "''".into() } else { wref },
+            words.join(" ")
+        ),
+        // nushell and PowerShell start the hook for every line.
+        Shell::Nu | Shell::Pwsh => String::new(),
+    }
+}
+
+/// `backstop init SHELL --words`: the block alone, for a shell loading it again.
+pub fn print(shell: Shell, bin: &str, dirs: &Dirs) {
+    print!("{}", block(shell, bin, dirs));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dirs(root: &Path) -> Dirs {
+        Dirs {
+            system: root.join("system"),
+            user_policies: root.join("policies"),
+            data: root.join("data"),
+        }
+    }
+
+    #[test]
+    fn writes_the_words_file_and_watches_the_policies() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = dirs(tmp.path());
+        std::fs::create_dir_all(&d.user_policies).unwrap();
+        std::fs::write(d.user_policies.join("mine.toml"), "").unwrap();
+        let r = render("/usr/bin/backstop", &d).unwrap();
+        let text = std::fs::read_to_string(&r.file).unwrap();
+        assert!(text.lines().any(|l| l == "rm"));
+        assert!(r.watch.contains(&d.user_policies.join("mine.toml")));
+        // The system directory does not exist: its parent stands in.
+        assert!(r.watch.contains(&tmp.path().to_path_buf()));
+        // Its time is when reading began, not later.
+        let age = std::fs::metadata(&r.file).unwrap().modified().unwrap();
+        assert!(age <= SystemTime::now());
+    }
+
+    #[test]
+    fn a_broken_policy_turns_the_prefilter_off() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = dirs(tmp.path());
+        std::fs::create_dir_all(&d.user_policies).unwrap();
+        std::fs::write(d.user_policies.join("bad.toml"), "[[rule]\n").unwrap();
+        let code = block(Shell::Bash, "/usr/bin/backstop", &d);
+        assert!(code.starts_with("declare -g __backstop_wall=1 "), "{code}");
+        assert!(
+            code.contains("bad.toml"),
+            "the broken file is watched: {code}"
+        );
+        let code = block(Shell::Fish, "/usr/bin/backstop", &d);
+        assert!(code.starts_with("set -g __backstop_wall 1\n"), "{code}");
+    }
+
+    #[test]
+    fn renders_each_shells_words() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = dirs(tmp.path());
+        let bash = block(Shell::Bash, "/usr/bin/backstop", &d);
+        assert!(bash.contains("['rm']=1"), "{bash}");
+        assert!(bash.contains("__backstop_wall=0 __backstop_wredir=1"));
+        let zsh = block(Shell::Zsh, "/usr/bin/backstop", &d);
+        assert!(zsh.contains(" 'rm' 1 "), "{zsh}");
+        let fish = block(Shell::Fish, "/usr/bin/backstop", &d);
+        assert!(fish.contains(" 'rm' "), "{fish}");
+        assert!(block(Shell::Nu, "/usr/bin/backstop", &d).is_empty());
+    }
+}
