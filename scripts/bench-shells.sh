@@ -7,7 +7,9 @@
 # loaded and once without; (with - without) / N is what each line costs: the
 # prompt hook, the DEBUG trap or ZLE widget, and one `backstop hook` process. A third
 # run with /bin/true in the hook's place splits that into the shell's part (its code
-# and starting a process) and the decision's.
+# and starting a process) and the decision's. These lines name no program any policy
+# names, so the prefilter rules them out and no process starts; a second pair of runs
+# types lines that name one (`env true N`), each of which starts `backstop hook`.
 # Non-interactive (bash and zsh): a script of N distinct commands run with the
 # opt-in coverage (BASH_ENV or .zshenv, BACKSTOP_NONINTERACTIVE=1) and without;
 # there every simple command (zsh: every command list) starts one hook.
@@ -68,13 +70,20 @@ mkdir -p "$HOME" "$BACKSTOP_HOME"
     done
     echo exit
 } >"$tmp/lines"
+# Lines that name a program some policy names (`env` is a wrapper backstop looks
+# inside), so that each starts `backstop hook`: what a line the prefilter cannot rule
+# out costs.
+{
+    for ((i = 0; i < lines; i++)); do echo "env true $i"; done
+    echo exit
+} >"$tmp/checked"
 # A script's commands are all different (a loop's repeats would be decided once).
 for ((i = 0; i < lines; i++)); do echo "echo step $i >/dev/null"; done >"$tmp/script"
 
 commands=()
 names=()
 add() { names+=("$1"); commands+=("$2"); }
-typed() { printf 'script -qec %q /dev/null <%q >/dev/null' "$1" "$tmp/lines"; }
+typed() { printf 'script -qec %q /dev/null <%q >/dev/null' "$1" "${2:-$tmp/lines}"; }
 
 for sh in "${shells[@]}"; do
     command -v "$sh" >/dev/null || { echo "bench-shells: $sh is not installed; skipped" >&2; continue; }
@@ -90,6 +99,8 @@ for sh in "${shells[@]}"; do
             add "bash: bare" "$(typed "bash --noprofile --rcfile $tmp/bare.bashrc -i")"
             add "bash: backstop" "$(typed "bash --noprofile --rcfile $tmp/with.bashrc -i")"
             add "bash: true as hook" "$(typed "bash --noprofile --rcfile $tmp/stub.bashrc -i")"
+            add "bash checked: bare" "$(typed "bash --noprofile --rcfile $tmp/bare.bashrc -i" "$tmp/checked")"
+            add "bash checked: backstop" "$(typed "bash --noprofile --rcfile $tmp/with.bashrc -i" "$tmp/checked")"
             add "bash script: bare" "bash $tmp/script"
             add "bash script: backstop" "env BASH_ENV=$tmp/backstop.bash BACKSTOP_NONINTERACTIVE=1 bash $tmp/script"
             ;;
@@ -102,6 +113,8 @@ for sh in "${shells[@]}"; do
             add "zsh: bare" "$(typed "env ZDOTDIR=$tmp/zbare zsh -d -i")"
             add "zsh: backstop" "$(typed "env ZDOTDIR=$tmp/zwith zsh -d -i")"
             add "zsh: true as hook" "$(typed "env ZDOTDIR=$tmp/zstub zsh -d -i")"
+            add "zsh checked: bare" "$(typed "env ZDOTDIR=$tmp/zbare zsh -d -i" "$tmp/checked")"
+            add "zsh checked: backstop" "$(typed "env ZDOTDIR=$tmp/zwith zsh -d -i" "$tmp/checked")"
             add "zsh script: bare" "env ZDOTDIR=$tmp/zbare zsh -d $tmp/script"
             add "zsh script: backstop" "env ZDOTDIR=$tmp/zwith BACKSTOP_NONINTERACTIVE=1 zsh -d $tmp/script"
             ;;
@@ -109,6 +122,8 @@ for sh in "${shells[@]}"; do
             add "fish: bare" "$(typed "fish --no-config -i")"
             add "fish: backstop" "$(typed "fish --no-config -C 'source $tmp/backstop.fish' -i")"
             add "fish: true as hook" "$(typed "fish --no-config -C 'source $tmp/stub.fish' -i")"
+            add "fish checked: bare" "$(typed "fish --no-config -i" "$tmp/checked")"
+            add "fish checked: backstop" "$(typed "fish --no-config -C 'source $tmp/backstop.fish' -i" "$tmp/checked")"
             ;;
         *) echo "bench-shells: no benchmark for $sh" >&2 ;;
     esac

@@ -272,6 +272,12 @@ impl Engine {
             .filter(|(i, _)| self.enabled.get(*i).copied().unwrap_or(false))
     }
 
+    /// The built-in rules for every program (`programs = ["*"]`), parsed.
+    pub(crate) fn builtin_for_every_program(&self) -> Result<Arc<Vec<Policy>>> {
+        // No program is named "": only the `*` and `>` sections come back.
+        self.builtin_for("", true)
+    }
+
     /// The policy files above the built-ins.
     pub(crate) fn extra_policies(&self) -> &[Policy] {
         &self.extra

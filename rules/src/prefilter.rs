@@ -24,8 +24,12 @@ pub struct ProgramWords {
     /// A rule names every program (`programs = ["*"]`) without looking at redirects
     /// only: no line can be ruled out.
     pub every_command: bool,
-    /// A rule for every program looks at output redirects: a line with `>` is checked.
+    /// A rule for every program looks at output redirects (`> /dev/sda`).
     pub redirects: bool,
+    /// What every redirect such a rule matches starts with (`/dev/sd`, …): a line with
+    /// `>` but none of these is ruled out. `None`: some rule's regex has no such
+    /// literals, and every line with `>` is checked.
+    pub redirect_literals: Option<BTreeSet<String>>,
 }
 
 /// Characters that end a word for the lookup, besides whitespace: the shells' command
@@ -40,7 +44,10 @@ const EXTENSIONS: &[&str] = &[".exe", ".com", ".bat", ".cmd"];
 impl Engine {
     /// The words the shells look for before starting backstop on a line.
     pub fn program_words(&self) -> ProgramWords {
-        let mut out = ProgramWords::default();
+        let mut out = ProgramWords {
+            redirect_literals: Some(BTreeSet::new()),
+            ..ProgramWords::default()
+        };
         for (index, pack) in self.enabled_builtin() {
             for p in pack.programs.iter().filter(|p| **p != "*") {
                 out.add(p);
@@ -51,7 +58,11 @@ impl Engine {
                     .any(|(p, _)| usize::from(*p) == index)
             };
             out.every_command |= in_pack("*");
-            out.redirects |= in_pack(">");
+        }
+        match self.builtin_for_every_program() {
+            Ok(policies) => policies.iter().for_each(|p| out.add_every_program_rules(p)),
+            // Cannot happen for packs that built; if it did, rule nothing out.
+            Err(_) => out.every_command = true,
         }
         for policy in self.extra_policies() {
             for spec in &policy.programs {
@@ -60,16 +71,11 @@ impl Engine {
                 }
             }
             for rule in &policy.rules {
-                for p in &rule.spec.programs {
-                    if p != "*" {
-                        out.add(p);
-                    } else if rule.spec.redirect_regex.is_some() {
-                        out.redirects = true;
-                    } else {
-                        out.every_command = true;
-                    }
+                for p in rule.spec.programs.iter().filter(|p| *p != "*") {
+                    out.add(p);
                 }
             }
+            out.add_every_program_rules(policy);
         }
         for name in crate::unwrap::wrapper_names()
             .chain(Dialect::SHELL_PROGRAMS.iter().copied())
@@ -77,12 +83,98 @@ impl Engine {
         {
             out.add(name);
         }
+        if !out.redirects {
+            out.redirect_literals = None;
+        }
+        if let Some(l) = &mut out.redirect_literals {
+            *l = shorten(std::mem::take(l));
+        }
         out
     }
 }
 
+/// Fewer literals that rule out as much: where three or more differ only in their
+/// last character (`/dev/sd0` … `/dev/sd9`) the common prefix stands for them, and a
+/// literal that holds another is dropped, since a line holding it holds the other.
+fn shorten(mut lits: BTreeSet<String>) -> BTreeSet<String> {
+    loop {
+        let mut parents: std::collections::BTreeMap<&str, usize> = Default::default();
+        for l in &lits {
+            if let Some((i, _)) = l.char_indices().last().filter(|(i, _)| *i > 0) {
+                *parents.entry(&l[..i]).or_default() += 1;
+            }
+        }
+        let merge: Vec<String> = parents
+            .into_iter()
+            .filter(|(_, n)| *n >= 3)
+            .map(|(p, _)| p.to_string())
+            .collect();
+        if merge.is_empty() {
+            break;
+        }
+        lits.retain(|l| {
+            !l.char_indices()
+                .last()
+                .is_some_and(|(i, _)| merge.iter().any(|m| m.as_str() == &l[..i]))
+        });
+        lits.extend(merge);
+    }
+    let all: Vec<String> = lits.iter().cloned().collect();
+    lits.retain(|l| !all.iter().any(|o| o != l && l.contains(o.as_str())));
+    lits
+}
+
+/// The literals every match of `regex` starts with, if it has a finite set of
+/// non-empty ones (`^/dev/(sd[a-z]|nvme[0-9])` → `/dev/sd`…, `/dev/nvme`…).
+fn required_prefixes(regex: &str) -> Option<Vec<String>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::Parser::new().parse(regex).ok()?;
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    let literals = seq.literals()?;
+    if literals.is_empty() {
+        return None;
+    }
+    literals
+        .iter()
+        .map(|l| {
+            let bytes = l.as_bytes();
+            (!bytes.is_empty())
+                .then(|| String::from_utf8(bytes.to_vec()).ok())
+                .flatten()
+        })
+        .collect()
+}
+
 impl ProgramWords {
+    /// A policy's rules for every program: those that only look at redirects narrow
+    /// the lines with `>` to check, any other rules out nothing.
+    fn add_every_program_rules(&mut self, policy: &crate::Policy) {
+        for rule in &policy.rules {
+            if !rule.spec.programs.iter().any(|p| p == "*") {
+                continue;
+            }
+            let Some(re) = &rule.spec.redirect_regex else {
+                self.every_command = true;
+                continue;
+            };
+            self.redirects = true;
+            match (required_prefixes(re), &mut self.redirect_literals) {
+                (Some(found), Some(all)) => all.extend(found),
+                _ => self.redirect_literals = None,
+            }
+        }
+    }
+
     fn add(&mut self, name: &str) {
+        // A name the shells' splitting could never produce whole (`my prog`, `it's`):
+        // rule nothing out rather than miss it.
+        if name
+            .chars()
+            .any(|c| c.is_whitespace() || SEPARATORS.contains(&c) || matches!(c, '\'' | '"' | '\\'))
+        {
+            self.every_command = true;
+            return;
+        }
         // The engine compares ASCII case-insensitively; a shell may lower-case the whole
         // of Unicode, so both forms are looked for.
         self.words.insert(name.to_ascii_lowercase());
@@ -95,30 +187,41 @@ impl ProgramWords {
         if self.every_command || line.contains('\\') || line.contains("$'") {
             return true;
         }
-        if self.redirects && line.contains('>') {
-            return true;
-        }
         let joined: String = line
             .chars()
             .filter(|c| !matches!(c, '\'' | '"'))
             .collect::<String>()
             .to_ascii_lowercase();
+        // Compared without case: a superset of the engine's case-sensitive regexes.
+        if self.redirects && joined.contains('>') {
+            match &self.redirect_literals {
+                None => return true,
+                Some(l) if l.iter().any(|l| joined.contains(&l.to_ascii_lowercase())) => {
+                    return true
+                }
+                Some(_) => {}
+            }
+        }
         joined
             .split(|c: char| c.is_whitespace() || SEPARATORS.contains(&c))
-            .filter(|w| !w.is_empty())
-            .any(|w| self.names(w))
+            .filter_map(program_of)
+            .any(|p| self.words.contains(p))
     }
+}
 
-    /// Whether the word, taken as a program (its last path component, with or without
-    /// a Windows extension), is one of ours.
-    fn names(&self, word: &str) -> bool {
-        let base = word.rsplit('/').next().unwrap_or(word);
-        self.words.contains(base)
-            || EXTENSIONS
-                .iter()
-                .filter_map(|e| base.strip_suffix(e))
-                .any(|stem| self.words.contains(stem))
+/// The program a lower-cased word names, as the engine's `program_name` reads it: its
+/// last path component, less one Windows extension. `None` for a word ending in `/`.
+fn program_of(word: &str) -> Option<&str> {
+    let base = word.rsplit('/').next().unwrap_or(word);
+    if base.is_empty() {
+        return None;
     }
+    Some(
+        EXTENSIONS
+            .iter()
+            .find_map(|e| base.strip_suffix(e).filter(|stem| !stem.is_empty()))
+            .unwrap_or(base),
+    )
 }
 
 #[cfg(test)]
@@ -140,6 +243,10 @@ mod tests {
         }
         assert!(!w.every_command, "a built-in rule names every program");
         assert!(w.redirects, "the disk pack's `> /dev/sda` rule");
+        let literals = w.redirect_literals.as_ref().expect("literal prefixes");
+        assert!(literals.len() < 20, "{literals:?}");
+        assert!(literals.iter().any(|l| "/dev/sda".starts_with(l.as_str())));
+        assert!(!literals.iter().any(|l| "/dev/null".starts_with(l.as_str())));
         assert!(!w.words.contains("ls") && !w.words.contains("echo"));
     }
 
@@ -151,6 +258,8 @@ mod tests {
             "cd /srv/app && make -j8",
             "echo done | cat",
             "vim notes.txt",
+            "ls -d . >/dev/null",
+            "echo line 4 | cat >out.txt 2>&1",
             "test -n \"$HOME\"",
         ] {
             assert!(!w.may_match(line), "{line}");
@@ -164,6 +273,7 @@ mod tests {
             "$(rm -rf d)",
             "{rm,-rf,d}",
             "echo hi > /dev/sda",
+            "cat x >\"/dev/\"nvme0n1",
             "r\\m -rf d",
             "$'\\x72m' -rf d",
             "echo 'rm -rf d' | sh",
@@ -299,5 +409,81 @@ requires = "deny"
         };
         let w = Engine::new(vec![every]).unwrap().program_words();
         assert!(w.every_command && w.may_match("ls"));
+    }
+
+    #[test]
+    fn literals_shorten_to_their_common_prefixes() {
+        let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        assert_eq!(
+            shorten(set(&[
+                "/dev/sd",
+                "/dev/disk0",
+                "/dev/disk1",
+                "/dev/disk2",
+                "/dev/disk/by-",
+                "/dev/md/",
+                "/dev/md0"
+            ])),
+            set(&["/dev/sd", "/dev/disk", "/dev/md/", "/dev/md0"])
+        );
+        assert_eq!(shorten(set(&["ab", "abc"])), set(&["ab"]));
+    }
+
+    #[test]
+    fn words_are_read_as_the_engine_reads_program_names() {
+        assert_eq!(program_of("/usr/bin/rm"), Some("rm"));
+        assert_eq!(program_of("rm.exe"), Some("rm"));
+        assert_eq!(program_of(".exe"), Some(".exe"));
+        assert_eq!(program_of("a.exe.exe"), Some("a.exe"));
+        assert_eq!(program_of("dir/"), None);
+        for w in ["/usr/bin/rm", "rm.exe", ".exe", "a.exe.exe", "RM.EXE"] {
+            let lower = w.to_ascii_lowercase();
+            assert_eq!(program_of(&lower).unwrap(), crate::unwrap::program_name(w));
+        }
+    }
+
+    #[test]
+    fn redirect_rules_narrow_by_their_literals_or_check_every_redirect() {
+        assert_eq!(
+            required_prefixes("^/dev/(sd|nvme)").unwrap(),
+            vec!["/dev/sd", "/dev/nvme"]
+        );
+        assert_eq!(required_prefixes(r"\.db$"), Some(vec![".db".to_string()]));
+        assert_eq!(
+            required_prefixes("(?i)^PROD"),
+            Some(vec![
+                "PROD".to_string(),
+                "PROd".into(),
+                "PRoD".into(),
+                "PRod".into(),
+                "PrOD".into(),
+                "PrOd".into(),
+                "ProD".into(),
+                "Prod".into(),
+                "pROD".into(),
+                "pROd".into(),
+                "pRoD".into(),
+                "pRod".into(),
+                "prOD".into(),
+                "prOd".into(),
+                "proD".into(),
+                "prod".into()
+            ])
+        );
+        assert_eq!(required_prefixes(".*"), None);
+        assert_eq!(required_prefixes("a?"), None);
+        let rule = |re: &str| {
+            crate::engine::Source {
+            origin: "user.toml".into(),
+            layer: crate::Layer::User,
+            text: format!(
+                "[[rule]]\nid = \"me.r\"\ndescription = \"d\"\nseverity = \"high\"\nprograms = [\"*\"]\nredirect_regex = '{re}'\nrequires = \"deny\"\n"
+            ),
+        }
+        };
+        let w = Engine::new(vec![rule(r"\.db$")]).unwrap().program_words();
+        assert!(w.may_match("echo x > app.db") && !w.may_match("echo x > app.txt"));
+        let w = Engine::new(vec![rule("[a-z]*")]).unwrap().program_words();
+        assert!(w.may_match("echo x > app.txt") && !w.may_match("echo x"));
     }
 }

@@ -52,7 +52,6 @@ if [[ -z ${__backstop_bin-} ]] && { [[ $- == *i* ]] || [[ ${BACKSTOP_NONINTERACT
       done
       ((__backstop_wall)) && return 1
       [[ $line == *\\* || $line == *\$\'* ]] && return 1
-      ((__backstop_wredir)) && [[ $line == *'>'* ]] && return 1
       # A repository's own policies (.backstop/) may name any program.
       while [[ -n $d ]]; do
         [[ -d $d/.backstop ]] && return 1
@@ -61,15 +60,21 @@ if [[ -z ${__backstop_bin-} ]] && { [[ $- == *i* ]] || [[ ${BACKSTOP_NONINTERACT
       [[ -d /.backstop ]] && return 1
       line=${line//[\'\"]/}
       line=${line,,}
+      if ((__backstop_wredir)) && [[ $line == *'>'* ]]; then
+        ((__backstop_wredir == 1)) && return 1
+        for p in "${__backstop_wlits[@]}"; do
+          [[ $line == *"$p"* ]] && return 1
+        done
+      fi
       line=${line//[;&|()<>\{\}\$\`=!,]/ }
       set -f
       for w in $line; do
         w=${w##*/}
         [[ -n $w ]] || continue
-        [[ -n ${__backstop_words[$w]-} ]] && return 1
         case $w in
-          ?*.exe | ?*.com | ?*.bat | ?*.cmd) [[ -n ${__backstop_words[${w%.*}]-} ]] && return 1 ;;
+          ?*.exe | ?*.com | ?*.bat | ?*.cmd) w=${w%.*} ;;
         esac
+        [[ -n ${__backstop_words[$w]-} ]] && return 1
       done
       return 0
     }

@@ -103,8 +103,27 @@
                 $backstopRun = $backstopState.Run
                 $backstopStatus = -1
                 $backstopWhy = $null
+                # `r 12`, `ihy rm` and Invoke-History run an earlier line: that line is
+                # what is decided (the most recent one when no id is given).
+                $backstopChecked = $backstopLine
+                if ($backstopLine -match '^\s*(r|ihy|invoke-history)(\s+(-id\s+)?(?<id>[^\s;|&]+))?\s*$') {
+                    $backstopId = $Matches['id']
+                    $backstopPast = $null
+                    if ($null -eq $backstopId) {
+                        $backstopPast = Get-History -Count 1
+                    }
+                    elseif ($backstopId -match '^\d+$') {
+                        $backstopPast = Get-History -Id ([long]$backstopId) -ErrorAction Ignore
+                    }
+                    else {
+                        $backstopPast = Get-History | Where-Object { $_.CommandLine.StartsWith($backstopId, [System.StringComparison]::OrdinalIgnoreCase) } | Select-Object -Last 1
+                    }
+                    if ($null -ne $backstopPast) {
+                        $backstopChecked = [string]$backstopPast.CommandLine
+                    }
+                }
                 try {
-                    $backstopStatus = [int](& $backstopRun "hook --shell powershell --session $PID --line-env BACKSTOP_LINE" $backstopLine)
+                    $backstopStatus = [int](& $backstopRun "hook --shell powershell --session $PID --line-env BACKSTOP_LINE" $backstopChecked)
                 }
                 catch {
                     $backstopWhy = $_.Exception.Message -replace '\s+', ' '

@@ -45,7 +45,6 @@ if [[ -z ${__backstop_bin-} ]] && [[ -o interactive || ${BACKSTOP_NONINTERACTIVE
     done
     (( __backstop_wall )) && return 1
     [[ $line == *\\* || $line == *\$\'* ]] && return 1
-    (( __backstop_wredir )) && [[ $line == *'>'* ]] && return 1
     # A repository's own policies (.backstop/) may name any program.
     while [[ -n $d ]]; do
       [[ -d $d/.backstop ]] && return 1
@@ -54,14 +53,20 @@ if [[ -z ${__backstop_bin-} ]] && [[ -o interactive || ${BACKSTOP_NONINTERACTIVE
     [[ -d /.backstop ]] && return 1
     line=${line//[\'\"]/}
     line=${(L)line}
+    if (( __backstop_wredir )) && [[ $line == *'>'* ]]; then
+      (( __backstop_wredir == 1 )) && return 1
+      for p in $__backstop_wlits; do
+        [[ $line == *"$p"* ]] && return 1
+      done
+    fi
     line=${line//[;&|()<>\{\}\$\`=!,]/ }
     for w in ${=line}; do
       w=${w##*/}
       [[ -n $w ]] || continue
-      (( ${+__backstop_words[$w]} )) && return 1
       case $w in
-        (?*.exe|?*.com|?*.bat|?*.cmd) (( ${+__backstop_words[${w%.*}]} )) && return 1 ;;
+        (?*.exe|?*.com|?*.bat|?*.cmd) w=${w%.*} ;;
       esac
+      (( ${+__backstop_words[$w]} )) && return 1
     done
     return 0
   }

@@ -433,3 +433,42 @@ fn the_verbatim_string_reader_follows_powershell() {
     assert_eq!(verbatim("'open"), None);
     assert_eq!(verbatim("\"double\""), None);
 }
+
+/// `r 12`, `ihy rm` and `Invoke-History -Id 5` re-run a history entry, which is what
+/// must be decided: the script's pattern (run here as .NET would, ignoring case) picks
+/// exactly those lines and their id.
+#[test]
+fn a_history_rerun_is_decided_as_the_line_it_runs() {
+    let home = tempfile::tempdir().expect("tmp");
+    let script = render(Path::new(BIN), home.path());
+    let line = script
+        .lines()
+        .find(|l| l.contains("$backstopLine -match '^"))
+        .expect("the re-run pattern");
+    let start = line.find("-match '").expect("pattern") + "-match '".len();
+    let pattern = &line[start..line.rfind('\'').expect("closing quote")];
+    let re = regex::RegexBuilder::new(pattern)
+        .case_insensitive(true)
+        .build()
+        .expect("the pattern is a valid regex");
+    for (typed, id) in [
+        ("r", None),
+        ("r 12", Some("12")),
+        ("  R 12  ", Some("12")),
+        ("ihy rm", Some("rm")),
+        ("Invoke-History -Id 5", Some("5")),
+        ("invoke-history 7", Some("7")),
+    ] {
+        let caps = re
+            .captures(typed)
+            .unwrap_or_else(|| panic!("{typed:?} not seen as a re-run"));
+        assert_eq!(caps.name("id").map(|m| m.as_str()), id, "{typed:?}");
+    }
+    for other in ["rm -r x", "r 5; ls", "ri x", "rmdir", "echo r"] {
+        assert!(!re.is_match(other), "{other:?} taken for a re-run");
+    }
+    let body = &script[script.find(line).expect("line")..];
+    assert!(body.contains("Get-History -Id ([long]$backstopId)"));
+    assert!(body.contains("$backstopChecked = [string]$backstopPast.CommandLine"));
+    assert!(body.contains("--line-env BACKSTOP_LINE\" $backstopChecked)"));
+}

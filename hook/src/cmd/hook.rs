@@ -108,6 +108,7 @@ fn ask(a: &HookArgs, dirs: &Dirs, line: &str, eval: &Evaluation) -> Result<ExitC
                 };
                 let dir = super::init::pending_dir(dirs);
                 let _ = std::fs::create_dir_all(&dir);
+                sweep_pending(&dir);
                 let _ = backstop_backup::atomic::write_atomic(
                     &dir.join(session_file(session)),
                     serde_json::to_string(&pending)?.as_bytes(),
@@ -132,6 +133,27 @@ fn ask(a: &HookArgs, dirs: &Dirs, line: &str, eval: &Evaluation) -> Result<ExitC
                 "no terminal to ask on",
             );
             Ok(ExitCode::from(EXIT_REFUSED))
+        }
+    }
+}
+
+/// Notes left by shells that ended before their prompt hook ran (a closed terminal):
+/// a week old, no approved line is still running from them.
+const PENDING_STALE: Duration = Duration::from_secs(7 * 24 * 3600);
+
+fn sweep_pending(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let stale = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > PENDING_STALE);
+        if stale {
+            let _ = std::fs::remove_file(e.path());
         }
     }
 }
@@ -330,4 +352,28 @@ fn after(a: &HookArgs, dirs: &Dirs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sweeping_removes_only_week_old_notes() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("111");
+        let fresh = dir.path().join("222");
+        std::fs::write(&old, "{}").unwrap();
+        std::fs::write(&fresh, "{}").unwrap();
+        let week_ago = std::time::SystemTime::now() - PENDING_STALE - Duration::from_secs(60);
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(week_ago)
+            .unwrap();
+        sweep_pending(dir.path());
+        assert!(!old.exists(), "a week-old note stays");
+        assert!(fresh.exists(), "a fresh note was removed");
+    }
 }

@@ -5,6 +5,7 @@
 //! files, and this binary. The shells compare those with the words file written here
 //! (`-nt`, no process) and load the words again when one is newer.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -59,6 +60,9 @@ fn render(bin: &str, dirs: &Dirs) -> Result<Rendered> {
     }
     let _ = writeln!(text, "# every command: {}", words.every_command);
     let _ = writeln!(text, "# redirects: {}", words.redirects);
+    for l in words.redirect_literals.iter().flatten() {
+        let _ = writeln!(text, "# redirect starting {l}");
+    }
     let hash = Sha256::digest(text.as_bytes());
     let hex: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
     let dir = dirs.data.join("prefilter");
@@ -115,18 +119,58 @@ fn sweep(dir: &Path, keep: &Path) {
     }
 }
 
+/// `text` as a regular expression matching it literally (PCRE2, which fish uses,
+/// takes a backslash before any punctuation as that character).
+fn regex_escape(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_punctuation() {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn flag(b: bool) -> u8 {
     u8::from(b)
 }
 
-/// The variables: `__backstop_wall` (check every line), `__backstop_wredir` (check
-/// lines with `>`), `__backstop_wref` (the words file), `__backstop_watch`, and the
-/// words (`__backstop_words`: an associative array in bash and zsh, a list in fish).
+/// The variables: `__backstop_wall` (check every line), `__backstop_wredir` (0: no
+/// rule looks at redirects; 1: check every line with `>`; 2: those that also hold one
+/// of `__backstop_wlits`), `__backstop_wref` (the words file), `__backstop_watch`, and
+/// the words (`__backstop_words`: an associative array in bash and zsh, a list in fish).
 fn code(shell: Shell, r: Option<&Rendered>) -> String {
     let q = |p: &Path| shell.quote(&p.display().to_string());
     let (all, redir) = r.map_or((1, 1), |r| {
-        (flag(r.words.every_command), flag(r.words.redirects))
+        let redir = match (&r.words.redirect_literals, r.words.redirects) {
+            (_, false) => 0,
+            (None, true) => 1,
+            (Some(_), true) => 2,
+        };
+        (flag(r.words.every_command), redir)
     });
+    // Compared with the lower-cased line, as the reference does.
+    let lits: BTreeSet<String> = r
+        .and_then(|r| r.words.redirect_literals.as_ref())
+        .map_or_else(BTreeSet::new, |l| {
+            l.iter().map(|l| l.to_ascii_lowercase()).collect()
+        });
+    let lits = match shell {
+        // fish matches them as one regular expression: no substitution per literal.
+        Shell::Fish => shell.quote(
+            &lits
+                .iter()
+                .map(|l| regex_escape(l))
+                .collect::<Vec<_>>()
+                .join("|"),
+        ),
+        _ => lits
+            .iter()
+            .map(|l| shell.quote(l))
+            .collect::<Vec<_>>()
+            .join(" "),
+    };
     let wref = r.map_or_else(String::new, |r| q(&r.file));
     let watch: Vec<String> = r.map_or_else(Vec::new, |r| r.watch.iter().map(|p| q(p)).collect());
     let words: Vec<String> = r.map_or_else(Vec::new, |r| {
@@ -137,7 +181,7 @@ fn code(shell: Shell, r: Option<&Rendered>) -> String {
         Shell::Bash => {
             let assoc: Vec<String> = words.iter().map(|w| format!("[{w}]=1")).collect();
             format!(
-                "declare -g __backstop_wall={all} __backstop_wredir={redir} __backstop_wref={}\ndeclare -ga __backstop_watch=({watch})\ndeclare -gA __backstop_words=({})\n",
+                "declare -g __backstop_wall={all} __backstop_wredir={redir} __backstop_wref={}\ndeclare -ga __backstop_watch=({watch}) __backstop_wlits=({lits})\ndeclare -gA __backstop_words=({})\n",
                 if wref.is_empty() { "''".into() } else { wref },
                 assoc.join(" ")
             )
@@ -145,15 +189,26 @@ fn code(shell: Shell, r: Option<&Rendered>) -> String {
         Shell::Zsh => {
             let pairs: Vec<String> = words.iter().map(|w| format!("{w} 1")).collect();
             format!(
-                "typeset -g __backstop_wall={all} __backstop_wredir={redir} __backstop_wref={}\ntypeset -ga __backstop_watch\n__backstop_watch=({watch})\ntypeset -gA __backstop_words\n__backstop_words=({})\n",
+                "typeset -g __backstop_wall={all} __backstop_wredir={redir} __backstop_wref={}\ntypeset -ga __backstop_watch __backstop_wlits\n__backstop_watch=({watch})\n__backstop_wlits=({lits})\ntypeset -gA __backstop_words\n__backstop_words=({})\n",
                 if wref.is_empty() { "''".into() } else { wref },
                 pairs.join(" ")
             )
         }
+        // One string, " rm dd … ", that a glob finds ` WORD ` in: fish has no
+        // associative arrays, and `contains` over a list of hundreds is slow.
         Shell::Fish => format!(
-            "set -g __backstop_wall {all}\nset -g __backstop_wredir {redir}\nset -g __backstop_wref {}\nset -g __backstop_watch {watch}\nset -g __backstop_words {}\n",
+            "set -g __backstop_wall {all}\nset -g __backstop_wredir {redir}\nset -g __backstop_wref {}\nset -g __backstop_watch {watch}\nset -g __backstop_wlits {lits}\nset -g __backstop_words {}\n",
             if wref.is_empty() { "''".into() } else { wref },
-            words.join(" ")
+            shell.quote(&format!(
+                " {} ",
+                r.map_or_else(String::new, |r| r
+                    .words
+                    .words
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" "))
+            ))
         ),
         // nushell and PowerShell start the hook for every line.
         Shell::Nu | Shell::Pwsh => String::new(),
@@ -216,11 +271,22 @@ mod tests {
         let d = dirs(tmp.path());
         let bash = block(Shell::Bash, "/usr/bin/backstop", &d);
         assert!(bash.contains("['rm']=1"), "{bash}");
-        assert!(bash.contains("__backstop_wall=0 __backstop_wredir=1"));
+        assert!(
+            bash.contains("__backstop_wall=0 __backstop_wredir=2"),
+            "{bash}"
+        );
+        assert!(bash.contains("__backstop_wlits=('/dev/"), "{bash}");
         let zsh = block(Shell::Zsh, "/usr/bin/backstop", &d);
         assert!(zsh.contains(" 'rm' 1 "), "{zsh}");
         let fish = block(Shell::Fish, "/usr/bin/backstop", &d);
-        assert!(fish.contains(" 'rm' "), "{fish}");
+        assert!(
+            fish.contains("set -g __backstop_words ' ") && fish.contains(" rm "),
+            "{fish}"
+        );
+        assert!(
+            fish.contains(r"set -g __backstop_wlits '\\/dev\\/"),
+            "{fish}"
+        );
         assert!(block(Shell::Nu, "/usr/bin/backstop", &d).is_empty());
     }
 }
