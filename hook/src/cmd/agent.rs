@@ -145,10 +145,15 @@ fn decide(agent: Agent, within: Duration) -> (Answer, Option<Entry>) {
             "self-protection: refused for agents, which cannot be asked".to_string(),
         )
     } else if eval.decision == Decision::Ask && agent.has_dialog() {
+        let evidence = evidence.unwrap_or_default();
         let reason = format!(
-            "backstop: {} {}Approve only if you mean it; the backup stays until `backstop cleanup`.",
+            "backstop: {} {evidence}Approve only if you mean it{}.",
             sentence(&report::reason(&shown)),
-            evidence.unwrap_or_default()
+            if evidence.is_empty() {
+                ""
+            } else {
+                "; the backup stays until `backstop cleanup`"
+            }
         );
         (
             Answer::Ask { reason },
