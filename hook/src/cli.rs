@@ -48,10 +48,35 @@ pub enum Cmd {
     Audit(AuditArgs),
     /// Print the integration script for a shell (bash, zsh, fish, nu, powershell)
     Init(InitArgs),
-    /// Load backstop in a shell's profile: one marked block, added once
+    /// Load backstop in a shell's profile, or register it as an AI coding agent's hook
     Install(InstallArgs),
-    /// Remove backstop's block from a shell's profile
+    /// Remove backstop from a shell's profile or an agent's hook settings
     Uninstall(InstallArgs),
+    /// Decide an AI coding agent's shell command: reads the agent's hook JSON on stdin
+    /// and answers in its protocol (claude, codex, gemini, cursor, copilot)
+    AgentHook(AgentHookArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Always exits 0 with the answer in the agent's JSON on stdout: a command backstop does not object to gets `{}` (the agent's own permission rules then apply); any error, timeout or unreadable input is answered with a deny. Exit 2 (which most agents take as a block) only when AGENT itself is unknown."
+)]
+pub struct AgentHookArgs {
+    /// claude, codex, gemini, cursor or copilot
+    pub agent: String,
+}
+
+/// `backstop agent-hook …` parsed alone: agents call it before every shell command.
+#[derive(Debug, Parser)]
+#[command(
+    name = "backstop agent-hook",
+    bin_name = "backstop agent-hook",
+    version
+)]
+#[command(about = "Decide an AI coding agent's shell command (hook JSON on stdin)")]
+pub struct AgentHookOnly {
+    #[command(flatten)]
+    pub args: AgentHookArgs,
 }
 
 #[derive(Debug, Args)]
@@ -113,12 +138,19 @@ pub struct InitArgs {
 
 #[derive(Debug, Args)]
 pub struct InstallArgs {
-    /// bash, zsh, fish, nu or powershell
+    /// A shell (bash, zsh, fish, nu, powershell) or an agent (claude, codex, gemini,
+    /// cursor, copilot)
     pub shell: String,
-    /// The profile to edit, instead of the shell's usual one (~/.bashrc, ~/.zshrc,
-    /// ~/.config/fish/config.fish, ~/.config/nushell/config.nu, the PowerShell $PROFILE)
+    /// The profile or settings file to edit, instead of the usual one (~/.bashrc,
+    /// ~/.zshrc, ~/.config/fish/config.fish, ~/.config/nushell/config.nu, the
+    /// PowerShell $PROFILE; ~/.claude/settings.json, ~/.codex/hooks.json,
+    /// ~/.gemini/settings.json, ~/.cursor/hooks.json, ~/.copilot/hooks/backstop.json)
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
+    /// For an agent: edit the project's settings in the current directory
+    /// (.claude/settings.json, .codex/hooks.json, …) instead of the user's
+    #[arg(long, conflicts_with = "profile")]
+    pub project: bool,
 }
 
 #[derive(Debug, Args)]

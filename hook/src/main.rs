@@ -1,6 +1,7 @@
 //! `backstop`: refuses destructive commands unless a verified, redundant backup of
 //! their target exists and a person approves.
 
+mod agent;
 mod audit;
 mod backups;
 mod cli;
@@ -25,6 +26,16 @@ fn main() -> ExitCode {
         cli::CheckOnly::try_parse_from(std::env::args_os().skip(1)).map(|c| cli::Cmd::Check(c.args))
     } else if first.as_ref().is_some_and(|a| a == "hook") {
         cli::HookOnly::try_parse_from(std::env::args_os().skip(1)).map(|c| cli::Cmd::Hook(c.args))
+    } else if first.as_ref().is_some_and(|a| a == "agent-hook") {
+        match cli::AgentHookOnly::try_parse_from(std::env::args_os().skip(1)) {
+            Ok(c) => return cmd::agent::run(&c.args),
+            // Most agents run the command on any exit but 2: a broken hook line blocks.
+            Err(e) if e.use_stderr() => {
+                let _ = e.print();
+                return ExitCode::from(cmd::agent::EXIT_BLOCK);
+            }
+            Err(e) => Err(e),
+        }
     } else {
         cli::Cli::try_parse().map(|c| c.command)
     };

@@ -5,6 +5,7 @@
 // Helpers outside #[test] functions panic to fail the test that called them.
 #![allow(clippy::panic, clippy::new_without_default)]
 
+mod agent;
 mod backup;
 mod check;
 mod hook;

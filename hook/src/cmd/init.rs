@@ -204,8 +204,21 @@ fn without_block(text: &str) -> Result<(String, bool)> {
     Ok((before + &text[end..], true))
 }
 
+/// The shell `install`/`uninstall` names when it is not an agent.
+fn shell_for_profile(a: &InstallArgs) -> Result<Shell> {
+    if a.project {
+        bail!("--project is for agents (claude, codex, gemini, cursor, copilot); give a shell's profile with --profile FILE");
+    }
+    Shell::parse(&a.shell).context(
+        "install and uninstall also take an agent: claude, codex, gemini, cursor or copilot",
+    )
+}
+
 pub fn install(a: &InstallArgs) -> Result<ExitCode> {
-    let shell = Shell::parse(&a.shell)?;
+    if let Some(agent) = crate::agent::Agent::from_name(&a.shell) {
+        return crate::agent::settings::install(agent, a);
+    }
+    let shell = shell_for_profile(a)?;
     let dirs = Dirs::discover()?;
     let profile = match &a.profile {
         Some(p) => p.clone(),
@@ -261,7 +274,10 @@ pub fn install(a: &InstallArgs) -> Result<ExitCode> {
 }
 
 pub fn uninstall(a: &InstallArgs) -> Result<ExitCode> {
-    let shell = Shell::parse(&a.shell)?;
+    if let Some(agent) = crate::agent::Agent::from_name(&a.shell) {
+        return crate::agent::settings::uninstall(agent, a);
+    }
+    let shell = shell_for_profile(a)?;
     let profile = match &a.profile {
         Some(p) => p.clone(),
         None => shell.default_profile()?,

@@ -1,11 +1,12 @@
 //! One file per subcommand; `run` dispatches.
 
+pub mod agent;
 mod audit;
 mod backup;
 mod check;
 mod explain;
 mod hook;
-mod init;
+pub(crate) mod init;
 mod policy;
 mod scan;
 mod words;
@@ -36,6 +37,7 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
         Cmd::Init(a) => init::init(&a),
         Cmd::Install(a) => init::install(&a),
         Cmd::Uninstall(a) => init::uninstall(&a),
+        Cmd::AgentHook(a) => Ok(agent::run(&a)),
     }
 }
 

@@ -1,0 +1,433 @@
+//! `backstop install AGENT` / `uninstall AGENT`: backstop's hook entry in the agent's
+//! own settings file. The entry is spliced into the text ([`super::jsonc`]), so the
+//! rest of the file keeps its bytes, and uninstall takes out exactly what install put
+//! in; each write is atomic and keeps the replaced file as `NAME.backstop-bak`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _, Result};
+
+use super::jsonc::{self, Kind, Node, Style, J};
+use super::Agent;
+use crate::cli::InstallArgs;
+
+/// How long an agent waits for the hook, in seconds. backstop decides well within it
+/// (see `cmd/agent.rs`), so the agent's own timeout, which lets a command through in
+/// most agents, is never what ends a decision.
+pub const AGENT_TIMEOUT_SECS: u64 = 60;
+
+/// Where an agent keeps its hooks and what backstop's entry there looks like.
+struct Spec {
+    /// Keys from the top of the file down to the array of hook entries.
+    path: &'static [&'static str],
+    entry: J,
+    /// Keys a file backstop creates starts with (`"version": 1`).
+    preamble: Vec<(&'static str, J)>,
+}
+
+fn spec(agent: Agent, command: &str) -> Spec {
+    let cmd = || J::Str(command.to_string());
+    let group = |matcher: &str, hook: Vec<(&'static str, J)>| {
+        J::Obj(vec![
+            ("matcher", J::Str(matcher.into())),
+            ("hooks", J::Arr(vec![J::Obj(hook)])),
+        ])
+    };
+    match agent {
+        Agent::Claude => Spec {
+            path: &["hooks", "PreToolUse"],
+            entry: group(
+                "Bash",
+                vec![
+                    ("type", J::Str("command".into())),
+                    ("command", cmd()),
+                    ("timeout", J::Num(AGENT_TIMEOUT_SECS)),
+                    // A hook that cannot start or times out blocks instead of allowing.
+                    ("onFailure", J::Str("block".into())),
+                ],
+            ),
+            preamble: Vec::new(),
+        },
+        Agent::Codex => Spec {
+            path: &["hooks", "PreToolUse"],
+            entry: group(
+                "Bash",
+                vec![
+                    ("type", J::Str("command".into())),
+                    ("command", cmd()),
+                    ("timeout", J::Num(AGENT_TIMEOUT_SECS)),
+                ],
+            ),
+            preamble: Vec::new(),
+        },
+        Agent::Gemini => Spec {
+            path: &["hooks", "BeforeTool"],
+            entry: group(
+                "run_shell_command",
+                vec![
+                    ("name", J::Str("backstop".into())),
+                    ("type", J::Str("command".into())),
+                    ("command", cmd()),
+                    ("timeout", J::Num(AGENT_TIMEOUT_SECS * 1000)),
+                ],
+            ),
+            preamble: Vec::new(),
+        },
+        Agent::Cursor => Spec {
+            path: &["hooks", "beforeShellExecution"],
+            entry: J::Obj(vec![
+                ("command", cmd()),
+                ("timeout", J::Num(AGENT_TIMEOUT_SECS)),
+                ("failClosed", J::Bool(true)),
+            ]),
+            preamble: vec![("version", J::Num(1))],
+        },
+        Agent::Copilot => Spec {
+            path: &["hooks", "preToolUse"],
+            entry: J::Obj(vec![
+                ("type", J::Str("command".into())),
+                ("bash", cmd()),
+                ("timeoutSec", J::Num(AGENT_TIMEOUT_SECS)),
+            ]),
+            preamble: vec![("version", J::Num(1))],
+        },
+    }
+}
+
+/// The agent's configuration directory: its own environment variable, else `~/.NAME`.
+fn config_dir(agent: Agent) -> Result<PathBuf> {
+    let var = match agent {
+        Agent::Claude => Some("CLAUDE_CONFIG_DIR"),
+        Agent::Codex => Some("CODEX_HOME"),
+        Agent::Copilot => Some("COPILOT_HOME"),
+        Agent::Gemini | Agent::Cursor => None,
+    };
+    if let Some(dir) = var.and_then(std::env::var_os).filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    let base = directories::BaseDirs::new()
+        .context("cannot find your home directory; give the settings file with --profile FILE")?;
+    Ok(base.home_dir().join(format!(".{}", agent.name())))
+}
+
+/// The file `install` edits: `--profile`, the project's (`--project`), or the user's.
+pub fn settings_file(agent: Agent, a: &InstallArgs) -> Result<PathBuf> {
+    if let Some(p) = &a.profile {
+        return Ok(p.clone());
+    }
+    let (user, project) = match agent {
+        Agent::Claude => ("settings.json", ".claude/settings.json"),
+        Agent::Codex => ("hooks.json", ".codex/hooks.json"),
+        Agent::Gemini => ("settings.json", ".gemini/settings.json"),
+        Agent::Cursor => ("hooks.json", ".cursor/hooks.json"),
+        // Copilot reads every *.json in its hooks directories: backstop has its own.
+        Agent::Copilot => ("hooks/backstop.json", ".github/hooks/backstop.json"),
+    };
+    if a.project {
+        let cwd = std::env::current_dir().context("cannot tell the current directory")?;
+        return Ok(cwd.join(project));
+    }
+    Ok(config_dir(agent)?.join(user))
+}
+
+/// The command line the agent runs, with this binary's path quoted for `sh`.
+fn hook_command(agent: Agent) -> Result<String> {
+    let bin = crate::cmd::init::own_path()?;
+    Ok(format!(
+        "{} agent-hook {}",
+        crate::cmd::init::Shell::Bash.quote(&bin),
+        agent.name()
+    ))
+}
+
+/// Is this entry backstop's (for this agent), whatever binary path it names?
+fn is_ours(agent: Agent, entry_text: &str) -> bool {
+    let marker = format!("agent-hook {}", agent.name());
+    entry_text.match_indices(&marker).any(|(i, _)| {
+        !entry_text[i + marker.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '-')
+    })
+}
+
+/// The whole file as backstop writes it when there is none.
+fn fresh(spec: &Spec) -> String {
+    let style = Style {
+        unit: "  ".into(),
+        compact: false,
+    };
+    let mut top = spec.preamble.clone();
+    top.push((spec.path[0], nest(&spec.path[1..], &spec.entry)));
+    format!("{}\n", J::Obj(top).render(&style, 0))
+}
+
+/// `{"b": {"c": [entry]}}` for the keys below the one being added.
+fn nest(rest: &'static [&'static str], entry: &J) -> J {
+    match rest.split_first() {
+        None => J::Arr(vec![entry.clone()]),
+        Some((key, below)) => J::Obj(vec![(key, nest(below, entry))]),
+    }
+}
+
+fn parse(text: &str, file: &Path) -> Result<Node> {
+    let root = jsonc::parse(text).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not valid JSON ({e}); fix it, then run this again",
+            file.display()
+        )
+    })?;
+    if !matches!(root.kind, Kind::Object(_)) {
+        bail!(
+            "{} holds {}, not a JSON object; fix it, then run this again",
+            file.display(),
+            root.type_name()
+        );
+    }
+    Ok(root)
+}
+
+/// Walk `spec.path` down from the top: the nodes on it (the top first, so a node's
+/// index is its nesting depth), and whether every key was there.
+fn walk<'a>(root: &'a Node, spec: &Spec, file: &Path) -> Result<(Vec<&'a Node>, bool)> {
+    let mut nodes = vec![root];
+    for (i, key) in spec.path.iter().enumerate() {
+        let here = nodes[nodes.len() - 1];
+        let Some(m) = here.member(key) else {
+            return Ok((nodes, false));
+        };
+        let last = i + 1 == spec.path.len();
+        let fits = matches!(
+            (&m.value.kind, last),
+            (Kind::Array(_), true) | (Kind::Object(_), false)
+        );
+        if !fits {
+            bail!(
+                "`{}` in {} is {}, not {}; fix it by hand, then run this again",
+                spec.path[..=i].join("."),
+                file.display(),
+                m.value.type_name(),
+                if last { "an array" } else { "an object" }
+            );
+        }
+        nodes.push(&m.value);
+    }
+    Ok((nodes, true))
+}
+
+/// The file's text with backstop's entry in it (unchanged when it is already there).
+fn with_entry(agent: Agent, spec: &Spec, text: &str, file: &Path) -> Result<String> {
+    if text.trim().is_empty() {
+        return Ok(fresh(spec));
+    }
+    let root = parse(text, file)?;
+    let style = Style::of(text);
+    let (nodes, complete) = walk(&root, spec, file)?;
+    let depth = nodes.len() - 1;
+    let here = nodes[depth];
+    if !complete {
+        let key = spec.path[depth];
+        let value = nest(&spec.path[depth + 1..], &spec.entry);
+        let member = format!(
+            "{}: {}",
+            serde_json::Value::String(key.into()),
+            value.render(&style, depth + 1)
+        );
+        return Ok(jsonc::append(text, here, depth, &member, &style));
+    }
+    let rendered = spec.entry.render(&style, depth + 1);
+    if let Kind::Array(items) = &here.kind {
+        if let Some(item) = items.iter().find(|n| is_ours(agent, &text[n.start..n.end])) {
+            // A moved binary updates the entry in place.
+            return Ok(jsonc::replace(text, item, &rendered));
+        }
+    }
+    Ok(jsonc::append(text, here, depth, &rendered, &style))
+}
+
+/// The file's text without backstop's entries, and the containers on its path that
+/// they leave empty; `None` when there is no entry of backstop's.
+fn without_entry(agent: Agent, spec: &Spec, text: &str, file: &Path) -> Result<Option<String>> {
+    let mut text = text.to_string();
+    let mut removed = false;
+    loop {
+        let root = parse(&text, file)?;
+        let (nodes, complete) = walk(&root, spec, file)?;
+        if !complete {
+            break;
+        }
+        let array = nodes[nodes.len() - 1];
+        let Kind::Array(items) = &array.kind else {
+            break;
+        };
+        let Some(i) = items
+            .iter()
+            .position(|n| is_ours(agent, &text[n.start..n.end]))
+        else {
+            break;
+        };
+        text = jsonc::remove(&text, array, i);
+        removed = true;
+    }
+    if !removed {
+        return Ok(None);
+    }
+    // Take out the containers install had to add: deepest first, never the top.
+    for level in (1..=spec.path.len()).rev() {
+        let root = parse(&text, file)?;
+        let (nodes, _) = walk(&root, spec, file)?;
+        let Some(node) = nodes.get(level) else {
+            continue;
+        };
+        let empty = match &node.kind {
+            Kind::Array(items) => items.is_empty(),
+            Kind::Object(members) => members.is_empty(),
+            _ => false,
+        };
+        if !empty {
+            break;
+        }
+        let parent = nodes[level - 1];
+        if let Kind::Object(members) = &parent.kind {
+            if let Some(i) = members.iter().rposition(|m| m.key == spec.path[level - 1]) {
+                text = jsonc::remove(&text, parent, i);
+            }
+        }
+    }
+    Ok(Some(text))
+}
+
+fn read(file: &Path) -> Result<Option<String>> {
+    match std::fs::read_to_string(file) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", file.display())),
+    }
+}
+
+pub fn install(agent: Agent, a: &InstallArgs) -> Result<ExitCode> {
+    let file = settings_file(agent, a)?;
+    let spec = spec(agent, &hook_command(agent)?);
+    let old = read(&file)?;
+    let new = with_entry(agent, &spec, old.as_deref().unwrap_or_default(), &file)?;
+    if old.as_deref() == Some(new.as_str()) {
+        println!(
+            "backstop is already {}'s hook in {}",
+            agent.name(),
+            file.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    backstop_backup::atomic::write_atomic(&file, new.as_bytes())?;
+    println!(
+        "backstop now decides {}'s shell commands, from its next session ({}{})",
+        agent.name(),
+        file.display(),
+        if old.is_some() {
+            format!(
+                "; the previous version is kept as {}",
+                backstop_backup::atomic::backup_path(&file).display()
+            )
+        } else {
+            String::new()
+        }
+    );
+    if let Some(note) = note(agent, &new) {
+        println!("{note}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn uninstall(agent: Agent, a: &InstallArgs) -> Result<ExitCode> {
+    let file = settings_file(agent, a)?;
+    let spec = spec(agent, &hook_command(agent)?);
+    let not_there = || {
+        println!(
+            "backstop is not {}'s hook in {}",
+            agent.name(),
+            file.display()
+        );
+        Ok(ExitCode::SUCCESS)
+    };
+    let Some(old) = read(&file)? else {
+        return not_there();
+    };
+    // A file install created holds nothing else: it goes, as it was not there before.
+    if old == fresh(&spec) || old.trim().is_empty() {
+        let keep = backstop_backup::atomic::backup_path(&file);
+        std::fs::copy(&file, &keep).with_context(|| {
+            format!(
+                "cannot keep a copy of {} as {}",
+                file.display(),
+                keep.display()
+            )
+        })?;
+        std::fs::remove_file(&file).with_context(|| format!("cannot remove {}", file.display()))?;
+        println!(
+            "removed {} (backstop had created it; a copy is kept as {})",
+            file.display(),
+            keep.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(new) = without_entry(agent, &spec, &old, &file)? else {
+        return not_there();
+    };
+    backstop_backup::atomic::write_atomic(&file, new.as_bytes())?;
+    println!(
+        "removed backstop from {}; {} no longer asks backstop from its next session",
+        file.display(),
+        agent.name()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What else the person must know for the hook to run.
+fn note(agent: Agent, text: &str) -> Option<String> {
+    match agent {
+        Agent::Claude => Some("Claude Code 2.1.295 or later blocks the command when the hook cannot run (`onFailure`); older ones let it through.".into()),
+        Agent::Codex => Some("Codex runs hooks by default from 0.124; older releases need `[features] codex_hooks = true` in config.toml, and a project's .codex/ only counts once the project is trusted.".into()),
+        Agent::Gemini => {
+            let off = jsonc::parse(text).ok().is_some_and(|root| {
+                let flag = |a: &str, b: &str| {
+                    root.member(a)
+                        .and_then(|m| m.value.member(b))
+                        .is_some_and(|m| &text[m.value.start..m.value.end] == "false")
+                };
+                flag("hooksConfig", "enabled") || flag("tools", "enableHooks")
+            });
+            off.then(|| "warning: this file turns Gemini CLI's hooks off (`hooksConfig.enabled` or `tools.enableHooks` is false); backstop's hook will not run until they are on.".into())
+        }
+        Agent::Cursor => Some("Cursor reads hooks.json when it starts: restart it.".into()),
+        Agent::Copilot => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CMD: &str = "'/opt/bin/backstop' agent-hook claude";
+
+    #[test]
+    fn a_fresh_file_is_the_entry_alone_and_goes_back_to_nothing() {
+        let s = spec(Agent::Claude, CMD);
+        let text = with_entry(Agent::Claude, &s, "", Path::new("f")).unwrap();
+        assert_eq!(text, fresh(&s));
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["hooks"]["PreToolUse"][0]["hooks"][0]["command"], CMD);
+        assert_eq!(
+            without_entry(Agent::Claude, &s, &text, Path::new("f")).unwrap(),
+            Some("{}\n".into())
+        );
+    }
+
+    #[test]
+    fn other_agents_entries_are_not_ours() {
+        assert!(is_ours(Agent::Claude, CMD));
+        assert!(!is_ours(Agent::Claude, "'/b' agent-hook claude-x"));
+        assert!(!is_ours(Agent::Codex, CMD));
+    }
+}
