@@ -318,3 +318,39 @@ fn scripts_are_checked_only_when_opted_in_through_bash_env() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "before\nafter\n");
     assert!(!sb.dir.exists());
 }
+
+/// A profile may load the integration twice; its own DEBUG traps must then not be
+/// taken for an attempt to remove backstop's (the rule `backstop.bash-debug-trap`).
+#[test]
+fn the_integrations_own_traps_are_not_refused() {
+    let sb = Sandbox::new();
+    for shell in ["bash", "zsh"] {
+        let script = sb.init(shell);
+        let traps: Vec<&str> = script
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("trap ") && l.ends_with(" DEBUG"))
+            .collect();
+        assert!(!traps.is_empty(), "{shell} sets a DEBUG trap");
+        for line in traps {
+            let out = Command::new(harness::backstop_bin())
+                .args(["check", "--shell", shell, "--", line])
+                .env_clear()
+                .envs(sb.env())
+                .output()
+                .expect("run backstop check");
+            assert!(
+                out.status.success(),
+                "{shell}: `{line}` is refused:\n{}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+        let out = Command::new(harness::backstop_bin())
+            .args(["check", "--shell", shell, "--", "trap - DEBUG"])
+            .env_clear()
+            .envs(sb.env())
+            .output()
+            .expect("run backstop check");
+        assert!(!out.status.success(), "trap - DEBUG is let through");
+    }
+}

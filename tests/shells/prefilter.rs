@@ -11,15 +11,16 @@ use backstop_rules::{Engine, ProgramWords};
 use crate::harness::{self, Sandbox};
 
 /// Reads NUL-separated lines from the file `$1` and prints `0` (ruled out) or `1`
-/// (checked) for each, with the integration loaded as scripts load it.
+/// (checked) for each, with the integration's functions loaded as scripts load them
+/// but without its DEBUG trap, which would decide the driver's own commands.
 fn driver(shell: &str) -> &'static str {
     match shell {
         "bash" => {
-            r#"BACKSTOP_NONINTERACTIVE=1; eval "$(backstop init bash)"; trap - DEBUG
+            r#"BACKSTOP_NONINTERACTIVE=1; eval "$(backstop init bash | grep -v '^ *trap .* DEBUG$')"
 while IFS= read -r -d '' l; do if __backstop_benign "$l"; then printf 0; else printf 1; fi; done <"$1""#
         }
         "zsh" => {
-            r#"BACKSTOP_NONINTERACTIVE=1; eval "$(backstop init zsh)"; trap - DEBUG
+            r#"BACKSTOP_NONINTERACTIVE=1; eval "$(backstop init zsh | grep -v '^ *trap .* DEBUG$')"
 while IFS= read -r -d '' l; do if __backstop_benign "$l"; then printf 0; else printf 1; fi; done <"$1""#
         }
         _ => {
