@@ -1,7 +1,8 @@
 //! Editing an agent's JSON settings as text, so that everything backstop did not add
 //! keeps its bytes: its key order, indentation, comments (JSONC, which Gemini and
 //! Copilot accept) and the rest. A value is re-serialised nowhere; backstop's entry is
-//! spliced in, and taken out again exactly.
+//! spliced in, and taken out again exactly. jsonc-parser reads the text; this
+//! module keeps the spans and does the splicing.
 
 /// A value and where it is in the text (`start..end`).
 #[derive(Debug, Clone)]
@@ -44,176 +45,66 @@ impl std::fmt::Display for SyntaxError {
     }
 }
 
-/// Deep enough for any settings file; deeper input is refused rather than recursed.
-const MAX_DEPTH: usize = 64;
-
-struct Parser<'a> {
-    text: &'a str,
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-/// Parse a JSON document (comments and trailing commas allowed) into spans.
+/// Parse a JSON document (comments and trailing commas allowed, as Gemini's and
+/// VS Code's settings are) into spans. jsonc-parser reads it and bounds its nesting;
+/// this keeps only what the splicing below needs.
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
-    let mut p = Parser {
-        text,
-        bytes: text.as_bytes(),
-        pos: 0,
+    let options = jsonc_parser::ParseOptions {
+        allow_comments: true,
+        allow_trailing_commas: true,
+        // Beyond JSON with comments: none of the agents reads these.
+        allow_loose_object_property_names: false,
+        allow_missing_commas: false,
+        allow_single_quoted_strings: false,
+        allow_hexadecimal_numbers: false,
+        allow_unary_plus_numbers: false,
     };
-    p.skip_ws()?;
-    let node = p.value(0)?;
-    p.skip_ws()?;
-    if p.pos != p.bytes.len() {
-        return Err(p.error("more text after the end of the JSON value"));
-    }
-    Ok(node)
+    let parsed = jsonc_parser::parse_to_ast(text, &Default::default(), &options).map_err(|e| {
+        SyntaxError {
+            line: e.line_display(),
+            column: e.column_display(),
+            message: e.kind().to_string(),
+        }
+    })?;
+    let Some(value) = parsed.value else {
+        return Err(SyntaxError {
+            line: 1,
+            column: 1,
+            message: "the file holds no JSON value".into(),
+        });
+    };
+    Ok(node(&value))
 }
 
-impl Parser<'_> {
-    fn error(&self, message: &str) -> SyntaxError {
-        let before = self.text.get(..self.pos).unwrap_or(self.text);
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        SyntaxError {
-            line,
-            column,
-            message: message.to_string(),
-        }
-    }
-
-    fn peek(&self) -> Option<u8> {
-        self.bytes.get(self.pos).copied()
-    }
-
-    fn skip_ws(&mut self) -> Result<(), SyntaxError> {
-        loop {
-            match self.peek() {
-                Some(b' ' | b'\t' | b'\n' | b'\r') => self.pos += 1,
-                Some(b'/') if self.bytes.get(self.pos + 1) == Some(&b'/') => {
-                    while self.peek().is_some_and(|b| b != b'\n') {
-                        self.pos += 1;
-                    }
-                }
-                Some(b'/') if self.bytes.get(self.pos + 1) == Some(&b'*') => {
-                    let Some(end) = self.text[self.pos + 2..].find("*/") else {
-                        return Err(self.error("a /* comment is not closed"));
+fn node(value: &jsonc_parser::ast::Value<'_>) -> Node {
+    use jsonc_parser::ast::{ObjectPropName, Value};
+    use jsonc_parser::common::Ranged as _;
+    let range = value.range();
+    let kind = match value {
+        Value::Object(o) => Kind::Object(
+            o.properties
+                .iter()
+                .map(|p| {
+                    let (key, key_start) = match &p.name {
+                        ObjectPropName::String(s) => (s.value.to_string(), s.range.start),
+                        ObjectPropName::Word(w) => (w.value.to_string(), w.range.start),
                     };
-                    self.pos += 2 + end + 2;
-                }
-                _ => return Ok(()),
-            }
-        }
-    }
-
-    fn value(&mut self, depth: usize) -> Result<Node, SyntaxError> {
-        if depth > MAX_DEPTH {
-            return Err(self.error("nested too deeply"));
-        }
-        let start = self.pos;
-        let kind = match self.peek() {
-            Some(b'{') => self.object(depth)?,
-            Some(b'[') => self.array(depth)?,
-            Some(b'"') => {
-                self.string()?;
-                Kind::String
-            }
-            Some(b'-' | b'0'..=b'9') => {
-                while self.peek().is_some_and(|b| {
-                    b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')
-                }) {
-                    self.pos += 1;
-                }
-                Kind::Other
-            }
-            _ => {
-                let rest = &self.text[self.pos..];
-                let word = ["true", "false", "null"]
-                    .into_iter()
-                    .find(|w| rest.starts_with(w))
-                    .ok_or_else(|| self.error("expected a value"))?;
-                self.pos += word.len();
-                Kind::Other
-            }
-        };
-        Ok(Node {
-            start,
-            end: self.pos,
-            kind,
-        })
-    }
-
-    fn object(&mut self, depth: usize) -> Result<Kind, SyntaxError> {
-        self.pos += 1;
-        let mut members = Vec::new();
-        loop {
-            self.skip_ws()?;
-            match self.peek() {
-                Some(b'}') => {
-                    self.pos += 1;
-                    return Ok(Kind::Object(members));
-                }
-                Some(b'"') => {}
-                _ => return Err(self.error("expected a key in quotes or `}`")),
-            }
-            let key_start = self.pos;
-            let key = self.string()?;
-            self.skip_ws()?;
-            if self.peek() != Some(b':') {
-                return Err(self.error("expected `:` after the key"));
-            }
-            self.pos += 1;
-            self.skip_ws()?;
-            let value = self.value(depth + 1)?;
-            members.push(Member {
-                key,
-                key_start,
-                value,
-            });
-            self.skip_ws()?;
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b'}') => {}
-                _ => return Err(self.error("expected `,` or `}`")),
-            }
-        }
-    }
-
-    fn array(&mut self, depth: usize) -> Result<Kind, SyntaxError> {
-        self.pos += 1;
-        let mut items = Vec::new();
-        loop {
-            self.skip_ws()?;
-            if self.peek() == Some(b']') {
-                self.pos += 1;
-                return Ok(Kind::Array(items));
-            }
-            items.push(self.value(depth + 1)?);
-            self.skip_ws()?;
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b']') => {}
-                _ => return Err(self.error("expected `,` or `]`")),
-            }
-        }
-    }
-
-    fn string(&mut self) -> Result<String, SyntaxError> {
-        let start = self.pos;
-        self.pos += 1;
-        loop {
-            match self.peek() {
-                None => return Err(self.error("a string is not closed")),
-                Some(b'"') => break,
-                Some(b'\\') => self.pos += 2,
-                Some(_) => self.pos += 1,
-            }
-        }
-        self.pos += 1;
-        let raw = self.text.get(start..self.pos).unwrap_or_default();
-        serde_json::from_str(raw).map_err(|e| {
-            self.pos = start;
-            self.error(&format!("not a valid string ({e})"))
-        })
+                    Member {
+                        key,
+                        key_start,
+                        value: node(&p.value),
+                    }
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Kind::Array(a.elements.iter().map(node).collect()),
+        Value::StringLit(_) => Kind::String,
+        _ => Kind::Other,
+    };
+    Node {
+        start: range.start,
+        end: range.end,
+        kind,
     }
 }
 
