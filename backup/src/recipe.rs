@@ -139,21 +139,66 @@ pub fn resolve_program(name: &str) -> Result<PathBuf> {
             message: "a relative path is not allowed in a recipe; give a name found on PATH or an absolute path".into(),
         });
     }
-    let path = std::env::var_os("PATH").ok_or_else(not_found)?;
-    let exts: &[&str] = if cfg!(windows) {
-        &[".exe", ".cmd", ".bat", ""]
-    } else {
-        &[""]
-    };
-    for dir in std::env::split_paths(&path).filter(|d| d.is_absolute()) {
-        for ext in exts {
-            let candidate = dir.join(format!("{name}{ext}"));
-            if is_executable(&candidate) {
-                return Ok(candidate);
-            }
-        }
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    if cfg!(windows) {
+        dirs.extend(system32(std::env::var_os("SystemRoot")));
     }
-    Err(not_found())
+    if let Some(path) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&path).filter(|d| d.is_absolute()));
+    }
+    let names = if cfg!(windows) {
+        windows_names(name, std::env::var("PATHEXT").ok().as_deref())
+    } else {
+        vec![name.to_string()]
+    };
+    find_program(&dirs, &names, is_executable).ok_or_else(not_found)
+}
+
+/// The first `dir/name` that `runnable` accepts, directory by directory.
+fn find_program(
+    dirs: &[PathBuf],
+    names: &[String],
+    runnable: impl Fn(&Path) -> bool,
+) -> Option<PathBuf> {
+    dirs.iter()
+        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
+        .find(|p| runnable(p))
+}
+
+/// `%SystemRoot%\System32`, searched before PATH as Windows itself does, so that
+/// `wsl.exe` and `reg.exe` are Windows' own whatever PATH holds.
+fn system32(system_root: Option<std::ffi::OsString>) -> Option<PathBuf> {
+    let root = system_root?;
+    let text = root.to_str()?;
+    // Windows' absolute forms (`C:\`, `\\server\`), read by hand so this is tested anywhere:
+    // a relative SystemRoot would be a lookup in the current directory.
+    let b = text.as_bytes();
+    let drive =
+        b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && matches!(b[2], b'\\' | b'/');
+    (drive || text.starts_with(r"\\")).then(|| PathBuf::from(&root).join("System32"))
+}
+
+/// The file names cmd.exe would try for `name`: the name itself if it already ends in
+/// one of PATHEXT's extensions, else the name with each extension in PATHEXT's order.
+/// Only the kinds a process can be started from (`.exe`, `.com`, `.bat`, `.cmd`) count:
+/// a `.vbs` or `.ps1` needs its interpreter named in the recipe.
+fn windows_names(name: &str, pathext: Option<&str>) -> Vec<String> {
+    const STARTABLE: [&str; 4] = [".exe", ".com", ".bat", ".cmd"];
+    let pathext = pathext
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or(".COM;.EXE;.BAT;.CMD");
+    let exts: Vec<&str> = pathext
+        .split(';')
+        .map(str::trim)
+        .filter(|e| STARTABLE.iter().any(|s| s.eq_ignore_ascii_case(e)))
+        .collect();
+    let lower = name.to_ascii_lowercase();
+    let has_ext = STARTABLE.iter().any(|s| lower.ends_with(s));
+    if has_ext {
+        vec![name.to_string()]
+    } else {
+        exts.iter().map(|e| format!("{name}{e}")).collect()
+    }
 }
 
 #[cfg(unix)]
@@ -589,5 +634,57 @@ mod tests {
         assert!(resolve_program("./evil").is_err());
         assert!(resolve_program("no-such-program-backstop").is_err());
         assert!(resolve_program("sh").is_ok_and(|p| p.is_absolute()));
+    }
+
+    #[test]
+    fn windows_names_follow_pathext() {
+        let names = |n, p| windows_names(n, p);
+        assert_eq!(
+            names("wsl", Some(".COM;.EXE;.BAT;.CMD;.VBS;.JS;.MSC")),
+            ["wsl.COM", "wsl.EXE", "wsl.BAT", "wsl.CMD"]
+        );
+        // A name that already has a startable extension is taken as given.
+        assert_eq!(names("reg.exe", Some(".COM;.EXE")), ["reg.exe"]);
+        assert_eq!(names("Backup.CMD", None), ["Backup.CMD"]);
+        // Unset, empty or odd PATHEXT: cmd.exe's default, blanks and non-programs dropped.
+        assert_eq!(
+            names("reg", None),
+            ["reg.COM", "reg.EXE", "reg.BAT", "reg.CMD"]
+        );
+        assert_eq!(names("reg", Some("  ")), names("reg", None));
+        assert_eq!(names("reg", Some(";.exe; ;.ps1;.py")), ["reg.exe"]);
+        // `pg_dump.old` is not an extension PATHEXT knows: the extensions are added.
+        assert_eq!(names("pg_dump.old", Some(".EXE")), ["pg_dump.old.EXE"]);
+    }
+
+    #[test]
+    fn system32_comes_from_an_absolute_system_root() {
+        assert_eq!(
+            system32(Some(r"C:\Windows".into())),
+            Some(PathBuf::from(r"C:\Windows").join("System32"))
+        );
+        assert_eq!(system32(Some("Windows".into())), None);
+        assert_eq!(system32(Some("".into())), None);
+        assert_eq!(system32(None), None);
+    }
+
+    #[test]
+    fn programs_are_found_directory_by_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (sys, user) = (tmp.path().join("System32"), tmp.path().join("bin"));
+        std::fs::create_dir_all(&sys).unwrap();
+        std::fs::create_dir_all(&user).unwrap();
+        // A wsl.BAT on the user's PATH loses to System32's wsl.EXE, searched first;
+        // within one directory PATHEXT's order decides.
+        std::fs::write(sys.join("wsl.EXE"), b"").unwrap();
+        std::fs::write(user.join("wsl.BAT"), b"").unwrap();
+        std::fs::write(user.join("reg.CMD"), b"").unwrap();
+        std::fs::write(user.join("reg.EXE"), b"").unwrap();
+        let dirs = [sys.clone(), user.clone()];
+        let pathext = Some(".COM;.EXE;.BAT;.CMD");
+        let find = |n| find_program(&dirs, &windows_names(n, pathext), |p: &Path| p.is_file());
+        assert_eq!(find("wsl"), Some(sys.join("wsl.EXE")));
+        assert_eq!(find("reg"), Some(user.join("reg.EXE")));
+        assert_eq!(find("pg_dump"), None);
     }
 }

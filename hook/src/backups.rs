@@ -48,6 +48,13 @@ impl ManifestOracle {
                 signal_hook::consts::SIGINT,
                 std::sync::Arc::clone(&flag),
             );
+            #[cfg(windows)]
+            {
+                let flag = std::sync::Arc::clone(&flag);
+                let _ = ctrlc::set_handler(move || {
+                    flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                });
+            }
             flag
         });
     }

@@ -9,7 +9,8 @@ use backstop_rules::{Engine, Layer};
 /// backstop's directories: everything under `BACKSTOP_HOME` when it is set.
 #[derive(Debug, Clone)]
 pub struct Dirs {
-    /// The system layer: `/etc/backstop`, or `$BACKSTOP_HOME/system`.
+    /// The system layer: `/etc/backstop` (`%ProgramData%\\backstop` on Windows), or
+    /// `$BACKSTOP_HOME/system`.
     pub system: PathBuf,
     /// The user's policies: `<config dir>/policies`.
     pub user_policies: PathBuf,
@@ -31,10 +32,25 @@ impl Dirs {
             "cannot find your home directory to keep backstop's configuration; set BACKSTOP_HOME to a directory",
         )?;
         Ok(Dirs {
-            system: PathBuf::from("/etc/backstop"),
+            system: system_dir(cfg!(windows), std::env::var_os("ProgramData")),
             user_policies: pd.config_dir().join("policies"),
-            data: pd.data_dir().to_path_buf(),
+            // Manifests and the audit log name this machine's disks: on Windows they stay
+            // in %LOCALAPPDATA%, out of a roaming profile (elsewhere it is the data dir).
+            data: pd.data_local_dir().to_path_buf(),
         })
+    }
+}
+
+/// Where an administrator keeps the system layer. Windows has no `/etc`: machine-wide
+/// settings live under `%ProgramData%` (`C:\\ProgramData` when it is unset).
+fn system_dir(windows: bool, program_data: Option<std::ffi::OsString>) -> PathBuf {
+    if windows {
+        program_data
+            .filter(|p| !p.is_empty())
+            .map_or_else(|| PathBuf::from(r"C:\ProgramData"), PathBuf::from)
+            .join("backstop")
+    } else {
+        PathBuf::from("/etc/backstop")
     }
 }
 
@@ -105,4 +121,29 @@ pub fn sources(dirs: &Dirs, cwd: Option<&Path>) -> Result<Vec<Source>> {
 /// The engine with every layer in force for `cwd`.
 pub fn engine(dirs: &Dirs, cwd: Option<&Path>) -> Result<Engine> {
     Ok(Engine::new(sources(dirs, cwd)?)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_system_layer_is_under_program_data_on_windows() {
+        assert_eq!(
+            system_dir(true, Some(r"D:\ProgramData".into())),
+            PathBuf::from(r"D:\ProgramData").join("backstop")
+        );
+        assert_eq!(
+            system_dir(true, Some("".into())),
+            PathBuf::from(r"C:\ProgramData").join("backstop")
+        );
+        assert_eq!(
+            system_dir(true, None),
+            PathBuf::from(r"C:\ProgramData").join("backstop")
+        );
+        assert_eq!(
+            system_dir(false, Some("ignored".into())),
+            PathBuf::from("/etc/backstop")
+        );
+    }
 }

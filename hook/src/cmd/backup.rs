@@ -9,7 +9,7 @@ use anyhow::{bail, Context as _, Result};
 use backstop_backup::archive::{archive_tree, EntryKind};
 use backstop_backup::copy::{hex, Digest, TwoCopies, BLOCK};
 use backstop_backup::coverage::copies_hold;
-use backstop_backup::device::device_of;
+use backstop_backup::device::{self, device_of};
 use backstop_backup::manifest::{Copy, Manifest, Target};
 use backstop_backup::recipe;
 use backstop_rules::{BackupStatus, Requires};
@@ -93,9 +93,10 @@ fn destinations(a: &BackupArgs, inside: Option<&Path>) -> Result<([PathBuf; 2], 
     let redundant = devices[0] != devices[1];
     if !redundant && !a.same_device {
         bail!(
-            "{} and {} are on the same filesystem, so one failure would take both copies; put the second on another disk (or /dev/shm), or pass --same-device to accept a backup that is not redundant",
+            "{} and {} are on the same filesystem, so one failure would take both copies; put the second on {}, or pass --same-device to accept a backup that is not redundant",
             dests[0].display(),
-            dests[1].display()
+            dests[1].display(),
+            if cfg!(windows) { "another drive" } else { "another disk (or /dev/shm)" }
         );
     }
     let [d0, d1]: [PathBuf; 2] = dests
@@ -295,7 +296,11 @@ fn report_made(m: &Manifest, shown: &str, digest: &Digest, at: &Path) {
         digest.size
     );
     for c in &m.copies {
-        say!("  {}  (device {})", c.path.display(), c.device);
+        say!(
+            "  {}  (device {})",
+            c.path.display(),
+            device::label(c.device, cfg!(windows))
+        );
     }
     say!(
         "  SHA-256 {}; both copies re-read and verified",

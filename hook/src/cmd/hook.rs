@@ -265,7 +265,7 @@ fn describe(eval: &Evaluation, dirs: &Dirs, evidence: bool) -> String {
                     out.push_str(&format!(
                         "        {}  device {}  {} bytes  sha256 {}…\n",
                         c.path.display(),
-                        c.device,
+                        backstop_backup::device::label(c.device, cfg!(windows)),
                         c.size,
                         c.sha256.get(..12).unwrap_or(&c.sha256)
                     ));

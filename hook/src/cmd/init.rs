@@ -97,10 +97,9 @@ impl Shell {
                 .join(".zshrc"),
             Shell::Fish => xdg_config(home).join("fish/config.fish"),
             Shell::Nu => xdg_config(home).join("nushell/config.nu"),
-            Shell::Pwsh if cfg!(windows) => directories::UserDirs::new()
-                .and_then(|u| u.document_dir().map(Path::to_path_buf))
-                .unwrap_or_else(|| home.join("Documents"))
-                .join("PowerShell/Microsoft.PowerShell_profile.ps1"),
+            Shell::Pwsh if cfg!(windows) => {
+                windows_pwsh_profile(documents_dir(), home, "PowerShell")
+            }
             Shell::Pwsh => xdg_config(home).join("powershell/Microsoft.PowerShell_profile.ps1"),
         })
     }
@@ -118,6 +117,20 @@ impl Shell {
             Shell::Pwsh => format!("Invoke-Expression (& {b} init powershell | Out-String)"),
         }
     }
+}
+
+/// The Documents folder as Windows knows it (it may be redirected, to OneDrive say).
+fn documents_dir() -> Option<PathBuf> {
+    directories::UserDirs::new().and_then(|u| u.document_dir().map(Path::to_path_buf))
+}
+
+/// `$PROFILE` on Windows: `Documents\PowerShell` for PowerShell 7, `Documents\WindowsPowerShell`
+/// for Windows PowerShell 5.1 (`edition`).
+fn windows_pwsh_profile(documents: Option<PathBuf>, home: &Path, edition: &str) -> PathBuf {
+    documents
+        .unwrap_or_else(|| home.join("Documents"))
+        .join(edition)
+        .join("Microsoft.PowerShell_profile.ps1")
 }
 
 /// Both shells and unix tools read `$XDG_CONFIG_HOME`, else `~/.config`, on every OS.
@@ -270,6 +283,16 @@ pub fn install(a: &InstallArgs) -> Result<ExitCode> {
         },
         shell.name()
     );
+    if shell == Shell::Pwsh && cfg!(windows) && a.profile.is_none() {
+        if let Some(base) = directories::BaseDirs::new() {
+            let legacy =
+                windows_pwsh_profile(documents_dir(), base.home_dir(), "WindowsPowerShell");
+            println!(
+                "Windows PowerShell 5.1 (powershell.exe) reads another profile; to check its lines too: backstop install powershell --profile {}",
+                Shell::Pwsh.quote(&legacy.display().to_string())
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -304,6 +327,24 @@ pub fn uninstall(a: &InstallArgs) -> Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_profiles_are_under_documents() {
+        let home = Path::new(r"C:\Users\ada");
+        let onedrive = PathBuf::from(r"C:\Users\ada\OneDrive\Documents");
+        assert_eq!(
+            windows_pwsh_profile(Some(onedrive.clone()), home, "PowerShell"),
+            onedrive
+                .join("PowerShell")
+                .join("Microsoft.PowerShell_profile.ps1")
+        );
+        assert_eq!(
+            windows_pwsh_profile(None, home, "WindowsPowerShell"),
+            home.join("Documents")
+                .join("WindowsPowerShell")
+                .join("Microsoft.PowerShell_profile.ps1")
+        );
+    }
 
     #[test]
     fn quoting_survives_each_shells_special_characters() {
