@@ -19,7 +19,8 @@ pub(crate) fn finish_command(cmd: &mut Command) {
             }
         }
         let lower = first.text.to_ascii_lowercase();
-        if !first.quoted && (lower == "rem" || lower.starts_with("rem.") || lower.starts_with("::")) {
+        if !first.quoted && (lower == "rem" || lower.starts_with("rem.") || lower.starts_with("::"))
+        {
             cmd.words.clear();
             return;
         }
@@ -31,7 +32,11 @@ pub(crate) fn finish_command(cmd: &mut Command) {
                 let n = if_condition_len(&cmd.words);
                 cmd.words.drain(..n.min(cmd.words.len()));
             }
-            "for" => match cmd.words.iter().position(|w| !w.quoted && w.text.eq_ignore_ascii_case("do")) {
+            "for" => match cmd
+                .words
+                .iter()
+                .position(|w| !w.quoted && w.text.eq_ignore_ascii_case("do"))
+            {
                 Some(i) => {
                     cmd.words.drain(..=i);
                 }
@@ -51,7 +56,12 @@ pub(crate) fn finish_command(cmd: &mut Command) {
 
 /// How many words `if [/i] [not] CONDITION` takes before its command.
 fn if_condition_len(words: &[Word]) -> usize {
-    let lower = |i: usize| words.get(i).map(|w| w.text.to_ascii_lowercase()).unwrap_or_default();
+    let lower = |i: usize| {
+        words
+            .get(i)
+            .map(|w| w.text.to_ascii_lowercase())
+            .unwrap_or_default()
+    };
     let mut i = 1;
     if lower(i) == "/i" {
         i += 1;
@@ -63,11 +73,18 @@ fn if_condition_len(words: &[Word]) -> usize {
         "exist" | "defined" | "errorlevel" | "cmdextversion" => i + 2,
         w if w.contains("==") => {
             // `a==b`, or `a== b` / `a ==b` written apart.
-            if w.ends_with("==") { i + 2 } else { i + 1 }
+            if w.ends_with("==") {
+                i + 2
+            } else {
+                i + 1
+            }
         }
         _ => {
             let op = lower(i + 1);
-            if matches!(op.as_str(), "==" | "equ" | "neq" | "lss" | "leq" | "gtr" | "geq") {
+            if matches!(
+                op.as_str(),
+                "==" | "equ" | "neq" | "lss" | "leq" | "gtr" | "geq"
+            ) {
                 i + 3
             } else if op.starts_with("==") {
                 i + 2
@@ -98,17 +115,28 @@ fn split_glued_switches(cmd: &mut Command) {
         };
         let parts: Vec<&str> = switches.split('/').skip(1).collect();
         let glued = parts.len() > 1 || head.is_some();
-        let switch_like = parts
-            .iter()
-            .all(|p| !p.is_empty() && p.len() <= 4 && !p.contains(['\\', '.']));
+        // After the program only short switches split (`/s/q`), so `/home/ana` stays a path.
+        let limit = if head.is_some() { 4 } else { 2 };
+        let switch_like = parts.iter().all(|p| {
+            !p.is_empty()
+                && p.len() <= limit
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '?' || c == ':')
+        });
         if !glued || !switch_like {
             out.push(w);
             continue;
         }
         if let Some(h) = head {
-            out.push(Word { text: h, ..w.clone() });
+            out.push(Word {
+                text: h,
+                ..w.clone()
+            });
         }
-        out.extend(parts.iter().map(|p| Word { text: format!("/{p}"), ..w.clone() }));
+        out.extend(parts.iter().map(|p| Word {
+            text: format!("/{p}"),
+            ..w.clone()
+        }));
     }
     cmd.words = out;
 }

@@ -1137,6 +1137,7 @@ fn normalise_target(kind: &str, value: &str, ctx: &Context) -> String {
         && !v.starts_with('$')
         && !v.contains(":\\")
         && !crate::registry::is_drive_qualified(&v)
+        && (kind != "block-device" || !crate::registry::is_disk_name(&v))
         && !v.starts_with('(')
     {
         if let Some(cwd) = ctx.cwd {

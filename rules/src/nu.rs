@@ -5,8 +5,25 @@
 use crate::command::Command;
 
 const KEYWORDS: &[&str] = &[
-    "let", "mut", "const", "def", "if", "else", "for", "while", "loop", "match", "try",
-    "catch", "module", "use", "export", "source", "source-env", "alias", "extern",
+    "let",
+    "mut",
+    "const",
+    "def",
+    "if",
+    "else",
+    "for",
+    "while",
+    "loop",
+    "match",
+    "try",
+    "catch",
+    "module",
+    "use",
+    "export",
+    "source",
+    "source-env",
+    "alias",
+    "extern",
 ];
 
 pub(crate) fn finish_command(cmd: &mut Command) {
@@ -39,7 +56,9 @@ pub(crate) fn finish_command(cmd: &mut Command) {
                     && (names.contains(&w.text.as_str())
                         || (w.text.starts_with('-')
                             && !w.text.starts_with("--")
-                            && names.iter().any(|n| n.len() == 2 && w.text[1..].contains(&n[1..]))))
+                            && names
+                                .iter()
+                                .any(|n| n.len() == 2 && w.text[1..].contains(&n[1..]))))
             })
         };
         if has(&["-t", "--trash"]) && !has(&["-p", "--permanent"]) {

@@ -230,7 +230,11 @@ const CMDLETS: &[Cmdlet] = &[
             "Wait",
             "UseNewEnvironment",
         ],
-        aliases: &[("Args", "ArgumentList"), ("PSPath", "FilePath"), ("Path", "FilePath")],
+        aliases: &[
+            ("Args", "ArgumentList"),
+            ("PSPath", "FilePath"),
+            ("Path", "FilePath"),
+        ],
         changes: false,
     },
     Cmdlet {
@@ -281,7 +285,13 @@ const CMDLETS: &[Cmdlet] = &[
             "CimSession",
             "ThrottleLimit",
         ],
-        switches: &["RemoveData", "RemoveOEM", "ZeroOutEntireDisk", "PassThru", "AsJob"],
+        switches: &[
+            "RemoveData",
+            "RemoveOEM",
+            "ZeroOutEntireDisk",
+            "PassThru",
+            "AsJob",
+        ],
         aliases: &[("DiskNumber", "Number")],
         changes: true,
     },
@@ -443,10 +453,7 @@ fn canonical_parameters(cmd: &mut Command, c: &Cmdlet) {
             (true, _) => out.push(Word::literal(format!("-{full}"))),
             (false, Some(v)) if !v.is_empty() => {
                 out.push(Word::literal(format!("-{full}")));
-                out.push(Word {
-                    text: v,
-                    ..w
-                });
+                out.push(Word { text: v, ..w });
             }
             (false, _) => out.push(Word::literal(format!("-{full}"))),
         }
@@ -547,7 +554,10 @@ fn names_items(cmd: &Command) -> bool {
                 return true;
             }
             // A value parameter's value is not an item.
-            if matches!(t, "-Name" | "-Filter" | "-Include" | "-Exclude" | "-Stream" | "-Credential") {
+            if matches!(
+                t,
+                "-Name" | "-Filter" | "-Include" | "-Exclude" | "-Stream" | "-Credential"
+            ) {
                 args.next();
             }
             continue;
@@ -632,7 +642,9 @@ pub(crate) fn host_parameter(text: &str) -> Option<HostParam> {
         return Some(HostParam::Command);
     }
     // `-e` and `-ec` are EncodedCommand's documented short forms; `-c` is Command's.
-    if matches!(t.as_str(), "e" | "ec" | "enc") || (t.len() >= 2 && "encodedcommand".starts_with(&t)) {
+    if matches!(t.as_str(), "e" | "ec" | "enc")
+        || (t.len() >= 2 && "encodedcommand".starts_with(&t))
+    {
         return Some(HostParam::Encoded);
     }
     if "command".starts_with(&t) {
@@ -664,7 +676,10 @@ pub(crate) fn host_parameter(text: &str) -> Option<HostParam> {
     if matches!(t.as_str(), "o" | "w" | "ex" | "ep" | "if" | "inp") {
         return Some(HostParam::Value);
     }
-    if VALUES.iter().any(|v| *v == t || (t.len() >= 3 && v.starts_with(&t))) {
+    if VALUES
+        .iter()
+        .any(|v| *v == t || (t.len() >= 3 && v.starts_with(&t)))
+    {
         return Some(HostParam::Value);
     }
     Some(HostParam::Switch)
@@ -704,25 +719,62 @@ mod tests {
         };
     }
 
-    ps!(aliases, "rm x; del x; erase x; ri x; rd x; rmdir x; rp x", [
-        "Remove-Item x", "Remove-Item x", "Remove-Item x", "Remove-Item x",
-        "Remove-Item x", "Remove-Item x", "Remove-ItemProperty x",
-    ]);
-    ps!(case_insensitive, "REMOVE-ITEM -RECURSE x", ["REMOVE-ITEM -Recurse x"]);
-    ps!(prefixes, "Remove-Item -rec -fo -li x", ["Remove-Item -Recurse -Force -LiteralPath x"]);
+    ps!(
+        aliases,
+        "rm x; del x; erase x; ri x; rd x; rmdir x; rp x",
+        [
+            "Remove-Item x",
+            "Remove-Item x",
+            "Remove-Item x",
+            "Remove-Item x",
+            "Remove-Item x",
+            "Remove-Item x",
+            "Remove-ItemProperty x",
+        ]
+    );
+    ps!(
+        case_insensitive,
+        "REMOVE-ITEM -RECURSE x",
+        ["REMOVE-ITEM -Recurse x"]
+    );
+    ps!(
+        prefixes,
+        "Remove-Item -rec -fo -li x",
+        ["Remove-Item -Recurse -Force -LiteralPath x"]
+    );
     ps!(short_r_is_recurse, "rm -r x", ["Remove-Item -Recurse x"]);
     ps!(ambiguous_prefix_stays, "rm -f x", ["Remove-Item -f x"]);
-    ps!(switch_values, "rm x -Recurse:$true -WhatIf:$false -Confirm:$false", ["Remove-Item x -Recurse"]);
-    ps!(value_after_colon, "rm -Path:C:\\x", ["Remove-Item -Path 'C:\\x'"]);
+    ps!(
+        switch_values,
+        "rm x -Recurse:$true -WhatIf:$false -Confirm:$false",
+        ["Remove-Item x -Recurse"]
+    );
+    ps!(
+        value_after_colon,
+        "rm -Path:C:\\x",
+        ["Remove-Item -Path 'C:\\x'"]
+    );
     ps!(whatif_alias, "rm x -wi", ["Remove-Item x -WhatIf"]);
-    ps!(module_qualified, "Microsoft.PowerShell.Management\\Remove-Item -r x", ["'Microsoft.PowerShell.Management\\Remove-Item' -Recurse x"]);
-    ps!(keywords, "try { rm x } finally { echo done }", ["Remove-Item x", "Write-Output done"]);
+    ps!(
+        module_qualified,
+        "Microsoft.PowerShell.Management\\Remove-Item -r x",
+        ["'Microsoft.PowerShell.Management\\Remove-Item' -Recurse x"]
+    );
+    ps!(
+        keywords,
+        "try { rm x } finally { echo done }",
+        ["Remove-Item x", "Write-Output done"]
+    );
     ps!(return_pipeline, "return Remove-Item x", ["Remove-Item x"]);
 
     #[test]
     fn pipeline_names_what_is_removed() {
         let s = Dialect::PowerShell.parse(r"Get-ChildItem C:\logs -Recurse | Where-Object { $_.Length -gt 0 } | Remove-Item -Force");
-        let rm = s.commands.iter().find(|c| c.program() == Some("Remove-Item")).expect("Remove-Item");
+        let rm = s
+            .commands
+            .iter()
+            .find(|c| c.program() == Some("Remove-Item"))
+            .expect("Remove-Item");
         assert!(rm.args_from_stdin);
         assert_eq!(rm.stdin_names, vec![r"C:\logs".to_string()]);
     }
@@ -730,7 +782,11 @@ mod tests {
     #[test]
     fn literal_piped_in_is_stdin() {
         let s = Dialect::PowerShell.parse("\"select disk 1`nclean\" | diskpart");
-        let d = s.commands.iter().find(|c| c.program() == Some("diskpart")).expect("diskpart");
+        let d = s
+            .commands
+            .iter()
+            .find(|c| c.program() == Some("diskpart"))
+            .expect("diskpart");
         assert_eq!(d.stdin, Stdin::Text("select disk 1\nclean\n".into()));
     }
 
@@ -738,7 +794,10 @@ mod tests {
     fn encoded_commands_decode() {
         // [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes('Remove-Item -Recurse C:\data'))
         let b64 = "UgBlAG0AbwB2AGUALQBJAHQAZQBtACAALQBSAGUAYwB1AHIAcwBlACAAQwA6AFwAZABhAHQAYQA=";
-        assert_eq!(decode_encoded_command(b64).as_deref(), Some(r"Remove-Item -Recurse C:\data"));
+        assert_eq!(
+            decode_encoded_command(b64).as_deref(),
+            Some(r"Remove-Item -Recurse C:\data")
+        );
         assert_eq!(decode_encoded_command("not base64!"), None);
         assert_eq!(decode_encoded_command("QQ=="), None); // one byte is not UTF-16
     }

@@ -45,6 +45,13 @@ pub(crate) fn is_drive_qualified(v: &str) -> bool {
     b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b.len() == 2 || b[2] != b':')
 }
 
+/// A drive letter (`D`) or a disk number (`1`), as `Format-Volume -DriveLetter` and
+/// `Clear-Disk -Number` name a device: not a file in the working directory.
+pub(crate) fn is_disk_name(v: &str) -> bool {
+    (v.len() == 1 && v.bytes().all(|b| b.is_ascii_alphabetic()))
+        || (!v.is_empty() && v.len() <= 3 && v.bytes().all(|b| b.is_ascii_digit()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,9 +62,18 @@ mod tests {
             (r"HKLM\Software\Contoso", r"HKLM\Software\Contoso"),
             (r"HKLM:\Software\Contoso", r"HKLM\Software\Contoso"),
             (r"hklm:\Software\Contoso\", r"HKLM\Software\Contoso"),
-            (r"HKEY_LOCAL_MACHINE\Software\Contoso", r"HKLM\Software\Contoso"),
-            (r"Registry::HKEY_CURRENT_USER\Software\Contoso", r"HKCU\Software\Contoso"),
-            (r"Microsoft.PowerShell.Core\Registry::HKCU\Software", r"HKCU\Software"),
+            (
+                r"HKEY_LOCAL_MACHINE\Software\Contoso",
+                r"HKLM\Software\Contoso",
+            ),
+            (
+                r"Registry::HKEY_CURRENT_USER\Software\Contoso",
+                r"HKCU\Software\Contoso",
+            ),
+            (
+                r"Microsoft.PowerShell.Core\Registry::HKCU\Software",
+                r"HKCU\Software",
+            ),
             (r"HKCU:Software\Demo", r"HKCU\Software\Demo"),
             ("HKEY_USERS", "HKU"),
             ("key_name", "key_name"),
@@ -73,5 +89,7 @@ mod tests {
         assert!(!is_drive_qualified("x"));
         assert!(!is_drive_qualified("ab:"));
         assert!(!is_drive_qualified("C::x"));
+        assert!(is_disk_name("D") && is_disk_name("12"));
+        assert!(!is_disk_name("sda") && !is_disk_name("1a"));
     }
 }

@@ -233,8 +233,7 @@ impl Reader {
                         self.pos += 1;
                     }
                     let rest: String = self.src[start..self.pos].iter().collect();
-                    cmd.words
-                        .extend(rest.split_whitespace().map(Word::literal));
+                    cmd.words.extend(rest.split_whitespace().map(Word::literal));
                 }
                 Some(w) => cmd.words.push(w),
                 None => {
@@ -263,10 +262,9 @@ impl Reader {
             return None;
         }
         let mut n = 0;
-        if self
-            .peek()
-            .is_some_and(|c| c.is_ascii_digit() || (c == '*' && self.dialect == Dialect::PowerShell))
-        {
+        if self.peek().is_some_and(|c| {
+            c.is_ascii_digit() || (c == '*' && self.dialect == Dialect::PowerShell)
+        }) {
             n = 1;
         }
         let c = self.peek_at(n)?;
@@ -687,34 +685,148 @@ mod tests {
 
     use Dialect::{Cmd, Nu, PowerShell as Ps};
 
-    reads!(ps_quotes, Ps, r#"Remove-Item 'it''s' "a`"b" `$x"#, ["Remove-Item 'it'\\''s' 'a\"b' $x"]);
-    reads!(ps_call_operator, Ps, r"& 'C:\Windows\System32\wsl.exe' --unregister Ubuntu", [r"'C:\Windows\System32\wsl.exe' --unregister Ubuntu"]);
-    reads!(ps_dot_source, Ps, r". C:\Windows\System32\wsl.exe --unregister Ubuntu", [r"'C:\Windows\System32\wsl.exe' --unregister Ubuntu"]);
-    reads!(ps_separators, Ps, "gci; Remove-Item x && ri y || rm z", ["Get-ChildItem", "Remove-Item x", "Remove-Item y", "Remove-Item z"]);
-    reads!(ps_script_block, Ps, "gci | ForEach-Object { Remove-Item $_ -Recurse }", ["Get-ChildItem", "Remove-Item $_ -Recurse", "ForEach-Object {…}"]);
-    reads!(ps_if_block, Ps, "if (Test-Path x) { rd x -r } else { echo no }", ["Test-Path x", "Remove-Item x -Recurse", "Write-Output no"]);
-    reads!(ps_subexpression, Ps, r#"echo "$(Remove-Item x)""#, ["Remove-Item x", "Write-Output '$(…)'"]);
+    reads!(
+        ps_quotes,
+        Ps,
+        r#"Remove-Item 'it''s' "a`"b" `$x"#,
+        ["Remove-Item 'it'\\''s' 'a\"b' $x"]
+    );
+    reads!(
+        ps_call_operator,
+        Ps,
+        r"& 'C:\Windows\System32\wsl.exe' --unregister Ubuntu",
+        [r"'C:\Windows\System32\wsl.exe' --unregister Ubuntu"]
+    );
+    reads!(
+        ps_dot_source,
+        Ps,
+        r". C:\Windows\System32\wsl.exe --unregister Ubuntu",
+        [r"'C:\Windows\System32\wsl.exe' --unregister Ubuntu"]
+    );
+    reads!(
+        ps_separators,
+        Ps,
+        "gci; Remove-Item x && ri y || rm z",
+        [
+            "Get-ChildItem",
+            "Remove-Item x",
+            "Remove-Item y",
+            "Remove-Item z"
+        ]
+    );
+    reads!(
+        ps_script_block,
+        Ps,
+        "gci | ForEach-Object { Remove-Item $_ -Recurse }",
+        [
+            "Get-ChildItem",
+            "Remove-Item $_ -Recurse",
+            "ForEach-Object {…}"
+        ]
+    );
+    reads!(
+        ps_if_block,
+        Ps,
+        "if (Test-Path x) { rd x -r } else { echo no }",
+        ["Test-Path x", "Remove-Item x -Recurse", "Write-Output no"]
+    );
+    reads!(
+        ps_subexpression,
+        Ps,
+        r#"echo "$(Remove-Item x)""#,
+        ["Remove-Item x", "Write-Output '$(…)'"]
+    );
     reads!(ps_comments, Ps, "<# rm x #> ls # rm y", ["Get-ChildItem"]);
     reads!(ps_assignment, Ps, "$r = Remove-Item x", ["Remove-Item x"]);
     reads!(ps_redirect, Ps, "gci > out.txt 2>&1", ["Get-ChildItem"]);
-    reads!(ps_array_arguments, Ps, "Remove-Item a.txt, b.txt", ["Remove-Item a.txt b.txt"]);
-    reads!(ps_env_variable, Ps, r"Remove-Item $env:TEMP\x", [r"Remove-Item '$env:TEMP\x'"]);
-    reads!(ps_here_string, Ps, "@'\nselect disk 1\nclean\n'@ | diskpart", ["'select disk 1\nclean'", "diskpart"]);
-    reads!(ps_continuation, Ps, "Remove-Item `\n  -Recurse x", ["Remove-Item -Recurse x"]);
+    reads!(
+        ps_array_arguments,
+        Ps,
+        "Remove-Item a.txt, b.txt",
+        ["Remove-Item a.txt b.txt"]
+    );
+    reads!(
+        ps_env_variable,
+        Ps,
+        r"Remove-Item $env:TEMP\x",
+        [r"Remove-Item '$env:TEMP\x'"]
+    );
+    reads!(
+        ps_here_string,
+        Ps,
+        "@'\nselect disk 1\nclean\n'@ | diskpart",
+        ["'select disk 1\nclean'", "diskpart"]
+    );
+    reads!(
+        ps_continuation,
+        Ps,
+        "Remove-Item `\n  -Recurse x",
+        ["Remove-Item -Recurse x"]
+    );
 
-    reads!(cmd_separators, Cmd, "dir & rd /s /q a && del b || erase c | more", ["dir", "rd /s /q a", "del b", "erase c", "more"]);
+    reads!(
+        cmd_separators,
+        Cmd,
+        "dir & rd /s /q a && del b || erase c | more",
+        ["dir", "rd /s /q a", "del b", "erase c", "more"]
+    );
     reads!(cmd_caret, Cmd, "r^d /s /q C:\\x", [r"rd /s /q 'C:\x'"]);
-    reads!(cmd_quotes_only_double, Cmd, r#"del "my file.txt" 'x'"#, ["del 'my file.txt' ''\\''x'\\'''"]);
-    reads!(cmd_block, Cmd, "if exist x (rd /s /q x) else (echo no)", ["rd /s /q x", "echo no"]);
+    reads!(
+        cmd_quotes_only_double,
+        Cmd,
+        r#"del "my file.txt" 'x'"#,
+        ["del 'my file.txt' ''\\''x'\\'''"]
+    );
+    reads!(
+        cmd_block,
+        Cmd,
+        "if exist x (rd /s /q x) else (echo no)",
+        ["rd /s /q x", "echo no"]
+    );
     reads!(cmd_glued_switches, Cmd, "rd/s/q x", ["rd /s /q x"]);
-    reads!(cmd_at_and_rem, Cmd, "@echo off\nrem rd /s /q x\n:: del y", ["echo off"]);
-    reads!(cmd_for_do, Cmd, "for %f in (*.log) do del %f", ["*.log", "del %f"]);
-    reads!(cmd_if_not_exist, Cmd, "if /i not exist x rd /s /q y", ["rd /s /q y"]);
+    reads!(
+        cmd_at_and_rem,
+        Cmd,
+        "@echo off\nrem rd /s /q x\n:: del y",
+        ["echo off"]
+    );
+    reads!(
+        cmd_for_do,
+        Cmd,
+        "for %f in (*.log) do del %f",
+        ["*.log", "del %f"]
+    );
+    reads!(
+        cmd_if_not_exist,
+        Cmd,
+        "if /i not exist x rd /s /q y",
+        ["rd /s /q y"]
+    );
 
-    reads!(nu_closure, Nu, "ls | each { |f| rm -r $f.name }", ["ls", "rm -r $f.name", "each {…}"]);
-    reads!(nu_external, Nu, "^rm -rf x; run-external rm -rf y", ["rm -rf x", "rm -rf y"]);
-    reads!(nu_strings, Nu, r#"rm 'a b' "c\"d" `e f`"#, ["rm 'a b' 'c\"d' 'e f'"]);
-    reads!(nu_trash_is_not_deletion, Nu, "rm -t x; rm --trash -p y", ["rm --trash -p y"]);
+    reads!(
+        nu_closure,
+        Nu,
+        "ls | each { |f| rm -r $f.name }",
+        ["ls", "rm -r $f.name", "each {…}"]
+    );
+    reads!(
+        nu_external,
+        Nu,
+        "^rm -rf x; run-external rm -rf y",
+        ["rm -rf x", "rm -rf y"]
+    );
+    reads!(
+        nu_strings,
+        Nu,
+        r#"rm 'a b' "c\"d" `e f`"#,
+        ["rm 'a b' 'c\"d' 'e f'"]
+    );
+    reads!(
+        nu_trash_is_not_deletion,
+        Nu,
+        "rm -t x; rm --trash -p y",
+        ["rm --trash -p y"]
+    );
 
     #[test]
     fn unterminated_is_incomplete() {

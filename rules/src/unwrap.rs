@@ -289,13 +289,23 @@ fn peel_once(cmd: &Command, dialect: Dialect, depth: usize) -> Option<Peeled> {
             // Only a literal string can be followed; `iex $code` stays as it is.
             let words: Vec<&Word> = args
                 .iter()
-                .filter(|a| !(a.text.eq_ignore_ascii_case("-Command") && !a.quoted))
+                .filter(|a| a.quoted || !a.text.eq_ignore_ascii_case("-Command"))
                 .collect();
             if words.is_empty() || words.iter().any(|w| w.expansion) {
                 return None;
             }
-            let text = words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
-            return Some(Peeled::Many(reparse(cmd, &text, Dialect::PowerShell, depth, "Invoke-Expression")));
+            let text = words
+                .iter()
+                .map(|w| w.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            return Some(Peeled::Many(reparse(
+                cmd,
+                &text,
+                Dialect::PowerShell,
+                depth,
+                "Invoke-Expression",
+            )));
         }
         "start-process" => return start_process(cmd, args).map(Peeled::One),
         _ => {}
@@ -457,9 +467,9 @@ fn nested_shell(
             return Some(reparse(cmd, &text, shell, depth, &label));
         }
         Dialect::Nu => {
-            let pos = args
-                .iter()
-                .position(|a| matches!(a.text.as_str(), "-c" | "--commands" | "-e" | "--execute"))?;
+            let pos = args.iter().position(|a| {
+                matches!(a.text.as_str(), "-c" | "--commands" | "-e" | "--execute")
+            })?;
             let text = &args.get(pos + 1)?.text;
             return Some(reparse(cmd, text, shell, depth, &label));
         }
@@ -511,11 +521,20 @@ fn nested_shell(
 
 /// `powershell`/`pwsh` with `-Command STRING` (or a bare string, Windows PowerShell's
 /// default), `-CommandWithArgs`, or `-EncodedCommand BASE64` (UTF-16LE): read as PowerShell.
-fn powershell_host(cmd: &Command, args: &[Word], depth: usize, label: &str) -> Option<Vec<Command>> {
+fn powershell_host(
+    cmd: &Command,
+    args: &[Word],
+    depth: usize,
+    label: &str,
+) -> Option<Vec<Command>> {
     use crate::powershell::{decode_encoded_command, host_parameter, HostParam};
     let mut i = 0;
     while let Some(a) = args.get(i) {
-        let param = if a.quoted { None } else { host_parameter(&a.text) };
+        let param = if a.quoted {
+            None
+        } else {
+            host_parameter(&a.text)
+        };
         match param {
             Some(HostParam::Command) => {
                 let text = join_words(args.get(i + 1..)?);
@@ -527,7 +546,13 @@ fn powershell_host(cmd: &Command, args: &[Word], depth: usize, label: &str) -> O
                     // Not base64 of UTF-16: what runs is unknown, so it is kept as it is.
                     return None;
                 };
-                return Some(reparse(cmd, &text, Dialect::PowerShell, depth, "powershell -EncodedCommand"));
+                return Some(reparse(
+                    cmd,
+                    &text,
+                    Dialect::PowerShell,
+                    depth,
+                    "powershell -EncodedCommand",
+                ));
             }
             // A script file: what it does is not on the line.
             Some(HostParam::File) => return None,
@@ -550,7 +575,8 @@ fn wsl(cmd: &Command, args: &[Word], depth: usize) -> Option<Vec<Command>> {
     while let Some(a) = args.get(i) {
         let t = a.text.to_ascii_lowercase();
         match t.as_str() {
-            "-d" | "--distribution" | "-u" | "--user" | "--cd" | "--shell-type" | "--distribution-id" => i += 2,
+            "-d" | "--distribution" | "-u" | "--user" | "--cd" | "--shell-type"
+            | "--distribution-id" => i += 2,
             "--system" | "~" => i += 1,
             "-e" | "--exec" => {
                 let rest = args.get(i + 1..).filter(|r| !r.is_empty())?;

@@ -34,9 +34,16 @@ fn wsl_unregister_names_the_distro() {
     for d in [Dialect::Bash, Dialect::Cmd, Dialect::PowerShell] {
         let (decision, t) = targets("wsl --unregister Ubuntu-24.04", d);
         assert_eq!(decision, Decision::Deny);
-        assert_eq!(t, one("windows.wsl-unregister", "wsl-distro", "Ubuntu-24.04"), "{d}");
+        assert_eq!(
+            t,
+            one("windows.wsl-unregister", "wsl-distro", "Ubuntu-24.04"),
+            "{d}"
+        );
     }
-    let (_, t) = targets(r"& 'C:\Windows\System32\WSL.EXE' --UNREGISTER Debian", Dialect::PowerShell);
+    let (_, t) = targets(
+        r"& 'C:\Windows\System32\WSL.EXE' --UNREGISTER Debian",
+        Dialect::PowerShell,
+    );
     assert_eq!(t, one("windows.wsl-unregister", "wsl-distro", "Debian"));
 }
 
@@ -44,9 +51,18 @@ fn wsl_unregister_names_the_distro() {
 fn reg_delete_names_the_key_normalised() {
     for (line, d) in [
         (r"reg delete HKLM\Software\Contoso /f", Dialect::Cmd),
-        (r"reg delete HKEY_LOCAL_MACHINE\Software\Contoso\ /va /f", Dialect::Cmd),
-        (r"Remove-Item HKLM:\Software\Contoso -Recurse", Dialect::PowerShell),
-        (r"Remove-Item -Path Registry::HKEY_LOCAL_MACHINE\Software\Contoso", Dialect::PowerShell),
+        (
+            r"reg delete HKEY_LOCAL_MACHINE\Software\Contoso\ /va /f",
+            Dialect::Cmd,
+        ),
+        (
+            r"Remove-Item HKLM:\Software\Contoso -Recurse",
+            Dialect::PowerShell,
+        ),
+        (
+            r"Remove-Item -Path Registry::HKEY_LOCAL_MACHINE\Software\Contoso",
+            Dialect::PowerShell,
+        ),
     ] {
         let (decision, t) = targets(line, d);
         assert_eq!(decision, Decision::Deny, "{line}");
@@ -54,13 +70,26 @@ fn reg_delete_names_the_key_normalised() {
         assert_eq!(t[0].1, "registry-key", "{line}");
         assert_eq!(t[0].2, r"HKLM\Software\Contoso", "{line}");
     }
-    let (_, t) = targets(r"Remove-ItemProperty -Path HKCU:\Software\Demo -Name Theme", Dialect::PowerShell);
-    assert_eq!(t, one("windows.remove-itemproperty", "registry-key", r"HKCU\Software\Demo"));
+    let (_, t) = targets(
+        r"Remove-ItemProperty -Path HKCU:\Software\Demo -Name Theme",
+        Dialect::PowerShell,
+    );
+    assert_eq!(
+        t,
+        one(
+            "windows.remove-itemproperty",
+            "registry-key",
+            r"HKCU\Software\Demo"
+        )
+    );
 }
 
 #[test]
 fn pipelines_name_what_they_remove() {
-    let (_, t) = targets(r"Get-ChildItem C:\logs -Recurse | Remove-Item -Force", Dialect::PowerShell);
+    let (_, t) = targets(
+        r"Get-ChildItem C:\logs -Recurse | Remove-Item -Force",
+        Dialect::PowerShell,
+    );
     assert_eq!(t, one("windows.remove-item", "path", r"C:\logs"));
 }
 
@@ -68,6 +97,10 @@ fn pipelines_name_what_they_remove() {
 fn drive_letters_stay_drives() {
     let (_, t) = targets("format X: /q", Dialect::Cmd);
     assert_eq!(t, one("windows.format-volume", "block-device", "X:"));
+    let (_, t) = targets("Format-Volume -DriveLetter D", Dialect::PowerShell);
+    assert_eq!(t, one("windows.format-volume", "block-device", "D"));
+    let (_, t) = targets("Clear-Disk -Number 1 -RemoveData", Dialect::PowerShell);
+    assert_eq!(t, one("windows.format-volume", "block-device", "1"));
 }
 
 #[test]
@@ -75,10 +108,17 @@ fn complete_readings_need_no_text_fallback() {
     let engine = Engine::builtin();
     for (line, d) in [
         (r"rd /s /q C:\data & del C:\x\*.log", Dialect::Cmd),
-        (r"gci C:\x | % { Remove-Item $_ -Recurse }", Dialect::PowerShell),
+        ("wsl -d Ubuntu -- rm -rf /home/ana/data", Dialect::Cmd),
+        (
+            r"gci C:\x | % { Remove-Item $_ -Recurse }",
+            Dialect::PowerShell,
+        ),
         ("ls | each { |f| rm -r $f.name }", Dialect::Nu),
     ] {
-        let ctx = Context { dialect: d, ..Context::default() };
+        let ctx = Context {
+            dialect: d,
+            ..Context::default()
+        };
         let eval = engine.evaluate(line, &ctx).expect("evaluates");
         assert!(!eval.incomplete, "{line}");
         assert_ne!(eval.decision, Decision::Allow, "{line}");
