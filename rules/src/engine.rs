@@ -1113,6 +1113,9 @@ fn resolve_piped_stdin(commands: &mut [Command], dialect: Dialect) {
 
 /// Resolve `~` and `$HOME`, join relative paths to the working directory, fold `.` and `..`.
 fn normalise_target(kind: &str, value: &str, ctx: &Context) -> String {
+    if kind == "registry-key" {
+        return crate::registry::normalise_key(value);
+    }
     if !matches!(kind, "path" | "git-repo" | "block-device") {
         return value.to_string();
     }
@@ -1133,6 +1136,8 @@ fn normalise_target(kind: &str, value: &str, ctx: &Context) -> String {
         && !v.starts_with('~')
         && !v.starts_with('$')
         && !v.contains(":\\")
+        && !crate::registry::is_drive_qualified(&v)
+        && (kind != "block-device" || !crate::registry::is_disk_name(&v))
         && !v.starts_with('(')
     {
         if let Some(cwd) = ctx.cwd {

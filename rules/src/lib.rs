@@ -31,14 +31,18 @@
 #![allow(clippy::result_large_err)]
 
 pub mod args;
+mod cmd;
 pub mod command;
 pub mod dialect;
 pub mod engine;
 pub mod error;
 pub mod examples;
+mod nu;
 pub mod policy;
 mod posix;
+mod powershell;
 pub mod prefilter;
+mod registry;
 mod simple;
 pub mod sql;
 mod text;

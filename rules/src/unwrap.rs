@@ -283,6 +283,33 @@ fn peel_once(cmd: &Command, dialect: Dialect, depth: usize) -> Option<Peeled> {
     if program == "find" {
         return find_exec(cmd).map(Peeled::Many);
     }
+    match program.as_str() {
+        "wsl" => return wsl(cmd, args, depth).map(Peeled::Many),
+        "invoke-expression" => {
+            // Only a literal string can be followed; `iex $code` stays as it is.
+            let words: Vec<&Word> = args
+                .iter()
+                .filter(|a| a.quoted || !a.text.eq_ignore_ascii_case("-Command"))
+                .collect();
+            if words.is_empty() || words.iter().any(|w| w.expansion) {
+                return None;
+            }
+            let text = words
+                .iter()
+                .map(|w| w.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            return Some(Peeled::Many(reparse(
+                cmd,
+                &text,
+                Dialect::PowerShell,
+                depth,
+                "Invoke-Expression",
+            )));
+        }
+        "start-process" => return start_process(cmd, args).map(Peeled::One),
+        _ => {}
+    }
     let w = wrapper(&program)?;
     let env_style = w.kind == Kind::Env;
     if env_style {
@@ -428,17 +455,25 @@ fn nested_shell(
     depth: usize,
 ) -> Option<Vec<Command>> {
     let label = format!("{program} -c");
-    if !shell.is_posix_family() {
-        // PowerShell, cmd and nushell command strings: read with their own reader.
-        let pos = args.iter().position(|a| {
-            let t = a.text.to_ascii_lowercase();
-            matches!(
-                t.as_str(),
-                "-c" | "-command" | "/c" | "/k" | "-commandwithargs" | "-cwa"
-            )
-        })?;
-        let text = join_words(args.get(pos + 1..)?);
-        return Some(reparse(cmd, &text, shell, depth, &label));
+    match shell {
+        Dialect::PowerShell => return powershell_host(cmd, args, depth, &label),
+        Dialect::Cmd => {
+            // `cmd [/d /q /s /v:on …] /c|/k|/r STRING`: the rest of the line is the string.
+            let pos = args.iter().position(|a| {
+                let t = a.text.to_ascii_lowercase();
+                matches!(t.as_str(), "/c" | "/k" | "/r")
+            })?;
+            let text = join_words(args.get(pos + 1..)?);
+            return Some(reparse(cmd, &text, shell, depth, &label));
+        }
+        Dialect::Nu => {
+            let pos = args.iter().position(|a| {
+                matches!(a.text.as_str(), "-c" | "--commands" | "-e" | "--execute")
+            })?;
+            let text = &args.get(pos + 1)?.text;
+            return Some(reparse(cmd, text, shell, depth, &label));
+        }
+        _ => {}
     }
     let mut has_c = false;
     let mut i = 0;
@@ -482,6 +517,190 @@ fn nested_shell(
         }
     }
     None
+}
+
+/// `powershell`/`pwsh` with `-Command STRING` (or a bare string, Windows PowerShell's
+/// default), `-CommandWithArgs`, or `-EncodedCommand BASE64` (UTF-16LE): read as PowerShell.
+fn powershell_host(
+    cmd: &Command,
+    args: &[Word],
+    depth: usize,
+    label: &str,
+) -> Option<Vec<Command>> {
+    use crate::powershell::{decode_encoded_command, host_parameter, HostParam};
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        let param = if a.quoted {
+            None
+        } else {
+            host_parameter(&a.text)
+        };
+        match param {
+            Some(HostParam::Command) => {
+                let text = join_words(args.get(i + 1..)?);
+                return Some(reparse(cmd, &text, Dialect::PowerShell, depth, label));
+            }
+            Some(HostParam::Encoded) => {
+                let value = args.get(i + 1)?;
+                let Some(text) = decode_encoded_command(&value.text) else {
+                    // Not base64 of UTF-16: what runs is unknown, so it is kept as it is.
+                    return None;
+                };
+                return Some(reparse(
+                    cmd,
+                    &text,
+                    Dialect::PowerShell,
+                    depth,
+                    "powershell -EncodedCommand",
+                ));
+            }
+            // A script file: what it does is not on the line.
+            Some(HostParam::File) => return None,
+            Some(HostParam::Value) => i += 2,
+            Some(HostParam::Switch) => i += 1,
+            None => {
+                let text = join_words(&args[i..]);
+                return Some(reparse(cmd, &text, Dialect::PowerShell, depth, label));
+            }
+        }
+    }
+    None
+}
+
+/// `wsl [-d DISTRO] [-u USER] [--cd DIR] (-e|--exec) CMD…` runs CMD directly;
+/// `wsl [… --] CMD` runs it through the distribution's shell, read as bash. The
+/// management commands (`--unregister`, `--export`, `--list` …) run nothing.
+fn wsl(cmd: &Command, args: &[Word], depth: usize) -> Option<Vec<Command>> {
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        let t = a.text.to_ascii_lowercase();
+        match t.as_str() {
+            "-d" | "--distribution" | "-u" | "--user" | "--cd" | "--shell-type"
+            | "--distribution-id" => i += 2,
+            "--system" | "~" => i += 1,
+            "-e" | "--exec" => {
+                let rest = args.get(i + 1..).filter(|r| !r.is_empty())?;
+                return Some(vec![inner_command(cmd, rest, "wsl --exec")]);
+            }
+            "--" => {
+                let text = join_words(args.get(i + 1..)?);
+                return Some(reparse(cmd, &text, Dialect::Bash, depth, "wsl"));
+            }
+            _ if t.starts_with('-') => return None,
+            _ => {
+                let text = join_words(&args[i..]);
+                return Some(reparse(cmd, &text, Dialect::Bash, depth, "wsl"));
+            }
+        }
+    }
+    None
+}
+
+/// `Start-Process [-FilePath] PROGRAM [[-ArgumentList] ARGS]`: the program runs with
+/// the arguments joined into one command line, split again the Windows way.
+fn start_process(cmd: &Command, args: &[Word]) -> Option<Command> {
+    const SWITCHES: &[&str] = &[
+        "-loaduserprofile",
+        "-nonewwindow",
+        "-passthru",
+        "-wait",
+        "-usenewenvironment",
+    ];
+    const VALUES: &[&str] = &[
+        "-credential",
+        "-workingdirectory",
+        "-verb",
+        "-windowstyle",
+        "-environment",
+        "-redirectstandarderror",
+        "-redirectstandardinput",
+        "-redirectstandardoutput",
+    ];
+    // The reader spelled Start-Process's parameters in full, so they are known exactly.
+    let param = |w: &Word| {
+        let t = w.text.to_ascii_lowercase();
+        let known = t == "-filepath"
+            || t == "-argumentlist"
+            || SWITCHES.contains(&t.as_str())
+            || VALUES.contains(&t.as_str());
+        (!w.quoted && known).then_some(t)
+    };
+    let mut file: Option<&Word> = None;
+    let mut arguments: Vec<&Word> = Vec::new();
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        match param(a).as_deref() {
+            Some("-filepath") => {
+                file = args.get(i + 1);
+                i += 2;
+            }
+            Some("-argumentlist") => {
+                i += 1;
+                while let Some(v) = args.get(i).filter(|v| param(v).is_none()) {
+                    arguments.push(v);
+                    i += 1;
+                }
+            }
+            Some(t) if SWITCHES.contains(&t) => i += 1,
+            Some(_) => i += 2,
+            None => {
+                if file.is_none() {
+                    file = Some(a);
+                } else {
+                    arguments.push(a);
+                }
+                i += 1;
+            }
+        }
+    }
+    let file = file?;
+    if file.expansion {
+        return None;
+    }
+    let mut words = vec![Word {
+        text: file.text.clone(),
+        quoted: file.quoted,
+        ..Word::default()
+    }];
+    for a in arguments {
+        words.extend(
+            split_windows_command_line(&a.text)
+                .into_iter()
+                .map(|t| Word {
+                    text: t,
+                    expansion: a.expansion,
+                    ..Word::default()
+                }),
+        );
+    }
+    Some(inner_command(cmd, &words, "Start-Process"))
+}
+
+/// Split a command line the way Windows programs do: whitespace, `"…"` groups.
+fn split_windows_command_line(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_quotes = false;
+    let mut any = false;
+    for c in text.chars() {
+        match c {
+            '"' => {
+                in_quotes = !in_quotes;
+                any = true;
+            }
+            c if c.is_whitespace() && !in_quotes => {
+                if any || !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+                any = false;
+            }
+            c => cur.push(c),
+        }
+    }
+    if any || !cur.is_empty() {
+        out.push(cur);
+    }
+    out
 }
 
 /// `find ROOTS … -exec CMD {} ;` runs CMD on what it finds; `{}` stands for files under ROOTS.
