@@ -257,7 +257,8 @@ pub fn text_head(path: &Path) -> Result<Vec<u8>> {
     Ok(decode_utf16_bom(buf))
 }
 
-fn decode_utf16_bom(buf: Vec<u8>) -> Vec<u8> {
+/// Bytes that start with a UTF-16 byte-order mark, as UTF-8; other bytes unchanged.
+pub fn decode_utf16_bom(buf: Vec<u8>) -> Vec<u8> {
     let le = buf.starts_with(&[0xff, 0xfe]);
     let be = buf.starts_with(&[0xfe, 0xff]);
     if !le && !be {

@@ -7,6 +7,7 @@ mod backups;
 mod cli;
 mod cmd;
 mod config;
+mod files;
 mod progress;
 mod recipes;
 mod report;

@@ -13,6 +13,7 @@ pub struct ProgramInfo {
     pub sql_options: Vec<String>,
     pub sql_positional: Option<usize>,
     pub sql_stdin: bool,
+    pub sql_file_options: Vec<String>,
     pub sql_command: bool,
     pub database_options: Vec<String>,
     pub database_positional: Option<usize>,
@@ -26,6 +27,7 @@ impl ProgramInfo {
         self.value_options.iter().any(|o| o == opt)
             || self.database_options.iter().any(|o| o == opt)
             || self.sql_options.iter().any(|o| o == opt)
+            || self.sql_file_options.iter().any(|o| o == opt)
             || self.code_options.iter().any(|o| o == opt)
     }
 }

@@ -1,5 +1,6 @@
 //! Matching what a line runs against the layered policies, and deciding.
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -95,6 +96,24 @@ impl BackupOracle for NoBackups {
     }
 }
 
+/// Reads the SQL scripts a line hands to a database client (`psql -f FILE`,
+/// `sqlcmd -i FILE`, `mysql < FILE`). The engine does no I/O; the caller supplies this.
+pub trait FileReader {
+    /// The text of the regular file at `path` (absolute) when it exists, holds at most
+    /// `limit` bytes and is text; `None` otherwise, and then the file is not examined.
+    fn read_small(&self, path: &str, limit: u64) -> Option<String>;
+}
+
+/// Reads no files: SQL scripts named on a line are not examined.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoFiles;
+
+impl FileReader for NoFiles {
+    fn read_small(&self, _: &str, _: u64) -> Option<String> {
+        None
+    }
+}
+
 /// Where a line is evaluated.
 #[derive(Clone, Copy)]
 pub struct Context<'a> {
@@ -104,6 +123,8 @@ pub struct Context<'a> {
     /// The user's home directory, for `~` and `$HOME`.
     pub home: Option<&'a str>,
     pub backups: &'a dyn BackupOracle,
+    /// Where SQL scripts named on the line are read from.
+    pub files: &'a dyn FileReader,
 }
 
 impl std::fmt::Debug for Context<'_> {
@@ -123,6 +144,7 @@ impl Default for Context<'_> {
             cwd: None,
             home: None,
             backups: &NoBackups,
+            files: &NoFiles,
         }
     }
 }
@@ -531,6 +553,8 @@ impl Engine {
                     }
                 }
             }
+            // What the command's SQL does is worked out once, for all the rules that ask.
+            let sql = OnceCell::new();
             for policy in &policies {
                 for rule in &policy.rules {
                     if !rule
@@ -545,7 +569,7 @@ impl Engine {
                     if eff.is_some_and(|e| e.disabled) {
                         continue;
                     }
-                    if let Some(f) = self.match_rule(rule, eff, &cmd, &info, ctx) {
+                    if let Some(f) = self.match_rule(rule, eff, &cmd, &info, &sql, ctx) {
                         if seen_findings.insert((f.id.clone(), f.command.clone())) {
                             findings.push(f);
                         }
@@ -575,6 +599,7 @@ impl Engine {
         eff: Option<&Effective>,
         cmd: &Command,
         info: &ProgramInfo,
+        sql: &OnceCell<Vec<crate::sql::SqlEffect>>,
         ctx: &Context,
     ) -> Option<Finding> {
         let spec = &rule.spec;
@@ -655,15 +680,18 @@ impl Engine {
 
         let mut sql_effects = Vec::new();
         if !spec.sql.is_empty() {
-            let program = program_name(cmd.program().unwrap_or_default());
-            let mut found = sql_texts(cmd, &parsed, info)
-                .iter()
-                .flat_map(|text| crate::sql::effects(text, &program))
-                .collect::<Vec<_>>();
-            if info.sql_command {
-                found.extend(crate::sql::effects_if_sql(&join_words(&cmd.words)));
-            }
-            sql_effects.extend(found.into_iter().filter(|e| spec.sql.contains(&e.kind)));
+            let found = sql.get_or_init(|| {
+                let program = program_name(cmd.program().unwrap_or_default());
+                let mut found = sql_texts(cmd, &parsed, info, ctx)
+                    .iter()
+                    .flat_map(|text| crate::sql::effects(text, &program))
+                    .collect::<Vec<_>>();
+                if info.sql_command {
+                    found.extend(crate::sql::effects_if_sql(&join_words(&cmd.words)));
+                }
+                found
+            });
+            sql_effects.extend(found.iter().filter(|e| spec.sql.contains(&e.kind)).cloned());
             if sql_effects.is_empty() {
                 return None;
             }
@@ -928,6 +956,8 @@ fn program_info(policies: &[&Policy], program: &str) -> ProgramInfo {
             info.value_options
                 .extend(spec.value_options.iter().cloned());
             info.sql_options.extend(spec.sql_options.iter().cloned());
+            info.sql_file_options
+                .extend(spec.sql_file_options.iter().cloned());
             info.code_options.extend(spec.code_options.iter().cloned());
             info.sql_positional = info.sql_positional.or(spec.sql_positional);
             info.sql_stdin |= spec.sql_stdin;
@@ -942,11 +972,34 @@ fn program_info(policies: &[&Policy], program: &str) -> ProgramInfo {
     info
 }
 
-fn sql_texts(cmd: &Command, parsed: &args::Parsed, info: &ProgramInfo) -> Vec<String> {
+/// The largest SQL script read from a file; larger ones are not examined.
+pub const MAX_SQL_FILE: u64 = 1024 * 1024;
+
+fn sql_texts(
+    cmd: &Command,
+    parsed: &args::Parsed,
+    info: &ProgramInfo,
+    ctx: &Context,
+) -> Vec<String> {
     let mut out: Vec<String> = parsed
         .values(&info.sql_options)
         .map(str::to_string)
         .collect();
+    let mut files: Vec<&str> = parsed.values(&info.sql_file_options).collect();
+    if info.sql_stdin && cmd.stdin == Stdin::Unknown {
+        // `mysql shop < cleanup.sql`
+        files.extend(
+            cmd.redirects
+                .iter()
+                .filter(|r| r.op == "<" && !r.target.expansion && !r.target.glob)
+                .map(|r| r.target.text.as_str()),
+        );
+    }
+    for f in files {
+        if let Some(text) = read_sql_file(f, ctx) {
+            out.push(text);
+        }
+    }
     if let Some(n) = info.sql_positional {
         if let Some(w) = parsed.positionals.get(n.saturating_sub(1)) {
             out.push(w.text.clone());
@@ -958,6 +1011,20 @@ fn sql_texts(cmd: &Command, parsed: &args::Parsed, info: &ProgramInfo) -> Vec<St
         }
     }
     out
+}
+
+/// A SQL script named on the line, resolved against the command's working directory.
+/// Names the line cannot settle (`$F`, globs, relative ones with no known directory)
+/// are not read.
+fn read_sql_file(name: &str, ctx: &Context) -> Option<String> {
+    if name.is_empty() || name == "-" || name.contains(['$', '*', '?', '`']) {
+        return None;
+    }
+    let path = normalise_target("path", name, ctx);
+    let absolute = path.starts_with('/') || path.get(1..3) == Some(":\\");
+    absolute
+        .then(|| ctx.files.read_small(&path, MAX_SQL_FILE))
+        .flatten()
 }
 
 /// The database a SQL client connects to, when its command line names one.
@@ -1243,6 +1310,100 @@ mod tests {
         assert!(wildcard("*-delete-*", "batch-delete-image"));
         assert!(!wildcard("delete-*", "describe"));
         assert!(wildcard("*", "x"));
+    }
+
+    /// A fake filesystem: a few named files, and a record of what was asked for.
+    struct FakeFiles {
+        files: Vec<(&'static str, &'static str)>,
+        asked: Mutex<Vec<(String, u64)>>,
+    }
+
+    impl FileReader for FakeFiles {
+        fn read_small(&self, path: &str, limit: u64) -> Option<String> {
+            self.asked
+                .lock()
+                .expect("not poisoned")
+                .push((path.to_string(), limit));
+            self.files
+                .iter()
+                .find(|(p, _)| *p == path)
+                .map(|(_, text)| text.to_string())
+        }
+    }
+
+    fn with_files(line: &str, cwd: Option<&str>, files: &FakeFiles) -> (Evaluation, Vec<String>) {
+        let ctx = Context {
+            cwd,
+            home: Some("/home/u"),
+            files,
+            ..Context::default()
+        };
+        let eval = Engine::builtin().evaluate(line, &ctx).expect("evaluates");
+        let asked = files
+            .asked
+            .lock()
+            .expect("not poisoned")
+            .drain(..)
+            .map(|(p, limit)| {
+                assert_eq!(limit, MAX_SQL_FILE);
+                p
+            })
+            .collect();
+        (eval, asked)
+    }
+
+    #[test]
+    fn sql_files_are_read_relative_to_where_the_command_runs() {
+        let files = FakeFiles {
+            files: vec![
+                ("/srv/app/drop.sql", "SELECT 1;\nDROP TABLE orders;\n"),
+                ("/srv/db/wipe.sql", "TRUNCATE carts"),
+                ("/home/u/q.sql", "SELECT 1"),
+            ],
+            asked: Mutex::new(Vec::new()),
+        };
+        let (e, asked) = with_files("psql -d shop -f drop.sql", Some("/srv/app"), &files);
+        assert_eq!(asked, vec!["/srv/app/drop.sql"]);
+        assert_eq!(e.decision, Decision::Deny);
+        assert_eq!(e.findings[0].id, "sql.drop-table");
+        let (e, asked) = with_files(
+            "cd ../db && mysql shop < wipe.sql",
+            Some("/srv/app"),
+            &files,
+        );
+        assert_eq!(asked, vec!["/srv/db/wipe.sql"]);
+        assert_eq!(e.findings[0].id, "sql.truncate");
+        // Read once for all the SQL rules that ask.
+        let (e, asked) = with_files("sqlcmd -i ~/q.sql", None, &files);
+        assert_eq!(
+            (e.decision, asked),
+            (Decision::Allow, vec!["/home/u/q.sql".to_string()])
+        );
+    }
+
+    #[test]
+    fn sql_files_the_line_cannot_settle_are_not_read() {
+        let files = FakeFiles {
+            files: vec![],
+            asked: Mutex::new(Vec::new()),
+        };
+        for line in [
+            "psql -f drop.sql",
+            "psql -f \"$SCRIPT\"",
+            "psql -f 'migrations/*.sql'",
+            "psql -f -",
+            "cat x.sql | psql",
+        ] {
+            let (e, asked) = with_files(line, None, &files);
+            assert!(asked.is_empty(), "{line}: {asked:?}");
+            assert_eq!(e.decision, Decision::Allow, "{line}");
+        }
+        // A missing file is asked for, and reads as nothing.
+        let (e, asked) = with_files("psql -f gone.sql", Some("/srv"), &files);
+        assert_eq!(
+            (e.decision, asked),
+            (Decision::Allow, vec!["/srv/gone.sql".to_string()])
+        );
     }
 
     #[test]

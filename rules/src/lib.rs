@@ -51,8 +51,8 @@ pub mod unwrap;
 pub use command::{Command, Origin, Script, Stdin, Word, WorkDir};
 pub use dialect::Dialect;
 pub use engine::{
-    Backup, BackupOracle, BackupStatus, Context, Decision, Engine, Evaluation, Finding, NoBackups,
-    Source, Target, TargetFinding,
+    Backup, BackupOracle, BackupStatus, Context, Decision, Engine, Evaluation, FileReader, Finding,
+    NoBackups, NoFiles, Source, Target, TargetFinding, MAX_SQL_FILE,
 };
 pub use error::{Error, Result};
 pub use policy::{Layer, Policy, Requires, Rule, Severity};

@@ -108,6 +108,9 @@ pub enum SqlKind {
     DeleteAll,
     UpdateAll,
     AlterDrop,
+    /// Replaces what a table or database holds: `CREATE OR REPLACE TABLE`,
+    /// `INSERT OVERWRITE`, `LOAD DATA … OVERWRITE INTO TABLE`.
+    Overwrite,
 }
 
 impl SqlKind {
@@ -121,6 +124,7 @@ impl SqlKind {
             SqlKind::DeleteAll => "delete-all",
             SqlKind::UpdateAll => "update-all",
             SqlKind::AlterDrop => "alter-drop",
+            SqlKind::Overwrite => "overwrite",
         }
     }
 }
@@ -148,6 +152,9 @@ pub struct ProgramSpec {
     pub sql_positional: Option<usize>,
     #[serde(default)]
     pub sql_stdin: bool,
+    /// Options whose value is a file of SQL the program runs (`psql -f FILE`).
+    #[serde(default)]
+    pub sql_file_options: Vec<String>,
     /// Options naming the database the SQL runs in (`psql -d shop`).
     #[serde(default)]
     pub database_options: Vec<String>,
@@ -715,6 +722,7 @@ const KNOWN_KEYS: &[&str] = &[
     "sql_options",
     "sql_positional",
     "sql_stdin",
+    "sql_file_options",
     "code_options",
     "code_stdin",
     "kind",

@@ -410,6 +410,7 @@ mod tests {
                     cwd: Some("/srv/app"),
                     home: Some("/home/u"),
                     backups: &NoBackups,
+                    files: &crate::engine::NoFiles,
                 };
                 let eval = engine.evaluate(line, &ctx).unwrap();
                 assert_eq!(

@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 use sqlparser::ast::{
-    AlterTableOperation, BinaryOperator, Expr, FromTable, ObjectType, Statement, TableFactor,
-    UnaryOperator, Value,
+    AlterTableOperation, BinaryOperator, Expr, FromTable, ObjectType, Query, SetExpr, Statement,
+    TableFactor, TableObject, UnaryOperator, Value,
 };
 use sqlparser::dialect::{
     Dialect as SqlDialect, GenericDialect, MsSqlDialect, MySqlDialect, PostgreSqlDialect,
@@ -75,7 +75,10 @@ pub fn effects(sql: &str, program: &str) -> Vec<SqlEffect> {
         }
         return out;
     }
-    keyword_effects(&text)
+    split_statements(&text)
+        .into_iter()
+        .flat_map(keyword_effects)
+        .collect()
 }
 
 /// psql meta-commands (`\c db`, `\i file`) are not SQL; drop those lines.
@@ -145,14 +148,19 @@ fn statement_effects(stmt: &Statement) -> Vec<SqlEffect> {
         | Statement::DropPolicy(_)
         | Statement::DropRule(_)
         | Statement::DropExtension(_)
-        | Statement::DropSecret { .. } => vec![eff(SqlKind::DropOther, None, "object")],
+        | Statement::DropSecret { .. }
+        | Statement::DropConnector { .. }
+        | Statement::DropOperator(_)
+        | Statement::DropOperatorFamily(_)
+        | Statement::DropOperatorClass(_) => vec![eff(SqlKind::DropOther, None, "object")],
         Statement::Truncate(t) => t
             .table_names
             .iter()
             .map(|n| eff(SqlKind::Truncate, Some(n.name.to_string()), "table"))
             .collect(),
+        // A LIMIT without a WHERE still picks its rows arbitrarily: it counts as all.
         Statement::Delete(d) => {
-            if d.selection.as_ref().is_some_and(|w| !always_true(w)) || d.limit.is_some() {
+            if d.selection.as_ref().is_some_and(|w| !always_true(w)) {
                 return vec![];
             }
             let tables = match &d.from {
@@ -172,7 +180,7 @@ fn statement_effects(stmt: &Statement) -> Vec<SqlEffect> {
                 .collect()
         }
         Statement::Update(u) => {
-            if u.selection.as_ref().is_some_and(|w| !always_true(w)) || u.limit.is_some() {
+            if u.selection.as_ref().is_some_and(|w| !always_true(w)) {
                 return vec![];
             }
             vec![eff(
@@ -196,6 +204,75 @@ fn statement_effects(stmt: &Statement) -> Vec<SqlEffect> {
             } else {
                 vec![]
             }
+        }
+        // `WITH x AS (…) UPDATE t …`, and PostgreSQL's `WITH d AS (DELETE FROM t) SELECT …`.
+        Statement::Query(q) => query_effects(q),
+        Statement::Insert(i) if i.overwrite => {
+            let name = match &i.table {
+                TableObject::TableName(n) => Some(n.to_string()),
+                _ => None,
+            };
+            vec![eff(SqlKind::Overwrite, name, "table")]
+        }
+        // Hive's `INSERT OVERWRITE [LOCAL] DIRECTORY '/x' SELECT …` replaces a directory.
+        Statement::Directory {
+            overwrite: true, ..
+        } => vec![eff(SqlKind::Overwrite, None, "directory")],
+        Statement::LoadData {
+            overwrite: true,
+            table_name,
+            ..
+        } => vec![eff(
+            SqlKind::Overwrite,
+            Some(table_name.to_string()),
+            "table",
+        )],
+        // External and dynamic tables hold no rows of their own.
+        Statement::CreateTable(c) if c.or_replace && !c.external && !c.dynamic => {
+            vec![eff(SqlKind::Overwrite, Some(c.name.to_string()), "table")]
+        }
+        Statement::CreateDatabase {
+            or_replace: true,
+            db_name,
+            ..
+        } => vec![eff(
+            SqlKind::Overwrite,
+            Some(db_name.to_string()),
+            "database",
+        )],
+        Statement::CreateSchema {
+            or_replace: true,
+            schema_name,
+            ..
+        } => vec![eff(
+            SqlKind::Overwrite,
+            Some(schema_name.to_string()),
+            "schema",
+        )],
+        _ => vec![],
+    }
+}
+
+/// The data-changing statements inside a query: its body and its CTEs.
+fn query_effects(q: &Query) -> Vec<SqlEffect> {
+    let mut out: Vec<SqlEffect> = q
+        .with
+        .iter()
+        .flat_map(|w| &w.cte_tables)
+        .flat_map(|cte| query_effects(&cte.query))
+        .collect();
+    out.extend(set_expr_effects(&q.body));
+    out
+}
+
+fn set_expr_effects(body: &SetExpr) -> Vec<SqlEffect> {
+    match body {
+        SetExpr::Update(s) | SetExpr::Delete(s) | SetExpr::Insert(s) => statement_effects(s),
+        SetExpr::Query(q) => query_effects(q),
+        SetExpr::SetOperation { left, right, .. } => {
+            let mut out = set_expr_effects(left);
+            out.extend(set_expr_effects(right));
+            out
         }
         _ => vec![],
     }
@@ -254,32 +331,86 @@ fn constant(e: &Expr) -> bool {
     matches!(e, Expr::Value(_))
 }
 
-/// When no dialect parses a statement: classify it by its leading keywords.
+/// When no dialect parses a statement: classify it by its keywords. Names are taken as
+/// written, up to a space, comma, parenthesis or `;`, so `$T` and `#tmp` count as names.
 fn keyword_effects(sql: &str) -> Vec<SqlEffect> {
-    static RE: OnceLock<Vec<(Regex, SqlKind, &'static str)>> = OnceLock::new();
+    struct Pattern {
+        re: Regex,
+        kind: SqlKind,
+        object_kind: &'static str,
+        /// Only when the statement has no WHERE clause.
+        unfiltered: bool,
+    }
+    static RE: OnceLock<Vec<Pattern>> = OnceLock::new();
+    const NAME: &str = r"([^\s;,()]+)";
+    // Statement start, after any comments: `-- note\nDROP …`.
+    const START: &str = r"\A(?:\s|--[^\n]*(?:\n|\z)|/\*.*?\*/)*";
     let table = RE.get_or_init(|| {
-        let r = |p: &str| Regex::new(&format!("(?is){p}")).expect("keyword patterns are literals covered by tests");
+        let p = |re: String, kind, object_kind, unfiltered| Pattern {
+            re: Regex::new(&format!("(?is){re}"))
+                .expect("keyword patterns are literals covered by tests"),
+            kind,
+            object_kind,
+            unfiltered,
+        };
         vec![
-            (r(r"\bdrop\s+(?:database|schema)\s+(?:if\s+exists\s+)?([\w.`\x22\[\]]+)"), SqlKind::DropDatabase, "database"),
-            (r(r"\bdrop\s+(?:temporary\s+)?table\s+(?:if\s+exists\s+)?([\w.`\x22\[\]]+)"), SqlKind::DropTable, "table"),
-            (r(r"\bdrop\s+(?:view|index|function|procedure|trigger|sequence|type|role|user)\b()"), SqlKind::DropOther, "object"),
-            (r(r"\btruncate\s+(?:table\s+)?([\w.`\x22\[\]]+)"), SqlKind::Truncate, "table"),
-            (r(r"\bdelete\s+from\s+([\w.`\x22\[\]]+)\s*(?:;|$)"), SqlKind::DeleteAll, "table"),
-            (r(r"\balter\s+table\s+([\w.`\x22\[\]]+).*\bdrop\s+(?:column\b|partition\b)"), SqlKind::AlterDrop, "table"),
+            p(format!(r"\bdrop\s+database\s+(?:if\s+exists\s+)?{NAME}"), SqlKind::DropDatabase, "database", false),
+            p(format!(r"\bdrop\s+schema\s+(?:if\s+exists\s+)?{NAME}"), SqlKind::DropSchema, "schema", false),
+            p(format!(r"\bdrop\s+(?:temporary\s+|temp\s+)?table\s+(?:if\s+exists\s+)?{NAME}"), SqlKind::DropTable, "table", false),
+            // Any other DROP at the start of a statement (operators, connectors, secrets …);
+            // mid-statement `DROP x` is left to ALTER TABLE's pattern.
+            p(format!(r"{START}drop\s+(?:if\s+exists\s+)?(?:persistent\s+|temporary\s+|materialized\s+)?(\w+)"), SqlKind::DropOther, "object", false),
+            p(format!(r"\btruncate\s+(?:table\s+)?(?:only\s+)?{NAME}"), SqlKind::Truncate, "table", false),
+            p(format!(r"\bdelete\s+from\s+{NAME}\s*(?:;|$)"), SqlKind::DeleteAll, "table", false),
+            p(format!(r"{START}delete\s+(?:from\s+)?{NAME}"), SqlKind::DeleteAll, "table", true),
+            p(format!(r"{START}update\s+(?:only\s+)?{NAME}\s.*\bset\b"), SqlKind::UpdateAll, "table", true),
+            p(format!(r"\balter\s+table\s+(?:if\s+exists\s+)?{NAME}.*\bdrop\s+(?:column\b|partition\b)"), SqlKind::AlterDrop, "table", false),
+            p(format!(r"\binsert\s+overwrite\s+(?:into\s+|table\s+)?{NAME}"), SqlKind::Overwrite, "table", false),
+            p(format!(r"\bload\s+data\b.*?\boverwrite\s+into\s+table\s+{NAME}"), SqlKind::Overwrite, "table", false),
+            p(format!(r"\bcreate\s+or\s+replace\s+(?:(?:transient|temporary|temp)\s+)?table\s+(?:if\s+not\s+exists\s+)?{NAME}"), SqlKind::Overwrite, "table", false),
+            p(format!(r"\bcreate\s+or\s+replace\s+(?:transient\s+)?database\s+(?:if\s+not\s+exists\s+)?{NAME}"), SqlKind::Overwrite, "database", false),
+            p(format!(r"\bcreate\s+or\s+replace\s+(?:transient\s+)?schema\s+(?:if\s+not\s+exists\s+)?{NAME}"), SqlKind::Overwrite, "schema", false),
         ]
     });
-    let mut out = Vec::new();
-    for (re, kind, ok) in table {
-        for c in re.captures_iter(sql) {
-            let object = c
-                .get(1)
-                .map(|m| m.as_str().to_string())
-                .filter(|s| !s.is_empty());
-            out.push(SqlEffect {
-                kind: *kind,
+    static WHERE: OnceLock<Regex> = OnceLock::new();
+    let filtered = WHERE
+        .get_or_init(|| Regex::new(r"(?i)\bwhere\b").expect("literal pattern"))
+        .is_match(sql);
+    let mut out: Vec<SqlEffect> = Vec::new();
+    for pat in table {
+        if pat.unfiltered && filtered {
+            continue;
+        }
+        for c in pat.re.captures_iter(sql) {
+            let word = c.get(1).map_or("", |m| m.as_str());
+            let object = match pat.kind {
+                // The data-bearing DROPs have their own patterns.
+                SqlKind::DropOther
+                    if ["table", "database", "schema"]
+                        .iter()
+                        .any(|k| word.eq_ignore_ascii_case(k)) =>
+                {
+                    continue
+                }
+                SqlKind::DropOther => None,
+                // `INSERT OVERWRITE ALL INTO t1 INTO t2 …`, `… LOCAL DIRECTORY '/x'`
+                SqlKind::Overwrite
+                    if ["all", "local", "directory"]
+                        .iter()
+                        .any(|k| word.eq_ignore_ascii_case(k)) =>
+                {
+                    None
+                }
+                _ => Some(word.to_string()).filter(|s| !s.is_empty()),
+            };
+            let e = SqlEffect {
+                kind: pat.kind,
                 object,
-                object_kind: ok,
-            });
+                object_kind: pat.object_kind,
+            };
+            if !out.contains(&e) {
+                out.push(e);
+            }
         }
     }
     out
@@ -375,6 +506,153 @@ mod tests {
         assert_eq!(effects_if_sql("DROP TABLE t")[0].kind, SqlKind::DropTable);
         assert!(effects_if_sql("truncate -s 0 app.log").is_empty());
         assert!(effects_if_sql("delete old-report.txt").is_empty());
+    }
+
+    #[test]
+    fn limits_do_not_make_a_delete_selective() {
+        assert_eq!(
+            kinds("DELETE FROM customers LIMIT 100", "mysql"),
+            vec![(SqlKind::DeleteAll, Some("customers".into()))]
+        );
+        assert_eq!(
+            kinds("DELETE FROM foo LIMIT 99", "sqlite3")[0].0,
+            SqlKind::DeleteAll
+        );
+        assert_eq!(kinds("DELETE FROM t WHERE id < 9 LIMIT 5", "mysql"), vec![]);
+    }
+
+    #[test]
+    fn statements_inside_queries() {
+        assert_eq!(
+            kinds(
+                "WITH x AS (SELECT 1) UPDATE t SET bar = (SELECT * FROM x)",
+                "psql"
+            ),
+            vec![(SqlKind::UpdateAll, Some("t".into()))]
+        );
+        assert_eq!(
+            kinds(
+                "WITH gone AS (DELETE FROM logs RETURNING *) SELECT count(*) FROM gone",
+                "psql"
+            ),
+            vec![(SqlKind::DeleteAll, Some("logs".into()))]
+        );
+        assert_eq!(
+            kinds(
+                "WITH x AS (SELECT 1) UPDATE t SET a = 1 WHERE id = 2",
+                "psql"
+            ),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn variables_and_temp_tables_are_names() {
+        assert_eq!(
+            kinds("DROP TABLE $T", "psql"),
+            vec![(SqlKind::DropTable, Some("$T".into()))]
+        );
+        assert_eq!(
+            kinds("DELETE FROM ${TABLE}", "psql"),
+            vec![(SqlKind::DeleteAll, Some("${TABLE}".into()))]
+        );
+        assert_eq!(
+            kinds("EXEC (@sql) DROP TABLE #tmp", "sqlcmd"),
+            vec![(SqlKind::DropTable, Some("#tmp".into()))]
+        );
+    }
+
+    #[test]
+    fn unparsed_update_and_delete_need_a_where() {
+        let k = kinds(
+            "UPDATE t1 FROM (SELECT name, id FROM t1) AS t2 SET name = t2.name FROM (SELECT name from t2) AS t2",
+            "psql",
+        );
+        assert_eq!(k[0].0, SqlKind::UpdateAll, "{k:?}");
+        assert_eq!(
+            keyword_effects("UPDATE t1 FROM x AS t2 SET a = 1 WHERE t1.id = t2.id"),
+            vec![]
+        );
+        assert_eq!(keyword_effects("delete t frobnicate where id = 1"), vec![]);
+    }
+
+    #[test]
+    fn any_drop_statement_is_at_least_drop_other() {
+        for sql in [
+            "DROP OPERATOR myschema.@@ (TEXT, TEXT)",
+            "DROP CONNECTOR IF EXISTS my_connector",
+            "DROP PERSISTENT SECRET IF EXISTS s FROM storage",
+            "DROP OPERATOR FAMILY USING btree",
+        ] {
+            let k = kinds(sql, "psql");
+            assert!(
+                k.iter().any(|(kind, _)| *kind == SqlKind::DropOther),
+                "{sql}: {k:?}"
+            );
+        }
+        // ALTER TABLE … DROP of a projection or constraint is not a DROP statement.
+        assert_eq!(
+            kinds(
+                "ALTER TABLE t0 DROP PROJECTION IF EXISTS p",
+                "clickhouse-client"
+            ),
+            vec![]
+        );
+        assert_eq!(kinds("ALTER TABLE t0 DROP CONSTRAINT c", "psql"), vec![]);
+    }
+
+    #[test]
+    fn overwrites() {
+        for (sql, object) in [
+            ("CREATE OR REPLACE TABLE t (a INT)", "t"),
+            ("CREATE OR REPLACE TABLE a CLONE a_tmp", "a"),
+            ("INSERT OVERWRITE TABLE db.new_table PARTITION (a = '1', b) SELECT a, b, c FROM db.t", "db.new_table"),
+            ("INSERT OVERWRITE INTO schema.t SELECT a FROM b", "schema.t"),
+            ("LOAD DATA INPATH '/x/data.txt' OVERWRITE INTO TABLE my_table", "my_table"),
+            ("CREATE OR REPLACE DATABASE my_db", "my_db"),
+        ] {
+            let k = kinds(sql, "psql");
+            assert_eq!(k, vec![(SqlKind::Overwrite, Some(object.into()))], "{sql}");
+        }
+        assert_eq!(
+            kinds(
+                "INSERT OVERWRITE ALL INTO t1 INTO t2 SELECT n1 FROM src",
+                "psql"
+            )[0]
+            .0,
+            SqlKind::Overwrite
+        );
+        assert_eq!(
+            kinds(
+                "INSERT OVERWRITE LOCAL DIRECTORY '/srv/out' SELECT * FROM t",
+                "psql"
+            ),
+            vec![(SqlKind::Overwrite, None)]
+        );
+        assert_eq!(
+            kinds("CREATE OR REPLACE VIEW v AS SELECT 1", "psql"),
+            vec![]
+        );
+        assert_eq!(
+            kinds(
+                "CREATE OR REPLACE EXTERNAL TABLE t LOCATION 's3://x'",
+                "psql"
+            ),
+            vec![]
+        );
+        assert_eq!(kinds("INSERT INTO t SELECT * FROM s", "psql"), vec![]);
+        assert_eq!(
+            kinds("CREATE TABLE IF NOT EXISTS t (a int)", "psql"),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn long_text_is_read_statement_by_statement() {
+        let mut sql = "SELECT 1 FROM t WHERE a = 1;\n".repeat(MAX_PARSE / 20);
+        sql.push_str("DELETE FROM audit;");
+        let k = kinds(&sql, "psql");
+        assert_eq!(k, vec![(SqlKind::DeleteAll, Some("audit".into()))]);
     }
 
     #[test]

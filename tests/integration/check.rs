@@ -258,6 +258,51 @@ fn a_table_brings_its_database_and_the_remedy_backs_that_up() {
 }
 
 #[test]
+fn sql_scripts_are_read_when_small() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        dir.path().join("drop.sql"),
+        "SELECT 1;\nDROP TABLE orders;\n",
+    )
+    .expect("write");
+    std::fs::write(dir.path().join("read.sql"), "SELECT * FROM orders;\n").expect("write");
+    // Over the 1 MiB bound: not read, so judged by the line alone.
+    let big = format!("{}DROP TABLE orders;\n", "-- padding\n".repeat(110_000));
+    std::fs::write(dir.path().join("big.sql"), big).expect("write");
+    let cwd = dir.path().to_str().expect("utf-8 temp dir");
+    let run = |line: &str| {
+        let r = Test::new()
+            .args(["check", "--json", "--cwd", cwd, "--", line])
+            .run();
+        (r.code, r.json())
+    };
+    for line in [
+        "psql -d shop -f drop.sql",
+        "psql shop --file=drop.sql",
+        "sqlcmd -d shop -i drop.sql",
+        "mysql shop < drop.sql",
+    ] {
+        let (code, v) = run(line);
+        assert_eq!(code, 2, "{line}: {v}");
+        assert!(
+            v["targets"]
+                .as_array()
+                .expect("targets")
+                .iter()
+                .any(|t| t["kind"] == "table" && t["value"] == "orders"),
+            "{line}: {v}"
+        );
+    }
+    for line in [
+        "psql -d shop -f read.sql",
+        "psql -d shop -f big.sql",
+        "psql -d shop -f missing.sql",
+    ] {
+        assert_eq!(run(line).0, 0, "{line}");
+    }
+}
+
+#[test]
 fn cwd_resolves_relative_targets() {
     let r = Test::new()
         .args([

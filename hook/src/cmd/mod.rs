@@ -83,6 +83,7 @@ impl LineInput {
             cwd: cwd.as_deref(),
             home: self.home.as_deref(),
             backups: oracle,
+            files: &crate::files::LocalFiles,
         };
         Ok(engine.evaluate(&self.line, &ctx)?)
     }
