@@ -661,9 +661,8 @@ impl Engine {
             }
         }
         // Regexes compile on first use, and only for rules that got this far.
-        let pats = rule.patterns();
         let joined = || join_words(cmd.args());
-        if let Some(re) = &pats.args {
+        if let Some(re) = rule.args_re() {
             let j = joined();
             let m = re.find(&j)?;
             why.push(format!(
@@ -672,7 +671,7 @@ impl Engine {
                 m.as_str().trim()
             ));
         }
-        if let Some(re) = &pats.args_not {
+        if let Some(re) = rule.args_not_re() {
             if re.is_match(&joined()) {
                 return None;
             }
@@ -700,7 +699,7 @@ impl Engine {
         }
 
         let mut code_captures = Vec::new();
-        if let Some(re) = &pats.code {
+        if let Some(re) = rule.code_re() {
             let codes = code_texts(cmd, &parsed, info);
             for code in &codes {
                 for c in re.captures_iter(code) {
@@ -714,7 +713,7 @@ impl Engine {
         }
 
         let mut redirects = Vec::new();
-        if let Some(re) = &pats.redirect {
+        if let Some(re) = rule.redirect_re() {
             for r in &cmd.redirects {
                 let writes =
                     r.op.contains('>') && !r.op.contains('&') || r.op == "&>" || r.op == "&>>";
@@ -729,7 +728,7 @@ impl Engine {
         }
 
         let mut targets = Vec::new();
-        for (t, re) in spec.targets.iter().zip(&pats.targets) {
+        for (t, re) in spec.targets.iter().zip(rule.target_res()) {
             let mut push = |value: String| {
                 let value = normalise_target(&t.kind, &value, ctx);
                 if !value.is_empty() {

@@ -549,7 +549,18 @@ pub struct Rule {
     /// `DIR/` for each `DIR/**` among them, matched as a string prefix.
     pub(crate) except_prefixes: Vec<String>,
     pub(crate) subcommands: Vec<Vec<Vec<String>>>,
-    compiled: OnceLock<CompiledPatterns>,
+    compiled: LazyPatterns,
+}
+
+/// Each pattern compiles on first use, on its own: a line that fails a rule's
+/// `args_regex` never pays for compiling the rule's target regexes.
+#[derive(Debug, Default)]
+pub(crate) struct LazyPatterns {
+    args: OnceLock<Option<Regex>>,
+    args_not: OnceLock<Option<Regex>>,
+    code: OnceLock<Option<Regex>>,
+    redirect: OnceLock<Option<Regex>>,
+    targets: OnceLock<Vec<Option<Regex>>>,
 }
 
 #[derive(Debug, Default)]
@@ -559,6 +570,13 @@ pub(crate) struct CompiledPatterns {
     pub code: Option<Regex>,
     pub redirect: Option<Regex>,
     pub targets: Vec<Option<Regex>>,
+}
+
+/// A pattern validated when its policy was loaded (eagerly for user files, by `cargo
+/// test` for the built-in packs), so a failure here can only leave it unset.
+fn lazy<'a>(cell: &'a OnceLock<Option<Regex>>, text: &Option<String>) -> Option<&'a Regex> {
+    cell.get_or_init(|| text.as_deref().and_then(|t| compile_regex(t).ok()))
+        .as_ref()
 }
 
 /// A parsed, validated policy file.
@@ -631,11 +649,30 @@ impl Rule {
             .as_ref()
     }
 
-    pub(crate) fn patterns(&self) -> &CompiledPatterns {
-        // Validated when the policy was loaded (eagerly for user files, by `cargo test`
-        // for the built-in packs), so a failure here can only leave a pattern unset.
-        self.compiled
-            .get_or_init(|| compile_patterns(&self.spec).unwrap_or_default())
+    pub(crate) fn args_re(&self) -> Option<&Regex> {
+        lazy(&self.compiled.args, &self.spec.args_regex)
+    }
+
+    pub(crate) fn args_not_re(&self) -> Option<&Regex> {
+        lazy(&self.compiled.args_not, &self.spec.args_not_regex)
+    }
+
+    pub(crate) fn code_re(&self) -> Option<&Regex> {
+        lazy(&self.compiled.code, &self.spec.code_regex)
+    }
+
+    pub(crate) fn redirect_re(&self) -> Option<&Regex> {
+        lazy(&self.compiled.redirect, &self.spec.redirect_regex)
+    }
+
+    pub(crate) fn target_res(&self) -> &[Option<Regex>] {
+        self.compiled.targets.get_or_init(|| {
+            self.spec
+                .targets
+                .iter()
+                .map(|t| t.regex.as_deref().and_then(|r| compile_regex(r).ok()))
+                .collect()
+        })
     }
 
     fn err(&self, message: impl Into<String>) -> Error {
@@ -658,7 +695,11 @@ impl Rule {
             field,
             source: Box::new(e),
         })?;
-        let _ = self.compiled.set(compiled);
+        let _ = self.compiled.args.set(compiled.args);
+        let _ = self.compiled.args_not.set(compiled.args_not);
+        let _ = self.compiled.code.set(compiled.code);
+        let _ = self.compiled.redirect.set(compiled.redirect);
+        let _ = self.compiled.targets.set(compiled.targets);
         let globs = build_globset(self, &self.except_globs)?;
         let _ = self.except.set(globs);
         Ok(())
@@ -810,7 +851,7 @@ impl Policy {
                 except_globs: Vec::new(),
                 except_prefixes: Vec::new(),
                 subcommands: Vec::new(),
-                compiled: OnceLock::new(),
+                compiled: LazyPatterns::default(),
                 spec,
             };
             if !seen.insert(rule.id().to_string()) {
