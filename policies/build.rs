@@ -7,6 +7,9 @@
 //! the sections for the programs a line runs, which keeps a benign `check` close to
 //! a bare process start.
 
+#[path = "src/literals.rs"]
+mod literals;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -43,6 +46,7 @@ fn main() {
     files.sort();
     let mut out = String::from("pub static PACKS: &[BuiltinPack] = &[\n");
     let mut index: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
+    let mut args_literals: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (pack_no, path) in files.iter().enumerate() {
         println!("cargo:rerun-if-changed={}", path.display());
         let text = fs::read_to_string(path).expect("pack is readable");
@@ -81,6 +85,10 @@ fn main() {
                 let r = &rules[0];
                 if let Some(id) = r.get("id").and_then(|v| v.as_str()) {
                     ids.push(id.to_string());
+                    let re = r.get("args_regex").and_then(|v| v.as_str());
+                    if let Some(lits) = re.and_then(literals::required_literals) {
+                        args_literals.insert(id.to_string(), lits);
+                    }
                 }
                 ("Rule", strings(r.get("programs")))
             } else if let Some(p) = doc.get("program").and_then(|v| v.as_array()) {
@@ -133,6 +141,10 @@ fn main() {
     for (program, refs) in &index {
         let refs: Vec<String> = refs.iter().map(|(p, s)| format!("({p}, {s})")).collect();
         writeln!(out, "    ({program:?}, &[{}]),", refs.join(", ")).expect("write to string");
+    }
+    out.push_str("];\n\n/// Rule id → literals its `args_regex` needs, sorted by id for binary search.\npub static ARGS_LITERALS: &[(&str, &[&str])] = &[\n");
+    for (id, lits) in &args_literals {
+        writeln!(out, "    ({id:?}, &{lits:?}),").expect("write to string");
     }
     out.push_str("];\n");
     let dest = Path::new(&env::var("OUT_DIR").expect("OUT_DIR")).join("packs.rs");

@@ -50,7 +50,20 @@ impl BuiltinPack {
     }
 }
 
+pub mod literals;
+
 include!(concat!(env!("OUT_DIR"), "/packs.rs"));
+
+/// For a built-in rule whose `args_regex` has them, the literals one of which its
+/// arguments must hold for it to match (computed at build time by
+/// [`literals::required_literals`]): arguments without any are rejected without
+/// compiling the regex.
+pub fn args_literals(rule_id: &str) -> Option<&'static [&'static str]> {
+    ARGS_LITERALS
+        .binary_search_by(|(id, _)| (*id).cmp(rule_id))
+        .ok()
+        .map(|i| ARGS_LITERALS[i].1)
+}
 
 /// The (pack, section) pairs that name `program` (lower-cased).
 pub fn sections_for(program: &str) -> &'static [(u16, u16)] {

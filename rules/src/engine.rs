@@ -662,6 +662,16 @@ impl Engine {
         }
         // Regexes compile on first use, and only for rules that got this far.
         let joined = || join_words(cmd.args());
+        // A built-in rule's arguments must hold a literal its regex needs (found at
+        // build time): most lines are turned away without compiling the regex.
+        if rule.layer == Layer::Builtin && spec.args_regex.is_some() {
+            if let Some(lits) = backstop_policies::args_literals(rule.id()) {
+                let j = joined();
+                if !lits.iter().any(|l| j.contains(l)) {
+                    return None;
+                }
+            }
+        }
         if let Some(re) = rule.args_re() {
             let j = joined();
             let m = re.find(&j)?;
