@@ -114,9 +114,22 @@ fn main() {
                 index.entry(key).or_default().push((pack_no, sec_no));
                 all_programs.push(p.clone());
             }
+            // A rule's examples are for `cargo test` and `policy test`, not for deciding
+            // a line: when they are its last sub-table, the engine parses up to them.
+            let mut decide_end = w[1];
+            if let Some(at) = body.find("\n[rule.examples]") {
+                let after = &body[at + 1..];
+                let more_tables = after
+                    .lines()
+                    .skip(1)
+                    .any(|l| l.trim_start().starts_with('['));
+                if !more_tables {
+                    decide_end = w[0] + at + 1;
+                }
+            }
             writeln!(
                 sections,
-                "        Section {{ kind: SectionKind::{kind}, start: {}, end: {}, line: {line}, programs: &{programs:?} }},",
+                "        Section {{ kind: SectionKind::{kind}, start: {}, end: {}, decide_end: {decide_end}, line: {line}, programs: &{programs:?} }},",
                 w[0], w[1]
             )
             .expect("write to string");

@@ -40,6 +40,9 @@ pub struct Section {
     pub kind: SectionKind,
     pub start: usize,
     pub end: usize,
+    /// Where the part needed to decide a line ends: before a rule's trailing
+    /// `[rule.examples]`.
+    pub decide_end: usize,
     pub line: usize,
     pub programs: &'static [&'static str],
 }
@@ -47,6 +50,11 @@ pub struct Section {
 impl BuiltinPack {
     pub fn text(&self, s: &Section) -> &'static str {
         &self.source[s.start..s.end]
+    }
+
+    /// The section without a rule's trailing examples: what deciding a line needs.
+    pub fn decide_text(&self, s: &Section) -> &'static str {
+        &self.source[s.start..s.decide_end]
     }
 }
 

@@ -471,7 +471,7 @@ impl Engine {
                     text.push('\n');
                     line += 1;
                 }
-                let body = pack.text(section);
+                let body = pack.decide_text(section);
                 text.push_str(body);
                 line += body.matches('\n').count();
             }
