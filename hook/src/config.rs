@@ -61,6 +61,26 @@ pub fn unix_now() -> std::time::Duration {
         .unwrap_or_default()
 }
 
+/// Removes the files in `dir` that `wanted` picks and that were last modified more
+/// than `age` ago; what cannot be read or removed stays (a sweep never fails a command).
+pub fn remove_stale(dir: &Path, age: std::time::Duration, wanted: impl Fn(&Path) -> bool) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        let stale = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|a| a > age);
+        if stale && wanted(&path) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 /// The user's home directory, for `~` in targets.
 pub fn home_dir() -> Option<String> {
     std::env::var("HOME")

@@ -661,20 +661,20 @@ impl Engine {
             }
         }
         // Regexes compile on first use, and only for rules that got this far.
-        let joined = || join_words(cmd.args());
+        // Joined once, however many of the rule's checks read it.
+        let joined_once = OnceCell::new();
+        let joined = || joined_once.get_or_init(|| join_words(cmd.args())).as_str();
         // A built-in rule's arguments must hold a literal its regex needs (found at
         // build time): most lines are turned away without compiling the regex.
         if rule.layer == Layer::Builtin && spec.args_regex.is_some() {
             if let Some(lits) = backstop_policies::args_literals(rule.id()) {
-                let j = joined();
-                if !lits.iter().any(|l| j.contains(l)) {
+                if !lits.iter().any(|l| joined().contains(l)) {
                     return None;
                 }
             }
         }
         if let Some(re) = rule.args_re() {
-            let j = joined();
-            let m = re.find(&j)?;
+            let m = re.find(joined())?;
             why.push(format!(
                 "arguments match `{}` at `{}`",
                 re.as_str(),
@@ -682,7 +682,7 @@ impl Engine {
             ));
         }
         if let Some(re) = rule.args_not_re() {
-            if re.is_match(&joined()) {
+            if re.is_match(joined()) {
                 return None;
             }
         }
@@ -779,8 +779,7 @@ impl Engine {
                 TargetFrom::Option => parsed.values(&t.options).for_each(|v| push(v.to_string())),
                 TargetFrom::Regex => {
                     if let Some(re) = re {
-                        let j = joined();
-                        for c in re.captures_iter(&j) {
+                        for c in re.captures_iter(joined()) {
                             if let Some(m) = c.get(1) {
                                 push(m.as_str().to_string());
                             }

@@ -4,7 +4,7 @@
 
 use std::io::Write as _;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output};
 
 use backstop_rules::{Engine, ProgramWords};
 
@@ -30,12 +30,26 @@ while read -lz l; if __backstop_benign $l; printf 0; else; printf 1; end; end <$
     }
 }
 
-fn verdicts(sb: &Sandbox, shell: &Path, name: &str, lines: &[String], cwd: &Path) -> String {
+/// `lines`, NUL-separated, in a file that lives as long as the value.
+fn lines_file(lines: &[String]) -> tempfile::NamedTempFile {
     let mut file = tempfile::NamedTempFile::new().expect("lines file");
     for l in lines {
         file.write_all(l.as_bytes()).expect("write");
         file.write_all(b"\0").expect("write");
     }
+    file
+}
+
+/// Runs `script` in the shell `name` without its rc files, with the lines file as
+/// its argument and the backstop under test first on PATH.
+fn run_script(
+    sb: &Sandbox,
+    shell: &Path,
+    name: &str,
+    script: &str,
+    file: &Path,
+    cwd: &Path,
+) -> Output {
     let bin_dir = harness::backstop_bin()
         .parent()
         .expect("bin dir")
@@ -44,32 +58,24 @@ fn verdicts(sb: &Sandbox, shell: &Path, name: &str, lines: &[String], cwd: &Path
         &std::env::var_os("PATH").unwrap_or_default(),
     )))
     .expect("PATH");
+    let file = file.to_str().expect("utf-8");
     let mut cmd = Command::new(shell);
-    if name == "zsh" {
-        cmd.arg("-f");
-    }
-    if name == "fish" {
-        cmd.args([
-            "--no-config",
-            "-c",
-            driver(name),
-            file.path().to_str().expect("utf-8"),
-        ]);
-    } else {
-        cmd.args([
-            "-c",
-            driver(name),
-            name,
-            file.path().to_str().expect("utf-8"),
-        ]);
-    }
-    let out = cmd
-        .env_clear()
+    match name {
+        "fish" => cmd.args(["--no-config", "-c", script, file]),
+        "zsh" => cmd.args(["-f", "-c", script, name, file]),
+        _ => cmd.args(["-c", script, name, file]),
+    };
+    cmd.env_clear()
         .envs(sb.env())
         .env("PATH", path)
         .current_dir(cwd)
         .output()
-        .expect("run the shell");
+        .expect("run the shell")
+}
+
+fn verdicts(sb: &Sandbox, shell: &Path, name: &str, lines: &[String], cwd: &Path) -> String {
+    let file = lines_file(lines);
+    let out = run_script(sb, shell, name, driver(name), file.path(), cwd);
     assert!(
         out.status.success(),
         "{name} driver failed: {}",
@@ -208,42 +214,9 @@ fn follows_policy_changes(name: &str) {
         driver(name).lines().nth(1).expect("second line"),
         p = policies.display()
     );
-    let mut file = tempfile::NamedTempFile::new().expect("lines file");
-    for l in &lines {
-        file.write_all(l.as_bytes()).expect("write");
-        file.write_all(b"\0").expect("write");
-    }
-    let bin_dir = harness::backstop_bin()
-        .parent()
-        .expect("bin dir")
-        .to_path_buf();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let file = lines_file(&lines);
     let run = |cwd: &Path| {
-        let mut cmd = Command::new(&shell);
-        if name == "zsh" {
-            cmd.arg("-f");
-        }
-        if name == "fish" {
-            cmd.args([
-                "--no-config",
-                "-c",
-                &script,
-                file.path().to_str().expect("utf-8"),
-            ]);
-        } else {
-            cmd.args(["-c", &script, name, file.path().to_str().expect("utf-8")]);
-        }
-        let out = cmd
-            .env_clear()
-            .envs(sb.env())
-            .env("PATH", &path)
-            .current_dir(cwd)
-            .output()
-            .expect("run the shell");
+        let out = run_script(&sb, &shell, name, &script, file.path(), cwd);
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     assert_eq!(run(sb.home.path()), "10", "{name} missed the new policy");

@@ -142,20 +142,7 @@ fn ask(a: &HookArgs, dirs: &Dirs, line: &str, eval: &Evaluation) -> Result<ExitC
 const PENDING_STALE: Duration = Duration::from_secs(7 * 24 * 3600);
 
 fn sweep_pending(dir: &std::path::Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let stale = e
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > PENDING_STALE);
-        if stale {
-            let _ = std::fs::remove_file(e.path());
-        }
-    }
+    crate::config::remove_stale(dir, PENDING_STALE, |_| true);
 }
 
 /// fish and nushell call the hook from the line editor, with the cursor still after

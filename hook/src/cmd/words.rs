@@ -102,21 +102,9 @@ fn existing_ancestor(dir: &Path) -> PathBuf {
 /// Removes words files other than `keep` that no shell has loaded for a week (a shell
 /// whose file went missing loads its words again).
 fn sweep(dir: &Path, keep: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let path = e.path();
-        let old = e
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > KEEP_UNUSED);
-        if path != keep && old && path.extension().is_some_and(|x| x == "words") {
-            let _ = std::fs::remove_file(path);
-        }
-    }
+    crate::config::remove_stale(dir, KEEP_UNUSED, |p| {
+        p != keep && p.extension().is_some_and(|x| x == "words")
+    });
 }
 
 /// `text` as a regular expression matching it literally (PCRE2, which fish uses,
