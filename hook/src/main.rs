@@ -1,24 +1,11 @@
 //! `backstop`: refuses destructive commands unless a verified, redundant backup of
-//! their target exists and a person approves.
-
-mod agent;
-mod audit;
-mod backups;
-mod cli;
-mod cmd;
-mod config;
-mod files;
-mod progress;
-mod recipes;
-mod report;
-mod tty;
+//! their target exists and a person approves. The work is in the library (`lib.rs`);
+//! this only parses the command line and maps the outcome to an exit code.
 
 use std::process::ExitCode;
 
+use backstop::{cli, cmd, EXIT_ERROR};
 use clap::Parser;
-
-/// Exit code for bad input or configuration (check's 0, 1, 2 are decisions).
-pub const EXIT_ERROR: u8 = 3;
 
 fn main() -> ExitCode {
     // The hot path skips building every other subcommand's parser.

@@ -42,6 +42,7 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
 }
 
 /// The pieces every line-taking command needs.
+#[derive(Debug)]
 pub struct LineInput {
     pub line: String,
     pub dialect: Dialect,
