@@ -30,6 +30,13 @@ pub enum Error {
     #[error("`{program}`: {message}")]
     Program { program: String, message: String },
 
+    /// A copy that cannot give back what its manifest records: the restore tries the other.
+    #[error("copy {} cannot be used: {problem}", path.display())]
+    CopyUnusable { path: PathBuf, problem: String },
+
+    #[error("interrupted; nothing was put in place")]
+    Interrupted,
+
     #[error("recipe `{kind}`: `{step}` {message}")]
     Recipe {
         kind: String,

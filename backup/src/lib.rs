@@ -26,5 +26,7 @@ pub mod device;
 mod error;
 pub mod manifest;
 pub mod recipe;
+pub mod restore;
+pub mod source;
 
 pub use error::{Error, Result};
