@@ -15,7 +15,7 @@ checks=(
   "command -v initdb || ls /usr/lib/postgresql/*/bin/initdb" postgresql
   "command -v iconv" libc-bin
   "command -v mariadbd || command -v mysqld || ls /usr/sbin/mariadbd" mariadb-server
-  "command -v mysql && command -v mysqldump && command -v mariadb" mariadb-client
+  "command -v mysql && command -v mysqldump && command -v mysqladmin && command -v mariadb" mariadb-client
   "command -v shellcheck" shellcheck
   "command -v npm" npm
   "command -v x86_64-w64-mingw32-gcc" gcc-mingw-w64-x86-64
