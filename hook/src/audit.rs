@@ -21,6 +21,29 @@ pub struct TargetRecord {
     pub backup: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifest: Option<String>,
+    /// Where the target is on disk, symlinks resolved, when a backup covers it: the
+    /// place `backstop undo` puts it back (the line may have deleted the path since).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
+}
+
+impl TargetRecord {
+    /// A rule's target as the log keeps it.
+    pub fn of(t: &backstop_rules::TargetFinding) -> TargetRecord {
+        let place = match (t.kind.as_str(), &t.backup.manifest) {
+            ("path" | "git-repo", Some(_)) => std::fs::canonicalize(&t.value)
+                .ok()
+                .map(|p| p.display().to_string()),
+            _ => None,
+        };
+        TargetRecord {
+            kind: t.kind.clone(),
+            value: t.value.clone(),
+            backup: t.backup.status.name().to_string(),
+            manifest: t.backup.manifest.clone(),
+            place,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

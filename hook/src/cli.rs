@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     after_help = "Exit codes for check: 0 allow, 1 ask (a person must approve), 2 deny, 3 bad input or configuration.\n\
 Exit codes for verify and restore-test: 0 proven, 1 a copy or a restore failed; every command: 3 on an error (nothing is left half-done).\n\
+Exit codes for restore and undo: 0 restored, 1 no copy could be restored (nothing was written at the place), 3 refused (the place is not empty) or bad input.\n\
 BACKSTOP_HOME=DIR keeps all configuration and state under DIR."
 )]
 pub struct Cli {
@@ -41,6 +42,13 @@ pub enum Cmd {
     RestoreTest(IdArgs),
     /// Delete a backup's copies, once its restore test has passed
     Cleanup(CleanupArgs),
+    /// Put a backup back where it was (or elsewhere with --to), from the first copy
+    /// that verifies; a place that is not empty is replaced only with --force, after
+    /// backing it up (exit 0 restored, 1 no copy could be restored, 3 refused)
+    Restore(RestoreArgs),
+    /// Put back what an approved line destroyed, from the backups that covered it
+    /// (`undo --list` shows the recent approved lines and what undo would restore)
+    Undo(UndoArgs),
     /// Decide a line for a shell integration: prints nothing and exits 0 to run it;
     /// refuses (2) or asks the person at the terminal for the approval phrase (0 or 1)
     Hook(HookArgs),
@@ -177,6 +185,56 @@ pub struct CleanupArgs {
     /// to confirm (no script can)
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 restored, 1 no copy could be restored (nothing was written at the place), 3 refused (the place is not empty; nothing was changed) or bad input.\n\
+Examples:\n  backstop restore bk-1733580000-1a2b3c4d\n  backstop restore bk-1733580000-1a2b3c4d --to ~/restored/photos\n  backstop restore bk-1733580000-1a2b3c4d --to shop_copy      (a database under another name)\n  backstop restore bk-1733580000-1a2b3c4d --force             (back up what is there, then replace it)"
+)]
+pub struct RestoreArgs {
+    /// The manifest id (`backstop manifests` lists them)
+    pub id: String,
+    /// Restore elsewhere: another path, database name or distribution name (for wsl,
+    /// an absolute path is the directory to import into, keeping the name)
+    #[arg(long, value_name = "PLACE")]
+    pub to: Option<String>,
+    /// For kinds that keep files of their own (wsl): the directory they go in
+    /// (default: backstop's data directory, KIND/NAME)
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Replace what is at the place: it is backed up first (a new manifest, two
+    /// copies), so nothing is lost
+    #[arg(long)]
+    pub force: bool,
+    /// With --force: where that backup goes, twice (default: the directories this
+    /// backup's own copies are in)
+    #[arg(long = "backup-to", value_name = "DIR", requires = "force")]
+    pub backup_to: Vec<PathBuf>,
+    /// Print the outcome as one JSON object (what happened goes to stderr)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "N is the approved line's number in the audit log, as `backstop undo --list` and `backstop audit` show it.\n\
+Exit codes: 0 restored, 1 a target could not be restored, 3 refused (a place is not empty; nothing was changed) or bad input."
+)]
+pub struct UndoArgs {
+    /// The approved line to undo (default: the last one)
+    pub n: Option<u64>,
+    /// Show the recent approved lines and what undo would restore for each
+    #[arg(long, conflicts_with_all = ["n", "force"])]
+    pub list: bool,
+    /// Replace targets that are still there (a `DELETE FROM t` leaves its database):
+    /// each is backed up first
+    #[arg(long)]
+    pub force: bool,
+    /// With --force: where those backups go, twice (default: the directories of the
+    /// backup each target is restored from)
+    #[arg(long = "backup-to", value_name = "DIR", requires = "force")]
+    pub backup_to: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

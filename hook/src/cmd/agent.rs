@@ -335,14 +335,7 @@ fn entry_for(
         targets: eval
             .findings
             .iter()
-            .flat_map(|f| {
-                f.targets.iter().map(|t| TargetRecord {
-                    kind: t.kind.clone(),
-                    value: t.value.clone(),
-                    backup: t.backup.status.name().to_string(),
-                    manifest: t.backup.manifest.clone(),
-                })
-            })
+            .flat_map(|f| f.targets.iter().map(TargetRecord::of))
             .collect(),
         detail,
     }

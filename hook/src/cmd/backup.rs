@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
 use backstop_backup::archive::{archive_tree, EntryKind};
-use backstop_backup::copy::{hex, Digest, TwoCopies, BLOCK};
+use backstop_backup::copy::{hex, TwoCopies, BLOCK};
 use backstop_backup::coverage::copies_hold;
 use backstop_backup::device::{self, device_of};
 use backstop_backup::manifest::{Copy, Manifest, Target};
@@ -39,7 +39,7 @@ fn new_id(target: &str, now: std::time::Duration) -> String {
 }
 
 /// A file-name-safe stem for the copies: `shop`, `app.sqlite3`, `HKCU_Software_X`.
-fn stem(value: &str) -> String {
+pub(crate) fn stem(value: &str) -> String {
     let last = value
         .trim_end_matches(['/', '\\'])
         .rsplit(['/', '\\'])
@@ -63,14 +63,21 @@ fn stem(value: &str) -> String {
     }
 }
 
+/// Where a backup goes: two directories, and whether one filesystem is accepted.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Dests<'a> {
+    pub to: &'a [PathBuf],
+    pub same_device: bool,
+}
+
 /// The two destinations, checked: they exist, are directories, are not inside the
 /// target, and are on two filesystems (unless the person accepts one).
-fn destinations(a: &BackupArgs, inside: Option<&Path>) -> Result<([PathBuf; 2], [u64; 2], bool)> {
+fn destinations(a: Dests, inside: Option<&Path>) -> Result<([PathBuf; 2], [u64; 2], bool)> {
     if a.to.len() != 2 {
         bail!("give exactly two destinations, on different filesystems: --to DIR1 --to DIR2 (for example a directory on this disk and one on another disk or /dev/shm)");
     }
     let mut dests = Vec::new();
-    for d in &a.to {
+    for d in a.to {
         let c = std::fs::canonicalize(d).with_context(|| {
             format!(
                 "destination {} does not exist; create it first",
@@ -117,8 +124,13 @@ pub fn run(a: &BackupArgs) -> Result<ExitCode> {
         say!("nothing in that line needs a backup: no rule that requires one matches it, or its targets are already covered");
         return Ok(ExitCode::SUCCESS);
     }
+    let dests = Dests {
+        to: &a.to,
+        same_device: a.same_device,
+    };
     for spec in &specs {
-        backup_one(&dirs, a, spec)?;
+        let (m, at) = backup_one(&dirs, dests, spec)?;
+        report_made(&m, &shown(&m), &at);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -181,7 +193,17 @@ fn discard(paths: &[PathBuf]) {
     }
 }
 
-fn backup_one(dirs: &Dirs, a: &BackupArgs, spec: &Spec) -> Result<Manifest> {
+/// How a backup's target is shown: a path as it is, anything else as `kind:value`.
+pub(crate) fn shown(m: &Manifest) -> String {
+    if m.target.kind == "path" {
+        m.target.value.clone()
+    } else {
+        format!("{}:{}", m.target.kind, m.target.value)
+    }
+}
+
+/// Make one backup and record it: the manifest, and where it was written.
+pub(crate) fn backup_one(dirs: &Dirs, a: Dests, spec: &Spec) -> Result<(Manifest, PathBuf)> {
     let inside = match spec {
         Spec::Path(p) => Some(p.as_path()),
         Spec::Recipe { .. } => None,
@@ -280,21 +302,18 @@ fn backup_one(dirs: &Dirs, a: &BackupArgs, spec: &Spec) -> Result<Manifest> {
             return Err(e.into());
         }
     };
-    report_made(&manifest, &shown, &digest, &at);
-    Ok(manifest)
+    Ok((manifest, at))
 }
 
-fn report_made(m: &Manifest, shown: &str, digest: &Digest, at: &Path) {
+fn report_made(m: &Manifest, shown: &str, at: &Path) {
+    let size = m.copies.first().map_or(0, |c| c.size);
+    let sha = m.copies.first().map_or("", |c| c.sha256.as_str());
     let what = if m.index.is_empty() {
         String::new()
     } else {
         format!("{} entries, ", m.index.len())
     };
-    say!(
-        "backed up {shown} as {} ({what}{} bytes)",
-        m.id,
-        digest.size
-    );
+    say!("backed up {shown} as {} ({what}{size} bytes)", m.id);
     for c in &m.copies {
         say!(
             "  {}  (device {})",
@@ -302,10 +321,7 @@ fn report_made(m: &Manifest, shown: &str, digest: &Digest, at: &Path) {
             device::label(c.device, cfg!(windows))
         );
     }
-    say!(
-        "  SHA-256 {}; both copies re-read and verified",
-        digest.hex()
-    );
+    say!("  SHA-256 {sha}; both copies re-read and verified");
     if !m.redundant {
         say!("  warning: both copies are on one filesystem (--same-device): not redundant");
     }

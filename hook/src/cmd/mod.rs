@@ -8,6 +8,7 @@ mod explain;
 mod hook;
 pub(crate) mod init;
 mod policy;
+mod restore;
 mod scan;
 mod words;
 
@@ -32,6 +33,8 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
         Cmd::Verify(a) => backup::verify(&a),
         Cmd::RestoreTest(a) => backup::restore_test(&a),
         Cmd::Cleanup(a) => backup::cleanup(&a),
+        Cmd::Restore(a) => restore::run(&a),
+        Cmd::Undo(a) => restore::undo(&a),
         Cmd::Hook(a) => hook::run(&a),
         Cmd::Audit(a) => audit::run(&a),
         Cmd::Init(a) => init::init(&a),
