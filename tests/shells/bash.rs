@@ -354,3 +354,88 @@ fn the_integrations_own_traps_are_not_refused() {
         assert!(!out.status.success(), "trap - DEBUG is let through");
     }
 }
+
+/// The moment after: an approved `rm -rf` is put back by `backstop undo`, typed at
+/// the same prompt, from the backup that let it run.
+#[test]
+fn undo_brings_back_what_an_approved_rm_rf_removed() {
+    let sb = Sandbox::new();
+    let Some(mut sh) = start(&sb) else { return };
+    sb.back_up();
+    let before = std::fs::read_to_string(sb.dir.join("sentinel")).expect("sentinel");
+    sh.line(&rm_line(&sb));
+    sh.expect("type PROCEED");
+    sh.expect(": ");
+    sh.line("PROCEED");
+    sh.sync();
+    assert!(!sb.dir.exists(), "the approved line ran");
+
+    let bin = harness::backstop_bin();
+    sh.line(&format!("{} undo --list", bin.display()));
+    let out = sh.sync();
+    assert!(
+        out.contains(&rm_line(&sb)) && out.contains("(ran: exit status 0)"),
+        "{out}"
+    );
+    assert!(out.contains("the place is free: `backstop undo "), "{out}");
+
+    sh.line(&format!("{} undo", bin.display()));
+    let out = sh.sync();
+    assert!(
+        out.contains(&format!("restored {} from ", sb.dir.display())),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(sb.dir.join("sentinel")).expect("restored"),
+        before
+    );
+    // Undone once: the list says so, and a second undo does not run it again.
+    sh.line(&format!("{} undo --list", bin.display()));
+    let out = sh.sync();
+    assert!(out.contains("[undone by #"), "{out}");
+    sh.line(&format!("{} undo; echo status=$?", bin.display()));
+    let out = sh.sync();
+    assert!(
+        out.contains("was undone already") && out.contains("status=3"),
+        "{out}"
+    );
+}
+
+/// `DELETE FROM t` leaves its database in place: undo refuses until --force, which
+/// backs up the database as it is now, then restores it.
+#[test]
+fn undo_of_a_delete_needs_force_and_backs_up_first() {
+    let sb = Sandbox::new();
+    let Some(mut sh) = start(&sb) else { return };
+    let db = sb.dir.join("shop.db");
+    let sqlite = |sql: &str| {
+        let out = Command::new("sqlite3")
+            .arg(&db)
+            .arg(sql)
+            .output()
+            .expect("sqlite3 (scripts/test.sh installs it)");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    sqlite("CREATE TABLE orders(id INTEGER PRIMARY KEY, total INT); INSERT INTO orders(total) VALUES (10),(20),(30);");
+    sb.back_up_target(&format!("sqlite:{}", db.display()));
+    sh.line(&format!("sqlite3 {} 'DELETE FROM orders'", db.display()));
+    sh.expect("type PROCEED");
+    sh.expect(": ");
+    sh.line("PROCEED");
+    sh.sync();
+    assert_eq!(sqlite("SELECT count(*) FROM orders"), "0");
+
+    let bin = harness::backstop_bin();
+    sh.line(&format!("{} undo; echo status=$?", bin.display()));
+    let out = sh.sync();
+    assert!(
+        out.contains("is not empty") && out.contains("--force") && out.contains("status=3"),
+        "{out}"
+    );
+    sh.line(&format!("{} undo --force", bin.display()));
+    let out = sh.sync();
+    assert!(out.contains("backed up as bk-"), "{out}");
+    assert!(out.contains(&format!("restored {}", db.display())), "{out}");
+    assert_eq!(sqlite("SELECT sum(total) FROM orders"), "60");
+}

@@ -428,11 +428,15 @@ impl Sandbox {
 
     /// Backs the directory under test up to two filesystems, so that deleting it asks.
     pub fn back_up(&self) {
-        let dir = self.dir.to_str().expect("utf-8 path");
+        self.back_up_target(self.dir.to_str().expect("utf-8 path"));
+    }
+
+    /// Backs `target` (a path, or `KIND:VALUE`) up to the sandbox's two filesystems.
+    pub fn back_up_target(&self, target: &str) {
         let disk = self.outside.path().join("backups");
         let disk = disk.to_str().expect("utf-8 path");
         let shm = self.shm.path().to_str().expect("utf-8 path");
-        self.run(&backstop_bin(), &["backup", dir, "--to", disk, "--to", shm]);
+        self.run(&backstop_bin(), &["backup", target, "--to", disk, "--to", shm]);
     }
 
     /// A copy of the backstop binary that the test may delete: a shell loaded through
