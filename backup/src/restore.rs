@@ -815,6 +815,26 @@ pub fn occupant(place: &Path) -> Result<Occupant> {
     })
 }
 
+#[cfg(unix)]
+fn make_removable(path: &Path, meta: &fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    if !meta.is_dir() {
+        return false;
+    }
+    let mut p = meta.permissions();
+    p.set_mode(p.mode() | 0o700);
+    fs::set_permissions(path, p).is_ok()
+}
+
+#[cfg(not(unix))]
+// Windows has only the read-only attribute, and it is what stops the removal.
+#[allow(clippy::permissions_set_readonly_false)]
+fn make_removable(path: &Path, meta: &fs::Metadata) -> bool {
+    let mut p = meta.permissions();
+    p.set_readonly(false);
+    fs::set_permissions(path, p).is_ok()
+}
+
 /// Remove a tree that may hold read-only directories (a restored one does).
 pub fn remove_tree(path: &Path) -> io::Result<()> {
     let meta = match fs::symlink_metadata(path) {
@@ -828,21 +848,12 @@ pub fn remove_tree(path: &Path) -> io::Result<()> {
     match fs::remove_dir_all(path) {
         Ok(()) => Ok(()),
         Err(first) => {
-            // A directory without write permission keeps its entries: open them up.
+            // A directory without write permission keeps its entries (and on Windows a
+            // read-only file stays): open them up.
             let mut opened = false;
             for e in walkdir::WalkDir::new(path).into_iter().flatten() {
-                if e.file_type().is_dir() {
-                    if let Ok(m) = e.metadata() {
-                        let mut p = m.permissions();
-                        #[cfg(unix)]
-                        {
-                            use std::os::unix::fs::PermissionsExt;
-                            p.set_mode(p.mode() | 0o700);
-                        }
-                        #[cfg(not(unix))]
-                        p.set_readonly(false);
-                        opened |= fs::set_permissions(e.path(), p).is_ok();
-                    }
+                if let Ok(m) = e.metadata() {
+                    opened |= make_removable(e.path(), &m);
                 }
             }
             if opened {
