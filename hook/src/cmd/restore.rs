@@ -406,12 +406,14 @@ fn describe(o: &Occupant) -> String {
     }
 }
 
-/// What is at a job's place now: `None` when a restore may go there.
+/// What is at a job's place now, as a statement about it (`/x is not empty: it holds
+/// …`, `the postgres shop exists: …`): `None` when a restore may go there.
 fn taken(ctx: &Ctx, job: &Job) -> Result<Option<String>, String> {
     let kind = job.m.target.kind.as_str();
+    let not_empty = |what: String| format!("{} is not empty: it holds {what}", job.place);
     if kind == "path" {
         let o = put::occupant(Path::new(&job.place)).map_err(|e| e.to_string())?;
-        return Ok((!o.is_free()).then(|| describe(&o)));
+        return Ok((!o.is_free()).then(|| not_empty(describe(&o))));
     }
     let recipe = ctx
         .recipes
@@ -426,14 +428,15 @@ fn taken(ctx: &Ctx, job: &Job) -> Result<Option<String>, String> {
         for c in companions(recipe, &job.place) {
             what.push(format!("{} beside it", c.display()));
         }
-        return Ok((!what.is_empty()).then(|| what.join(", and ")));
+        return Ok((!what.is_empty()).then(|| not_empty(what.join(", and "))));
     }
     if let Some(d) = place_dir(ctx, recipe, job) {
         let o = put::occupant(&d).map_err(|e| e.to_string())?;
         if !o.is_free() {
             return Ok(Some(format!(
-                "its directory {} holds {}; choose another with --dir",
+                "{}, the directory {} would go in, is not empty: it holds {} (choose another with --dir)",
                 d.display(),
+                job.place,
                 describe(&o)
             )));
         }
@@ -489,8 +492,7 @@ fn refusal(job: &Job, what: &str, force: Force) -> String {
     let (dests, _) = force_dests(job.m, force);
     let dests: Vec<String> = dests.iter().map(|d| d.display().to_string()).collect();
     format!(
-        "{} is not empty: it holds {what}. Nothing was changed. Restore elsewhere with --to, or pass --force to back up what is there first (to {}) and then replace it.",
-        job.place,
+        "{what}. Nothing was changed. Restore elsewhere with --to, or pass --force to back up what is there first (to {}) and then replace it.",
         dests.join(" and ")
     )
 }
@@ -528,8 +530,13 @@ fn back_up_place(ctx: &Ctx, job: &Job, force: Force) -> Result<Manifest, Stop> {
         &spec,
     )
     .map_err(|e| {
+        let hint = if force.backup_to.is_empty() {
+            " (give two other directories with --backup-to DIR --backup-to DIR)"
+        } else {
+            ""
+        };
         failed(format!(
-            "what is at {} could not be backed up, so it was left as it was: {e:#}",
+            "what is at {} could not be backed up, so it was left as it was: {e:#}{hint}",
             job.place
         ))
     })?;
@@ -1107,7 +1114,7 @@ pub fn undo(a: &UndoArgs) -> Result<ExitCode> {
                 Ok(None) => {}
                 Ok(Some(what)) => {
                     refused += 1;
-                    eprintln!("backstop: {} is not empty: it holds {what}", job.place);
+                    eprintln!("backstop: {what}");
                 }
                 Err(e) => {
                     eprintln!("backstop: cannot tell what is at {}: {e}", job.place);
@@ -1158,9 +1165,11 @@ fn list(ctx: &Ctx, records: &[Record], approved: &[&Record], manifests: &[Manife
                 }
                 Recovery::Backup(job) => {
                     let state = match taken(ctx, job) {
-                        Ok(None) => format!("the place is free: `backstop undo {}` restores it", r.seq),
+                        Ok(None) => {
+                            format!("the place is free: `backstop undo {}` restores it", r.seq)
+                        }
                         Ok(Some(what)) => format!(
-                            "it holds {what}: `backstop undo {} --force` backs that up, then restores",
+                            "{what}: `backstop undo {} --force` backs that up, then restores",
                             r.seq
                         ),
                         Err(e) => format!("cannot tell what is there ({e})"),
