@@ -414,7 +414,11 @@ fn undo_of_a_delete_needs_force_and_backs_up_first() {
             .arg(sql)
             .output()
             .expect("sqlite3 (scripts/test.sh installs it)");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
     sqlite("CREATE TABLE orders(id INTEGER PRIMARY KEY, total INT); INSERT INTO orders(total) VALUES (10),(20),(30);");

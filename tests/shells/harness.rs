@@ -436,7 +436,10 @@ impl Sandbox {
         let disk = self.outside.path().join("backups");
         let disk = disk.to_str().expect("utf-8 path");
         let shm = self.shm.path().to_str().expect("utf-8 path");
-        self.run(&backstop_bin(), &["backup", target, "--to", disk, "--to", shm]);
+        self.run(
+            &backstop_bin(),
+            &["backup", target, "--to", disk, "--to", shm],
+        );
     }
 
     /// A copy of the backstop binary that the test may delete: a shell loaded through
