@@ -264,11 +264,31 @@ fn a_tree_comes_back_byte_for_byte_and_ctrl_c_halfway_leaves_nothing() {
     assert_eq!(snapshot(&root), before);
     assert_eq!(names(src.path()), vec!["precious"], "no scratch left");
 
-    // Elsewhere, into directories that do not exist yet.
+    // Elsewhere, into directories that do not exist yet; on a terminal (a
+    // pseudo-terminal from `script`), with a progress bar.
     let other = src.path().join("restored/here/precious-copy");
-    code(
-        &h.run(&["restore", &id, "--to", &other.display().to_string()]),
-        0,
+    let line = format!(
+        "{} restore {id} --to {}",
+        env!("CARGO_BIN_EXE_backstop"),
+        other.display()
+    );
+    let out = h
+        .command(&[])
+        .get_envs()
+        .fold(Command::new("script"), |mut c, (k, v)| {
+            if let Some(v) = v {
+                c.env(k, v);
+            }
+            c
+        })
+        .args(["-qec", &line, "/dev/null"])
+        .output()
+        .expect("script (util-linux) runs a command in a pseudo-terminal");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("restoring") && text.contains("MiB"),
+        "no progress bar: {text}"
     );
     assert_eq!(snapshot(&other), before);
 
