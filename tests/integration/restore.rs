@@ -546,6 +546,9 @@ fn sqlite_comes_back_checked_and_only_into_a_free_place() {
     let r = h.run(&["restore", &id]);
     code(&r, 3);
     assert!(r.stderr.contains("it holds a file of"), "{}", r.stderr);
+    let r = h.run(&["restore", &id, "--dir", "/var/tmp/x"]);
+    code(&r, 3);
+    assert!(r.stderr.contains("--dir is for kinds"), "{}", r.stderr);
 
     std::fs::remove_file(&db).expect("rm");
     let r = h.run(&["restore", &id]);

@@ -270,6 +270,9 @@ fn job_for<'m>(
     dir: Option<PathBuf>,
 ) -> Result<Job<'m>> {
     if m.target.kind == "path" {
+        if dir.is_some() {
+            bail!("--dir is for kinds that keep files of their own (wsl); a path goes back with --to PATH");
+        }
         let place = match to {
             Some(t) => absolute(Path::new(t))?,
             None => PathBuf::from(&m.target.value),
@@ -291,11 +294,22 @@ fn job_for<'m>(
             ctx.recipes.kinds().join(", ")
         )
     })?;
-    let (mut place, mut dir) = (m.target.value.clone(), dir);
+    let uses_dir = restore_uses(recipe, "{place_dir}");
+    if dir.is_some() && !uses_dir {
+        bail!(
+            "--dir is for kinds that keep files of their own (wsl); a {} backup goes back with --to NAME",
+            m.target.kind
+        );
+    }
+    // The recipe's programs run in a scratch directory: a relative DIR would land there.
+    let (mut place, mut dir) = (
+        m.target.value.clone(),
+        dir.map(|d| absolute(&d)).transpose()?,
+    );
     if let Some(t) = to {
         match recipe.spec.value {
             RecipeValue::Path => place = absolute(Path::new(t))?.display().to_string(),
-            _ if restore_uses(recipe, "{place_dir}") && looks_like_path(t) && dir.is_none() => {
+            _ if uses_dir && looks_like_path(t) && dir.is_none() => {
                 dir = Some(PathBuf::from(t));
             }
             _ if !creates_named_place(recipe) => bail!(
@@ -317,13 +331,26 @@ fn job_for<'m>(
     })
 }
 
-/// The directory a kind that keeps files of its own (wsl) imports into.
+/// The directory a kind that keeps files of its own (wsl) imports into: `--dir`, else
+/// backstop's data directory, `KIND/NAME` (`NAME.2`, `NAME.3` … when an earlier
+/// restore's files are still there).
 fn place_dir(ctx: &Ctx, recipe: &Recipe, job: &Job) -> Option<PathBuf> {
-    restore_uses(recipe, "{place_dir}").then(|| {
-        job.dir
-            .clone()
-            .unwrap_or_else(|| ctx.dirs.data.join(&recipe.spec.kind).join(stem(&job.place)))
-    })
+    if !restore_uses(recipe, "{place_dir}") {
+        return None;
+    }
+    if let Some(d) = &job.dir {
+        return Some(d.clone());
+    }
+    let base = ctx.dirs.data.join(&recipe.spec.kind);
+    let name = stem(&job.place);
+    let free = |d: &PathBuf| put::occupant(d).is_ok_and(|o| o.is_free());
+    (1..100)
+        .map(|i| match i {
+            1 => base.join(&name),
+            i => base.join(format!("{name}.{i}")),
+        })
+        .find(free)
+        .or_else(|| Some(base.join(&name)))
 }
 
 /// A recipe's steps with this job's placeholders, run in `cwd`.
