@@ -37,6 +37,9 @@ pub enum Error {
     #[error("interrupted; nothing was put in place")]
     Interrupted,
 
+    #[error("{} changed while the backup was being restored, so it was left alone", path.display())]
+    PlaceChanged { path: PathBuf },
+
     #[error("recipe `{kind}`: `{step}` {message}")]
     Recipe {
         kind: String,

@@ -102,8 +102,9 @@ fn fill(
     Ok(n)
 }
 
-/// The reading thread: every byte of the copy, hashed, each block checked before it
-/// is sent on; then the size and the whole SHA-256.
+/// The reading thread: every byte of the copy, each block checked against its recorded
+/// hash before it is sent on; then the size (and the whole SHA-256 when the manifest
+/// has no block hashes).
 fn produce(
     src: &mut dyn Read,
     m: &Manifest,
@@ -1044,8 +1045,16 @@ impl Staging {
 
     /// Move the new content into place: what is there (nothing, something empty, or
     /// with `--force` something already backed up) is moved aside first and removed
-    /// after; if the move fails it is put back.
-    pub fn commit(mut self) -> Result<Committed> {
+    /// after; if the move fails it is put back. `expect` is what was at the place when
+    /// the restore began: anything else there now (another restore, a program writing)
+    /// is [`Error::PlaceChanged`] and stays untouched.
+    pub fn commit(mut self, expect: &Occupant) -> Result<Committed> {
+        let now = occupant(&self.place)?;
+        if now != *expect && !(now.is_free() && expect.is_free()) {
+            return Err(Error::PlaceChanged {
+                path: self.place.clone(),
+            });
+        }
         let Some(scratch) = self.scratch.take() else {
             return Err(Error::Io {
                 op: "move into place",
@@ -1171,7 +1180,7 @@ mod tests {
                 &cancel,
             )
         })?;
-        staging.commit()?;
+        staging.commit(&Occupant::Nothing)?;
         Ok(x)
     }
 
@@ -1430,10 +1439,22 @@ mod tests {
         let place = dir.path().join("p");
         fs::create_dir(&place).unwrap();
         fs::write(place.join("old"), b"old").unwrap();
-        let staging = Staging::beside(&place).unwrap();
-        fs::create_dir(staging.path()).unwrap();
-        fs::write(staging.path().join("new"), b"new").unwrap();
-        let c = staging.commit().unwrap();
+        let before = occupant(&place).unwrap();
+        let stage = || {
+            let staging = Staging::beside(&place).unwrap();
+            fs::create_dir(staging.path()).unwrap();
+            fs::write(staging.path().join("new"), b"new").unwrap();
+            staging
+        };
+        // Something else wrote there meanwhile: nothing is replaced.
+        let staging = stage();
+        fs::write(place.join("late"), b"written during the restore").unwrap();
+        let e = staging.commit(&before).unwrap_err();
+        assert!(matches!(e, Error::PlaceChanged { .. }), "{e}");
+        assert_eq!(names(&place), vec!["late", "old"]);
+        assert_eq!(names(dir.path()), vec!["p"]);
+        fs::remove_file(place.join("late")).unwrap();
+        let c = stage().commit(&before).unwrap();
         assert!(c.leftover.is_none());
         assert_eq!(names(&place), vec!["new"]);
         assert_eq!(names(dir.path()), vec!["p"]);

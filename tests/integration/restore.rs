@@ -253,6 +253,34 @@ fn a_tree_comes_back_byte_for_byte_and_ctrl_c_halfway_leaves_nothing() {
         names(src.path())
     );
 
+    // Something else takes the place while the restore is under way: it is left alone.
+    let child = h
+        .command(&["restore", &id])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !names(src.path())
+        .iter()
+        .any(|n| n.starts_with(".backstop-restore-"))
+    {
+        assert!(Instant::now() < deadline, "the restore never started");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    std::fs::create_dir(&root).expect("mkdir");
+    std::fs::write(root.join("meanwhile.txt"), "written during the restore").expect("write");
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("changed while the backup was being restored"),
+        "{stderr}"
+    );
+    assert_eq!(names(&root), vec!["meanwhile.txt"]);
+    assert_eq!(names(src.path()), vec!["precious"], "no scratch left");
+    std::fs::remove_dir_all(&root).expect("rm");
+
     let r = h.run(&["restore", &id]);
     code(&r, 0);
     assert!(
@@ -299,7 +327,13 @@ fn a_tree_comes_back_byte_for_byte_and_ctrl_c_halfway_leaves_nothing() {
         .collect();
     assert_eq!(
         events,
-        ["restore-refused", "restore-failed", "restored", "restored"]
+        [
+            "restore-refused",
+            "restore-failed",
+            "restore-failed",
+            "restored",
+            "restored"
+        ]
     );
 }
 

@@ -669,6 +669,9 @@ fn restore_job(ctx: &Ctx, job: &Job, force: Force, out: &mut Outcome) -> Result<
             job.m.id
         )));
     }
+    // What a file or tree place holds now: it must hold the same when the restore is
+    // moved in, or something else wrote there meanwhile.
+    let expect = put::occupant(Path::new(&job.place)).unwrap_or(Occupant::Other);
     let was_taken = match taken(ctx, job).map_err(|e| {
         failed(format!(
             "cannot tell what is at {}, so nothing was changed: {e}",
@@ -684,7 +687,7 @@ fn restore_job(ctx: &Ctx, job: &Job, force: Force, out: &mut Outcome) -> Result<
         if was_taken {
             out.previous = Some(back_up_place(ctx, job, force)?.id);
         }
-        return restore_path(ctx, job, out);
+        return restore_path(ctx, job, &expect, out);
     }
     let recipe = ctx
         .recipes
@@ -707,7 +710,7 @@ fn restore_job(ctx: &Ctx, job: &Job, force: Force, out: &mut Outcome) -> Result<
         out.previous = Some(back_up_place(ctx, job, force)?.id);
     }
     if recipe.spec.value == RecipeValue::Path {
-        restore_file(ctx, job, recipe, was_taken, out)
+        restore_file(ctx, job, recipe, was_taken, &expect, out)
     } else {
         restore_named(ctx, job, recipe, was_taken, out)
     }
@@ -715,7 +718,12 @@ fn restore_job(ctx: &Ctx, job: &Job, force: Force, out: &mut Outcome) -> Result<
 
 /// A native archive: extracted beside the place, every file checked against the index
 /// as it is written, then moved in.
-fn restore_path(ctx: &Ctx, job: &Job, out: &mut Outcome) -> Result<String, Stop> {
+fn restore_path(
+    ctx: &Ctx,
+    job: &Job,
+    expect: &Occupant,
+    out: &mut Outcome,
+) -> Result<String, Stop> {
     let place = Path::new(&job.place);
     let select = job
         .select
@@ -739,7 +747,7 @@ fn restore_path(ctx: &Ctx, job: &Job, out: &mut Outcome) -> Result<String, Stop>
         },
     )?;
     out.copy = Some(copy.path.clone());
-    commit(ctx, staging, job)?;
+    commit(ctx, staging, job, expect)?;
     Ok(format!(
         "{} ({}), {}, {}; each file hashed as it was written and matching the index",
         count(x.files, "file"),
@@ -750,16 +758,17 @@ fn restore_path(ctx: &Ctx, job: &Job, out: &mut Outcome) -> Result<String, Stop>
 }
 
 /// Move what was staged into place, unless Ctrl-C came first.
-fn commit(ctx: &Ctx, staging: Staging, job: &Job) -> Result<(), Stop> {
+fn commit(ctx: &Ctx, staging: Staging, job: &Job, expect: &Occupant) -> Result<(), Stop> {
     if ctx.interrupted() {
         return Err(Stop::Failed(format!(
             "interrupted; nothing was written at {}",
             job.place
         )));
     }
-    let done = staging
-        .commit()
-        .map_err(|e| failed(format!("{e}; {} is as it was", job.place)))?;
+    let done = staging.commit(expect).map_err(|e| match e {
+        BackupError::PlaceChanged { .. } => failed(e),
+        e => failed(format!("{e}; {} is as it was", job.place)),
+    })?;
     if let Some((left, why)) = done.leftover {
         ctx.say(&format!(
             "  warning: what was at {} before (backed up) could not be removed from {}: {why}; remove it by hand",
@@ -777,6 +786,7 @@ fn restore_file(
     job: &Job,
     recipe: &Recipe,
     was_taken: bool,
+    expect: &Occupant,
     out: &mut Outcome,
 ) -> Result<String, Stop> {
     let place = Path::new(&job.place);
@@ -813,7 +823,7 @@ fn restore_file(
             })?;
         }
     }
-    commit(ctx, staging, job)?;
+    commit(ctx, staging, job, expect)?;
     Ok(format!(
         "verified, flushed to disk and checked by {} step(s) before it was moved into place",
         recipe.spec.restore.len()
