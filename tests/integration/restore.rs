@@ -763,6 +763,18 @@ fn wsl_distribution_is_imported_back_through_the_stand_in() {
         "{}",
         r.stderr
     );
+    // wsl.exe lists in UTF-16 unless WSL_UTF8=1: the name is still found.
+    let r = h
+        .command(&["restore", &id])
+        .env("WSL_UTF8", "0")
+        .output()
+        .expect("run");
+    assert_eq!(r.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&r.stderr).contains("the wsl Ubuntu-24.04 exists"),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
 
     let out = Command::new(crate::standins::stand_ins_dir().join("wsl"))
         .args(["--unregister", "Ubuntu-24.04"])
