@@ -434,6 +434,16 @@ fn a_taken_place_is_refused_then_backed_up_before_force_replaces_it() {
     code(&h.backup(&root.display().to_string()), 0);
     let first = h.only_manifest();
     let id = id_of(&first);
+    // restore-test reads a copy as restore does, into a scratch directory it removes.
+    let r = h.run(&["restore-test", &id]);
+    code(&r, 0);
+    assert!(
+        r.stdout
+            .contains("5 entries extracted to a scratch directory; all 2 files"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(h.leftovers().len(), 2, "{:?}", h.leftovers());
     // Work done since the backup: it must not be lost.
     std::fs::write(root.join("a/one.txt"), "one, edited").expect("write");
     std::fs::write(root.join("new.txt"), "new since the backup").expect("write");

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
-use backstop_backup::archive::{archive_tree, EntryKind};
+use backstop_backup::archive::archive_tree;
 use backstop_backup::copy::{hex, TwoCopies, BLOCK};
 use backstop_backup::coverage::copies_hold;
 use backstop_backup::device::{self, device_of};
@@ -446,15 +446,26 @@ pub fn restore_test(a: &IdArgs) -> Result<ExitCode> {
 }
 
 /// Restore the first copy somewhere harmless and compare it with what was recorded.
+/// The copy is read as `backstop restore` reads it (through `open_copy`, each block
+/// checked), so a restore test proves the path a restore takes.
 fn restore(recipes: &Recipes, m: &Manifest) -> Result<String> {
+    use backstop_backup::restore as put;
     let copy = m.copies.first().context("the manifest lists no copies")?;
-    let parent = copy.path.parent().unwrap_or(Path::new("."));
-    let scratch = tempfile::Builder::new()
-        .prefix(".backstop-restore-")
-        .tempdir_in(parent)
-        .with_context(|| format!("cannot make a scratch directory in {}", parent.display()))?;
+    let scratch = super::restore::scratch_near(m).map_err(anyhow::Error::msg)?;
+    let cancel = std::sync::atomic::AtomicBool::new(false);
     if m.target.kind == "path" {
-        return restore_path(m, &copy.path, scratch.path());
+        let select = put::select_for(m, Path::new(&m.target.value))
+            .with_context(|| format!("{} names nothing to restore", m.target.value))?;
+        let dest = scratch.path().join("restored");
+        let x = put::read_verified(m, copy, &cancel, &|_| {}, |r| {
+            put::extract_tree(r, &m.index, &select, &dest, &copy.path, &cancel)
+        })?;
+        return Ok(format!(
+            "{} entries extracted to a scratch directory; all {} files ({} bytes) match the index by size and SHA-256",
+            x.files + x.dirs + x.links,
+            x.files,
+            x.bytes
+        ));
     }
     let recipe = recipes.get(&m.target.kind).with_context(|| {
         format!(
@@ -463,21 +474,8 @@ fn restore(recipes: &Recipes, m: &Manifest) -> Result<String> {
         )
     })?;
     let restored = format!("restored.{}", recipe.spec.extension);
-    let mut src = std::fs::File::open(&copy.path)
-        .with_context(|| format!("cannot read {}", copy.path.display()))?;
-    let dst = scratch.path().join(&restored);
-    let mut out =
-        std::fs::File::create(&dst).with_context(|| format!("cannot write {}", dst.display()))?;
-    std::io::copy(&mut src, &mut out)
-        .with_context(|| format!("cannot copy {} to {}", copy.path.display(), dst.display()))?;
-    drop(out);
     // What the recipe restores from is the recorded backup, byte for byte.
-    if backstop_backup::copy::digest_file(&dst)?.hex() != copy.sha256 {
-        bail!(
-            "the copy restored to {} differs from the recorded SHA-256",
-            dst.display()
-        );
-    }
+    put::copy_verified(m, copy, &scratch.path().join(&restored), &cancel, &|_| {})?;
     let tag = m.id.rsplit('-').next().unwrap_or("0");
     let scratch_name = format!("backstop_restore_{tag}");
     recipe::restore_test(
@@ -499,47 +497,6 @@ fn restore(recipes: &Recipes, m: &Manifest) -> Result<String> {
         } else {
             ""
         }
-    ))
-}
-
-/// Extract the archive into the scratch directory and compare every file with the index.
-fn restore_path(m: &Manifest, copy: &Path, scratch: &Path) -> Result<String> {
-    let file =
-        std::fs::File::open(copy).with_context(|| format!("cannot read {}", copy.display()))?;
-    let mut archive = tar::Archive::new(std::io::BufReader::with_capacity(1 << 20, file));
-    archive.set_preserve_mtime(true);
-    archive
-        .unpack(scratch)
-        .with_context(|| format!("cannot extract {}", copy.display()))?;
-    let (mut files, mut bytes) = (0u64, 0u64);
-    for e in &m.index {
-        let p = scratch.join(&e.path);
-        let meta = std::fs::symlink_metadata(&p)
-            .with_context(|| format!("{} is missing from the restored tree", e.path))?;
-        match e.kind {
-            EntryKind::File => {
-                let d = backstop_backup::copy::digest_file(&p)?;
-                if d.size != e.size || Some(d.hex()) != e.sha256 {
-                    bail!(
-                        "{} restored with different content (size {}, expected {})",
-                        e.path,
-                        d.size,
-                        e.size
-                    );
-                }
-                files += 1;
-                bytes += d.size;
-            }
-            EntryKind::Dir if !meta.is_dir() => bail!("{} restored but is not a directory", e.path),
-            EntryKind::Symlink if !meta.file_type().is_symlink() => {
-                bail!("{} restored but is not a symlink", e.path)
-            }
-            _ => {}
-        }
-    }
-    Ok(format!(
-        "{} entries extracted to a scratch directory; all {files} files ({bytes} bytes) match the index by size and SHA-256",
-        m.index.len()
     ))
 }
 

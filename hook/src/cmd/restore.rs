@@ -832,7 +832,7 @@ fn restore_file(
 
 /// A scratch directory for a verified copy: beside a local copy when one can be made
 /// there (its disk has room for it), else in the system's temporary directory.
-fn scratch_for(m: &Manifest) -> Result<tempfile::TempDir, Stop> {
+pub(crate) fn scratch_near(m: &Manifest) -> Result<tempfile::TempDir, String> {
     for c in &m.copies {
         if let Some(dir) = c.path.parent() {
             if let Ok(t) = tempfile::Builder::new()
@@ -846,7 +846,7 @@ fn scratch_for(m: &Manifest) -> Result<tempfile::TempDir, Stop> {
     tempfile::Builder::new()
         .prefix(put::SCRATCH_PREFIX)
         .tempdir()
-        .map_err(|e| failed(format!("cannot make a scratch directory: {e}")))
+        .map_err(|e| format!("cannot make a scratch directory: {e}"))
 }
 
 /// A named kind (a database, a distribution, a registry key): the verified copy goes
@@ -861,7 +861,7 @@ fn restore_named(
     out: &mut Outcome,
 ) -> Result<String, Stop> {
     let spec = &recipe.spec;
-    let scratch = scratch_for(job.m)?;
+    let scratch = scratch_near(job.m).map_err(Stop::Failed)?;
     let restored = scratch.path().join(format!("restored.{}", spec.extension));
     let dir = place_dir(ctx, recipe, job);
     let r = runner(recipe, job, scratch.path(), Some(&restored), dir.as_deref());
