@@ -8,6 +8,7 @@
 mod agent;
 mod backup;
 mod check;
+mod git;
 mod hook;
 mod layers;
 mod mysql;
