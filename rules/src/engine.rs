@@ -107,10 +107,7 @@ impl GitSource {
             .as_deref()
             .map(|u| format!(" ({u})"))
             .unwrap_or_default();
-        format!(
-            "git commit {short} on {}{url}, pushed to {}",
-            self.branch, self.remote
-        )
+        format!("git commit {short} on {}{url}", self.branch)
     }
 }
 
