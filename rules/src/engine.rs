@@ -207,6 +207,11 @@ impl FileFacts for NoFacts {
     }
 }
 
+/// Wrappers whose command's files are not the person's own files on this machine.
+const ELSEWHERE_OR_ELEVATED: &[&str] = &[
+    "ssh", "wsl", "chroot", "sudo", "doas", "run0", "su", "runuser", "pkexec",
+];
+
 /// At most this many named files can go without a backup, however small.
 pub const FEW_FILES: usize = 5;
 /// A file this large (or larger) is precious wherever it is.
@@ -860,7 +865,14 @@ impl Engine {
         // Targets named literally on the line (no glob, no expansion, not read at run
         // time): only these can be told apart from precious ones.
         let mut named: Vec<Target> = Vec::new();
-        let literal_words = matches!(cmd.origin, Origin::Line | Origin::NestedShell(_));
+        // A command run on another machine (ssh), in another system (wsl, chroot) or as
+        // another user (sudo) names files that this filesystem's facts do not describe,
+        // or that the person could not delete by themselves.
+        let literal_words = matches!(cmd.origin, Origin::Line | Origin::NestedShell(_))
+            && !cmd
+                .via
+                .iter()
+                .any(|v| ELSEWHERE_OR_ELEVATED.contains(&v.as_str()));
         for (t, re) in spec.targets.iter().zip(rule.target_res()) {
             let mut push = |value: String| {
                 let value = normalise_target(&t.kind, &value, ctx);
@@ -1687,6 +1699,7 @@ mod tests {
             ("/home/u/Documents/cv.odt", FileKind::File, 30_000),
             ("/home/u/Downloads/tool.tar.gz", FileKind::File, 2 << 20),
             ("/home/u/app/tracked.bin", FileKind::File, 64 << 20),
+            ("/etc/hosts", FileKind::File, 200),
         ])
     }
 
@@ -1750,6 +1763,13 @@ mod tests {
                 "names found at run time",
             ),
             ("rm notes.txt .env", "one of them precious"),
+            ("rm /etc/hosts", "a system file"),
+            ("sudo rm notes.txt", "deleted as another user"),
+            ("ssh host rm notes.txt", "on another machine"),
+            (
+                "ssh host 'cd /home/u/app && rm notes.txt'",
+                "on another machine",
+            ),
         ] {
             let e = decide(line, &facts, &NoBackups);
             assert_eq!(e.decision, Decision::Deny, "{line} ({why}): {e:#?}");
