@@ -200,15 +200,32 @@ pub fn remedy(eval: &Evaluation) -> Option<String> {
             .then(|| "approve it at the terminal (type the phrase backstop asks for)".into());
     }
     let mut text = steps.join("; then ");
-    let backing_up = |r: Requires| {
+    let refused = || {
         eval.findings
             .iter()
-            .any(|f| f.decision != Decision::Allow && f.requires == r)
+            .filter(|f| f.decision != Decision::Allow)
+    };
+    let backing_up = |r: Requires| refused().any(|f| f.requires == r);
+    // Git would cover a target that is tracked but changed or not pushed yet; never
+    // suggest committing what git ignores or does not track (a .env).
+    let git_would = refused().flat_map(|f| &f.targets).any(|t| {
+        t.backup.git.is_some()
+            && matches!(
+                t.backup.status,
+                BackupStatus::Stale | BackupStatus::NotRedundant
+            )
+    });
+    let or_git = if git_would {
+        ", or commit and push it with git"
+    } else {
+        ""
     };
     if !denied && backing_up(Requires::BackupAndApproval) {
-        text.push_str(" (two directories on different filesystems), then run the command again and approve it");
+        text.push_str(&format!(" (two directories on different filesystems){or_git}, then run the command again and approve it"));
     } else if !denied && backing_up(Requires::Backup) {
-        text.push_str(" (two directories on different filesystems), or commit and push it with git, then run the command again");
+        text.push_str(&format!(
+            " (two directories on different filesystems){or_git}, then run the command again"
+        ));
     }
     Some(text)
 }

@@ -179,6 +179,12 @@ fn committed_but_not_pushed_is_not_redundant() {
     assert!(t["backup"]["detail"]
         .as_str()
         .is_some_and(|d| d.contains("git push")));
+    assert!(
+        v["remedy"]
+            .as_str()
+            .is_some_and(|r| r.contains("or commit and push it with git")),
+        "{v}"
+    );
 }
 
 #[test]
@@ -202,9 +208,15 @@ fn a_few_small_files_need_nothing_and_precious_ones_need_a_backup() {
     let (code, v) = p.check("rm notes.txt");
     assert_eq!(code, 0, "{v}");
     assert_eq!(target(&v, "notes.txt")["backup"]["status"], "not-required");
-    // A secret is precious, and git does not hold it.
+    // A secret is precious, and git does not hold it: the remedy is a backup, never a
+    // commit.
     let (code, v) = p.check("rm config/.env");
     assert_eq!(code, 2, "{v}");
+    let remedy = v["remedy"].as_str().expect("a remedy");
+    assert!(
+        remedy.contains("backstop backup") && !remedy.contains("commit"),
+        "{remedy}"
+    );
     // A glob stays strict.
     let (code, _) = p.check("rm *.txt");
     assert_eq!(code, 2);
