@@ -249,8 +249,8 @@ fn the_hook_says_where_a_covered_target_comes_back_from_and_logs_it_for_undo() {
     let last = audit
         .stdout
         .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .last()
+        .rev()
+        .find_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .expect("a record");
     assert_eq!(last["event"], "allowed", "{last}");
     assert_eq!(last["targets"][0]["git"]["commit"], head.as_str());
