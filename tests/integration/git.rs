@@ -338,3 +338,46 @@ fn requirement_backup_allows_a_manifest_covered_target_and_denies_the_rest() {
     assert!(r.stdout.contains("requires: backup\n"), "{}", r.stdout);
     assert!(r.stdout.contains("Decision: ALLOW"), "{}", r.stdout);
 }
+
+#[test]
+fn an_agent_is_let_through_and_the_line_is_logged_for_undo() {
+    use std::io::Write as _;
+    let p = Project::new();
+    let head = git(&p.work, &["rev-parse", "HEAD"]);
+    let home = tempfile::tempdir().expect("tmp");
+    let input = serde_json::json!({
+        "hook_event_name": "PreToolUse",
+        "session_id": "agent-1",
+        "tool_name": "Bash",
+        "tool_input": {"command": "rm assets/video.bin"},
+        "cwd": p.work,
+    });
+    let mut child = Command::new(env!("CARGO_BIN_EXE_backstop"))
+        .args(["agent-hook", "claude"])
+        .env("BACKSTOP_HOME", home.path())
+        .env("HOME", "/home/tester")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.to_string().as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "{}");
+    let audit = bs(home.path(), None, &["audit", "--json"]);
+    let last: serde_json::Value = audit
+        .stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .expect("a record");
+    assert_eq!(last["event"], "allowed", "{last}");
+    assert_eq!(last["source"], "claude");
+    assert_eq!(last["targets"][0]["git"]["commit"], head.as_str());
+}
