@@ -1016,16 +1016,18 @@ impl Engine {
             max_age_secs,
             regenerable: &regenerable,
         };
-        // A rule with precious places needs no backup of what is not precious.
-        let expendable: Vec<Option<String>> = if rule.precious_globs.is_empty() {
-            vec![None; targets.len()]
-        } else {
-            let few = targets.len() <= FEW_FILES && targets.iter().all(|t| named.contains(t));
-            targets
-                .iter()
-                .map(|t| expendable_because(rule, t, few, ctx))
-                .collect()
-        };
+        // A rule with precious places needs no backup of what is not precious. Set to
+        // `deny` or `approval` (an administrator's override), it applies as written.
+        let expendable: Vec<Option<String>> =
+            if rule.precious_globs.is_empty() || !requires.needs_backup() {
+                vec![None; targets.len()]
+            } else {
+                let few = targets.len() <= FEW_FILES && targets.iter().all(|t| named.contains(t));
+                targets
+                    .iter()
+                    .map(|t| expendable_because(rule, t, few, ctx))
+                    .collect()
+            };
         // A table or schema is backed up with the database the line names, so it is
         // covered exactly when that database is.
         let needs_backup = requires.needs_backup();
@@ -1841,6 +1843,27 @@ match = ["trash-db a"]
             e.findings[0].targets[0].backup.status,
             BackupStatus::Missing
         );
+    }
+
+    #[test]
+    fn an_override_to_deny_or_approval_applies_to_every_file() {
+        for (requires, want) in [("deny", Decision::Deny), ("approval", Decision::Ask)] {
+            let engine = Engine::new(vec![Source {
+                origin: "system.toml".into(),
+                layer: Layer::System,
+                text: format!("[[override]]\nrule = \"fs.rm-files\"\nrequires = \"{requires}\"\n"),
+            }])
+            .expect("valid");
+            let facts = project_facts();
+            let ctx = Context {
+                cwd: Some("/home/u/app"),
+                home: Some("/home/u"),
+                facts: &facts,
+                ..Context::default()
+            };
+            let e = engine.evaluate("rm notes.txt", &ctx).expect("evaluates");
+            assert_eq!(e.decision, want, "{requires}");
+        }
     }
 
     #[test]
