@@ -381,3 +381,42 @@ fn an_agent_is_let_through_and_the_line_is_logged_for_undo() {
     assert_eq!(last["source"], "claude");
     assert_eq!(last["targets"][0]["git"]["commit"], head.as_str());
 }
+
+#[test]
+fn a_manifest_covers_what_git_does_not_yet() {
+    let Ok(shm) = tempfile::tempdir_in("/dev/shm") else {
+        eprintln!("SKIPPED: no /dev/shm for a second filesystem");
+        return;
+    };
+    let p = Project::new();
+    write(&p.work.join("src/extra.rs"), b"// not pushed\n");
+    git(&p.work, &["add", "-A"]);
+    git(&p.work, &["commit", "-q", "-m", "second"]);
+    let home = tempfile::tempdir().expect("tmp");
+    let disk = outside_exceptions();
+    let src = p.work.join("src");
+    let r = bs(
+        home.path(),
+        None,
+        &[
+            "backup",
+            src.to_str().expect("utf-8"),
+            "--to",
+            disk.path().to_str().expect("utf-8"),
+            "--to",
+            shm.path().to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = bs(
+        home.path(),
+        Some(&p.work),
+        &["check", "--json", "--", "rm -rf src"],
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let v = r.json();
+    let t = target(&v, "/src");
+    assert_eq!(t["backup"]["status"], "covered");
+    assert!(t["backup"]["manifest"].is_string(), "{t}");
+    assert!(t["backup"].get("git").is_none(), "{t}");
+}
