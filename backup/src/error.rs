@@ -40,6 +40,12 @@ pub enum Error {
     #[error("{} changed while the backup was being restored, so it was left alone", path.display())]
     PlaceChanged { path: PathBuf },
 
+    #[error("{} is already there (a file, or a directory that is not empty); nothing was restored over it: move it away first", path.display())]
+    Taken { path: PathBuf },
+
+    #[error("git in {}: {message}", repo.display())]
+    Git { repo: PathBuf, message: String },
+
     #[error("recipe `{kind}`: `{step}` {message}")]
     Recipe {
         kind: String,

@@ -10,6 +10,8 @@ use anyhow::{Context as _, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
+use backstop_rules::{GitSource, TargetFinding};
+
 use crate::config::Dirs;
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -25,11 +27,15 @@ pub struct TargetRecord {
     /// place `backstop undo` puts it back (the line may have deleted the path since).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub place: Option<String>,
+    /// The pushed commit that holds the target, when git covers it: `undo` brings it
+    /// back with `backstop_backup::git::restore`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<GitSource>,
 }
 
 impl TargetRecord {
     /// A rule's target as the log keeps it.
-    pub fn of(t: &backstop_rules::TargetFinding) -> TargetRecord {
+    pub fn of(t: &TargetFinding) -> TargetRecord {
         let place = match (t.kind.as_str(), &t.backup.manifest) {
             ("path" | "git-repo", Some(_)) => std::fs::canonicalize(&t.value)
                 .ok()
@@ -42,6 +48,7 @@ impl TargetRecord {
             backup: t.backup.status.name().to_string(),
             manifest: t.backup.manifest.clone(),
             place,
+            git: t.backup.git.clone(),
         }
     }
 }
@@ -51,7 +58,8 @@ pub struct Record {
     pub seq: u64,
     /// Seconds since the Unix epoch.
     pub time: u64,
-    /// `deny`, `ask`, `approved`, `refused`, `ran`, `allowed-unchecked`.
+    /// `deny`, `ask`, `approved`, `refused`, `ran`, `allowed-unchecked`, and `allowed`
+    /// (a rule matched, and a verified backup it requires covers every target).
     pub event: String,
     /// `bash`, `zsh` … or an agent's name.
     pub source: String,

@@ -8,6 +8,8 @@
 mod agent;
 mod backup;
 mod check;
+mod day;
+mod git;
 mod hook;
 mod layers;
 mod mysql;

@@ -293,3 +293,18 @@ fn undo_brings_back_what_an_approved_rm_rf_removed() {
     );
     assert!(sb.intact());
 }
+
+#[test]
+fn a_file_git_holds_is_deleted_with_one_line_saying_where_it_comes_back_from() {
+    let sb = Sandbox::new();
+    let Some(mut sh) = start(&sb) else { return };
+    let big = sb.pushed_repo();
+    sh.line(&format!("rm {}", big.display()));
+    let out = sh.sync();
+    assert!(out.contains("can be restored from git commit"), "{out}");
+    assert!(!big.exists(), "the line ran:\n{out}");
+    // Nobody approved anything: no reminder about an approved line.
+    sh.line("true");
+    let out = sh.sync();
+    assert!(!out.contains("approved line"), "{out}");
+}

@@ -12,7 +12,7 @@ use backstop_backup::coverage::copies_hold;
 use backstop_backup::device::{self, device_of};
 use backstop_backup::manifest::{Copy, Manifest, Target};
 use backstop_backup::recipe;
-use backstop_rules::{BackupStatus, Requires};
+use backstop_rules::{BackupStatus, Decision};
 
 use crate::backups::manifests_dir;
 use crate::cli::{BackupArgs, CleanupArgs, IdArgs, ManifestsArgs, ManifestsCmd, VerifyArgs};
@@ -148,7 +148,7 @@ fn specs_for_line<'r>(recipes: &'r Recipes, line: &str, shell: &str) -> Result<V
     for f in eval
         .findings
         .iter()
-        .filter(|f| f.requires == Requires::BackupAndApproval)
+        .filter(|f| f.requires.needs_backup() && f.decision != Decision::Allow)
     {
         let program = crate::report::program_of(f);
         let has_db = f.targets.iter().any(|t| t.kind == "database");
@@ -156,8 +156,10 @@ fn specs_for_line<'r>(recipes: &'r Recipes, line: &str, shell: &str) -> Result<V
             bail!("`{}` matches {}, but what it would destroy cannot be told from the line; back it up by name", f.command, f.id);
         }
         for t in &f.targets {
-            if t.backup.status == BackupStatus::Covered
-                || (has_db && matches!(t.kind.as_str(), "table" | "schema"))
+            if matches!(
+                t.backup.status,
+                BackupStatus::Covered | BackupStatus::NotRequired
+            ) || (has_db && matches!(t.kind.as_str(), "table" | "schema"))
             {
                 continue;
             }

@@ -968,6 +968,7 @@ fn record(ctx: &Ctx, out: &Outcome, undo_of: Option<u64>) {
             backup: backup.into(),
             manifest: Some(out.id.clone()),
             place: Some(out.place.clone()),
+            git: None,
         }],
         detail,
     };
