@@ -46,8 +46,9 @@ pub enum Cmd {
     /// that verifies; a place that is not empty is replaced only with --force, after
     /// backing it up (exit 0 restored, 1 no copy could be restored, 3 refused)
     Restore(RestoreArgs),
-    /// Put back what an approved line destroyed, from the backups that covered it
-    /// (`undo --list` shows the recent approved lines and what undo would restore)
+    /// Put back what an approved line destroyed (or one a backup let through without
+    /// asking), from the backups or the git commit that covered it (`undo --list`
+    /// shows the recent ones and what undo would restore)
     Undo(UndoArgs),
     /// Decide a line for a shell integration: prints nothing and exits 0 to run it;
     /// refuses (2) or asks the person at the terminal for the approval phrase (0 or 1)
@@ -218,11 +219,12 @@ pub struct RestoreArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "N is the approved line's number in the audit log, as `backstop undo --list` and `backstop audit` show it.\n\
+    after_help = "N is the line's number in the audit log, as `backstop undo --list` and `backstop audit` show it.\n\
+A target git held comes back with `git restore --source=COMMIT`, only into a free place (not even --force replaces what is there).\n\
 Exit codes: 0 restored, 1 a target could not be restored, 3 refused (a place is not empty; nothing was changed) or bad input."
 )]
 pub struct UndoArgs {
-    /// The approved line to undo (default: the last one)
+    /// The line to undo (default: the last one approved or let through)
     pub n: Option<u64>,
     /// Show the recent approved lines and what undo would restore for each
     #[arg(long, conflicts_with_all = ["n", "force"])]

@@ -458,3 +458,51 @@ fn a_file_git_holds_is_deleted_with_one_line_saying_where_it_comes_back_from() {
     let out = sh.sync();
     assert!(!out.contains("approved line"), "{out}");
 }
+
+/// A line a backup let through without asking (git held the file) is undone too:
+/// `git restore --source` brings the file back from the pushed commit.
+#[test]
+fn undo_brings_back_a_file_git_held() {
+    let sb = Sandbox::new();
+    let Some(mut sh) = start(&sb) else { return };
+    let big = sb.pushed_repo();
+    let before = std::fs::read(&big).expect("read");
+    sh.line(&format!("rm {}", big.display()));
+    let out = sh.sync();
+    assert!(out.contains("can be restored from git commit"), "{out}");
+    assert!(!big.exists(), "the line ran:\n{out}");
+    let bin = harness::backstop_bin();
+    sh.line(&format!("{} undo --list", bin.display()));
+    let out = sh.sync();
+    assert!(
+        out.contains("(let through: a backup covered it)")
+            && out.contains(&format!("{} from git commit", big.display()))
+            && out.contains("the place is free"),
+        "{out}"
+    );
+    sh.line(&format!("{} undo", bin.display()));
+    let out = sh.sync();
+    assert!(
+        out.contains(&format!("restored {} from git commit", big.display())),
+        "{out}"
+    );
+    assert_eq!(std::fs::read(&big).expect("restored"), before);
+    // The file is back: undoing the same line again finds it there and changes nothing.
+    let n: String = out
+        .split("undoing #")
+        .nth(1)
+        .expect("undo names the line")
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    sh.line(&format!(
+        "{} undo {n} --force; echo status=$?",
+        bin.display()
+    ));
+    let out = sh.sync();
+    assert!(
+        out.contains("is there again") && out.contains("status=3"),
+        "{out}"
+    );
+    assert_eq!(std::fs::read(&big).expect("still there"), before);
+}

@@ -18,6 +18,7 @@ use backstop_backup::recipe::{registry_short, Placeholders, Runner};
 use backstop_backup::restore::{self as put, Occupant, Staging};
 use backstop_backup::Error as BackupError;
 use backstop_rules::policy::{Recipe, RecipeValue};
+use backstop_rules::GitSource;
 use indicatif::HumanBytes;
 use serde::Serialize;
 
@@ -188,14 +189,13 @@ fn exit_code(out: &Outcome) -> ExitCode {
 fn tell(ctx: &Ctx, out: &Outcome) {
     match out.outcome {
         Status::Restored => {
+            let from = match &out.copy {
+                Some(c) => format!("{} (backup {})", c.display(), out.id),
+                None => out.id.clone(),
+            };
             ctx.say(&format!(
-                "restored {} from {} (backup {}): {}",
-                out.place,
-                out.copy
-                    .as_deref()
-                    .map_or_else(String::new, |p| p.display().to_string()),
-                out.id,
-                out.detail
+                "restored {} from {from}: {}",
+                out.place, out.detail
             ));
             if let Some(prev) = &out.previous {
                 ctx.say(&format!(
@@ -658,7 +658,7 @@ fn restore_one(ctx: &Ctx, job: &Job, force: Force, undo_of: Option<u64>) -> Outc
             out.detail = why;
         }
     }
-    record(ctx, &out, undo_of);
+    record(ctx, &out, undo_of, None);
     out
 }
 
@@ -938,8 +938,8 @@ fn restore_named(
     ))
 }
 
-/// Every restore is an audit record: what went where, from which backup.
-fn record(ctx: &Ctx, out: &Outcome, undo_of: Option<u64>) {
+/// Every restore is an audit record: what went where, from which backup or commit.
+fn record(ctx: &Ctx, out: &Outcome, undo_of: Option<u64>, git: Option<&GitSource>) {
     let (event, backup) = match out.outcome {
         Status::Restored => ("restored", "restored"),
         Status::Refused => ("restore-refused", "refused"),
@@ -966,9 +966,9 @@ fn record(ctx: &Ctx, out: &Outcome, undo_of: Option<u64>) {
             kind: out.kind.clone(),
             value: out.place.clone(),
             backup: backup.into(),
-            manifest: Some(out.id.clone()),
+            manifest: git.is_none().then(|| out.id.clone()),
             place: Some(out.place.clone()),
-            git: None,
+            git: git.cloned(),
         }],
         detail,
     };
@@ -982,29 +982,53 @@ fn undo_marker(n: u64) -> String {
     format!("undo of #{n}: ")
 }
 
-/// Where a target of an approved line comes back from.
+/// Where a target of an undoable line comes back from.
 ///
 /// This is the one place undo decides it: each kind of recovery point is a variant
-/// here and an arm in [`undo_target`]. Today that is a backup's copies; a target
-/// covered by git (its remote, branch and commit) would be one more.
+/// here and an arm in [`undo_target`] (and in [`Recovery::place`]).
 #[derive(Debug)]
 enum Recovery<'m> {
     /// From a backup's copies.
     Backup(Job<'m>),
+    /// From the pushed git commit that held it (`git restore --source`).
+    Git(GitSource),
     /// Nothing to bring it back from, and why.
     Nothing(String),
 }
 
-fn recovery_source<'m>(t: &TargetRecord, manifests: &'m [Manifest]) -> Recovery<'m> {
-    let Some(id) = &t.manifest else {
-        return Recovery::Nothing("no backup covered it (its rule needs none)".into());
-    };
-    if t.backup != "covered" {
-        return Recovery::Nothing(format!(
-            "its backup {id} was {} when the line was approved",
-            t.backup
-        ));
+impl Recovery<'_> {
+    fn place(&self) -> Option<String> {
+        match self {
+            Recovery::Backup(job) => Some(job.place.clone()),
+            Recovery::Git(g) => Some(git_place(g).display().to_string()),
+            Recovery::Nothing(_) => None,
+        }
     }
+}
+
+fn git_place(g: &GitSource) -> PathBuf {
+    if g.path == "." {
+        PathBuf::from(&g.repo)
+    } else {
+        Path::new(&g.repo).join(&g.path)
+    }
+}
+
+fn recovery_source<'m>(t: &TargetRecord, manifests: &'m [Manifest]) -> Recovery<'m> {
+    if t.backup != "covered" {
+        return Recovery::Nothing(if t.manifest.is_none() && t.git.is_none() {
+            "no backup covered it (its rule needs none)".into()
+        } else {
+            format!("its backup was {} when the line ran", t.backup)
+        });
+    }
+    // backstop's own verified copies first; else the commit git holds it in.
+    let Some(id) = &t.manifest else {
+        return match &t.git {
+            Some(g) => Recovery::Git(g.clone()),
+            None => Recovery::Nothing("no backup covered it (its rule needs none)".into()),
+        };
+    };
     let Some(m) = manifests.iter().find(|m| &m.id == id) else {
         return Recovery::Nothing(format!("backup {id} is no longer recorded (cleaned up?)"));
     };
@@ -1037,7 +1061,60 @@ fn recovery_source<'m>(t: &TargetRecord, manifests: &'m [Manifest]) -> Recovery<
 fn undo_target(ctx: &Ctx, recovery: &Recovery, force: Force, n: u64) -> Option<Outcome> {
     match recovery {
         Recovery::Backup(job) => Some(restore_one(ctx, job, force, Some(n))),
+        Recovery::Git(g) => Some(restore_from_git(ctx, g, n)),
         Recovery::Nothing(_) => None,
+    }
+}
+
+/// `git restore --source=COMMIT` in the work tree (or a fresh clone when the work tree
+/// went too), only into a free place.
+fn restore_from_git(ctx: &Ctx, g: &GitSource, n: u64) -> Outcome {
+    let place = git_place(g);
+    let mut out = Outcome {
+        id: g.describe(),
+        kind: "path".into(),
+        place: place.display().to_string(),
+        outcome: Status::Failed,
+        copy: None,
+        previous: None,
+        detail: String::new(),
+        problems: Vec::new(),
+    };
+    match backstop_backup::git::restore(g) {
+        Ok(_) => {
+            out.outcome = Status::Restored;
+            out.detail = format!(
+                "git restore --source={} -- {} in {}",
+                g.commit.get(..12).unwrap_or(&g.commit),
+                g.path,
+                g.repo
+            );
+        }
+        Err(e @ BackupError::Taken { .. }) => {
+            out.outcome = Status::Refused;
+            out.detail = e.to_string();
+        }
+        Err(e) => out.detail = e.to_string(),
+    }
+    record(ctx, &out, Some(n), Some(g));
+    out
+}
+
+/// What is at a git target's place: `None` when git may restore it there.
+fn git_taken(g: &GitSource) -> Option<String> {
+    let place = git_place(g);
+    match put::occupant(&place) {
+        Ok(Occupant::Nothing) => None,
+        Ok(Occupant::Empty) if place.is_dir() => None,
+        Ok(o) => Some(format!(
+            "{} is there again (it holds {}); git restores only into a free place: move it away, or run `git -C {} restore --source={} -- {}` to put the committed version over it",
+            place.display(),
+            describe(&o).replace("nothing", "an empty file"),
+            g.repo,
+            g.commit.get(..12).unwrap_or(&g.commit),
+            g.path
+        )),
+        Err(e) => Some(format!("cannot tell what is at {}: {e}", place.display())),
     }
 }
 
@@ -1048,12 +1125,17 @@ fn plan<'m>(r: &Record, manifests: &'m [Manifest]) -> Vec<(String, Recovery<'m>)
     for t in &r.targets {
         let label = format!("{} {}", t.kind, t.value);
         let source = recovery_source(t, manifests);
+        if let Recovery::Git(_) = &source {
+            if out.iter().any(|(_, s)| s.place() == source.place()) {
+                continue;
+            }
+        }
         if let Recovery::Backup(job) = &source {
             let same_or_inside = out.iter().any(|(_, s)| match s {
                 Recovery::Backup(j) => {
                     j.m.id == job.m.id && Path::new(&job.place).starts_with(&j.place)
                 }
-                Recovery::Nothing(_) => false,
+                Recovery::Git(_) | Recovery::Nothing(_) => false,
             });
             if same_or_inside {
                 continue;
@@ -1063,7 +1145,7 @@ fn plan<'m>(r: &Record, manifests: &'m [Manifest]) -> Vec<(String, Recovery<'m>)
                 Recovery::Backup(j) => {
                     !(j.m.id == job.m.id && Path::new(&j.place).starts_with(&job.place))
                 }
-                Recovery::Nothing(_) => true,
+                Recovery::Git(_) | Recovery::Nothing(_) => true,
             });
         }
         out.push((label, source));
@@ -1095,18 +1177,18 @@ pub fn undo(a: &UndoArgs) -> Result<ExitCode> {
         .filter_map(|(_, r)| r.ok())
         .collect();
     let manifests = Manifest::list(&manifests_dir(&ctx.dirs))?;
-    let approved: Vec<&Record> = records.iter().filter(|r| r.event == "approved").collect();
+    let undoable: Vec<&Record> = records.iter().filter(|r| is_undoable(r)).collect();
     if a.list {
-        list(&ctx, &records, &approved, &manifests);
+        list(&ctx, &records, &undoable, &manifests);
         return Ok(ExitCode::SUCCESS);
     }
     let chosen = match a.n {
-        Some(n) => *approved.iter().find(|r| r.seq == n).with_context(|| {
+        Some(n) => *undoable.iter().find(|r| r.seq == n).with_context(|| {
             format!(
-                "#{n} is not an approved line in the audit log; `backstop undo --list` shows them"
+                "#{n} is not a line backstop approved or let through in the audit log; `backstop undo --list` shows them"
             )
         })?,
-        None => *approved
+        None => *undoable
             .last()
             .context("the audit log holds no approved line, so there is nothing to undo")?,
     };
@@ -1118,9 +1200,10 @@ pub fn undo(a: &UndoArgs) -> Result<ExitCode> {
         );
     }
     ctx.say(&format!(
-        "undoing #{} `{}` (approved {} ago in {})",
+        "undoing #{} `{}` ({} {} ago in {})",
         chosen.seq,
         chosen.line,
+        how_it_ran(chosen),
         age(chosen.time),
         chosen.source
     ));
@@ -1130,43 +1213,50 @@ pub fn undo(a: &UndoArgs) -> Result<ExitCode> {
             ctx.say(&format!("  {label}: nothing to restore it from ({why})"));
         }
     }
+    if steps.iter().all(|(_, s)| matches!(s, Recovery::Nothing(_))) {
+        bail!("nothing of #{} can be restored by backstop", chosen.seq);
+    }
     let force = Force {
         on: a.force,
         backup_to: &a.backup_to,
     };
-    let jobs: Vec<&Job> = steps
-        .iter()
-        .filter_map(|(_, s)| match s {
-            Recovery::Backup(j) => Some(j),
-            Recovery::Nothing(_) => None,
-        })
-        .collect();
-    if jobs.is_empty() {
-        bail!("nothing of #{} can be restored by backstop", chosen.seq);
-    }
     // Every place is checked before any is touched: an undo is all or nothing.
-    if !a.force {
-        let mut refused = 0;
-        for job in &jobs {
-            match taken(&ctx, job) {
-                Ok(None) => {}
-                Ok(Some(what)) => {
-                    refused += 1;
-                    eprintln!("backstop: {what}");
-                }
-                Err(e) => {
-                    eprintln!("backstop: cannot tell what is at {}: {e}", job.place);
-                    return Ok(ExitCode::from(EXIT_NOT_RESTORED));
-                }
+    let mut refused = 0;
+    for (_, source) in &steps {
+        let state = match source {
+            Recovery::Backup(job) if !a.force => taken(&ctx, job),
+            // git restores only into a free place, --force or not.
+            Recovery::Git(g) => Ok(git_taken(g)),
+            Recovery::Backup(_) | Recovery::Nothing(_) => Ok(None),
+        };
+        match state {
+            Ok(None) => {}
+            Ok(Some(what)) => {
+                refused += 1;
+                eprintln!("backstop: {what}");
+            }
+            Err(e) => {
+                eprintln!(
+                    "backstop: cannot tell what is at {}: {e}",
+                    source.place().unwrap_or_default()
+                );
+                return Ok(ExitCode::from(EXIT_NOT_RESTORED));
             }
         }
-        if refused > 0 {
-            eprintln!(
-                "backstop: nothing was changed. `backstop undo {} --force` backs up what is there first, then restores",
-                chosen.seq
-            );
-            return Ok(ExitCode::from(EXIT_REFUSED));
-        }
+    }
+    if refused > 0 {
+        eprintln!(
+            "backstop: nothing was changed.{}",
+            if a.force {
+                String::new()
+            } else {
+                format!(
+                    " `backstop undo {} --force` backs up what is there first, then restores (from backups; git restores only into a free place)",
+                    chosen.seq
+                )
+            }
+        );
+        return Ok(ExitCode::from(EXIT_REFUSED));
     }
     let mut worst = EXIT_RESTORED;
     for (_, source) in &steps {
@@ -1182,13 +1272,37 @@ pub fn undo(a: &UndoArgs) -> Result<ExitCode> {
     Ok(ExitCode::from(worst))
 }
 
-fn list(ctx: &Ctx, records: &[Record], approved: &[&Record], manifests: &[Manifest]) {
-    if approved.is_empty() {
+/// A line undo can take back: one a person approved, or one a backup let through
+/// without asking (the `backup` requirement level: git or a manifest covered it).
+fn is_undoable(r: &Record) -> bool {
+    match r.event.as_str() {
+        "approved" => true,
+        "allowed" => r
+            .targets
+            .iter()
+            .any(|t| t.manifest.is_some() || t.git.is_some()),
+        _ => false,
+    }
+}
+
+fn how_it_ran(r: &Record) -> &'static str {
+    if r.event == "allowed" {
+        "let through"
+    } else {
+        "approved"
+    }
+}
+
+fn list(ctx: &Ctx, records: &[Record], undoable: &[&Record], manifests: &[Manifest]) {
+    if undoable.is_empty() {
         ctx.say("no approved lines in the audit log: nothing to undo");
         return;
     }
-    for r in approved.iter().rev().take(LISTED) {
+    for r in undoable.iter().rev().take(LISTED) {
         let mut head = format!("#{}  {} ago  {}  {}", r.seq, age(r.time), r.source, r.line);
+        if r.event == "allowed" {
+            head.push_str("  (let through: a backup covered it)");
+        }
         if let Some(how) = ran(records, r) {
             head.push_str(&format!("  (ran: {how})"));
         }
@@ -1219,14 +1333,27 @@ fn list(ctx: &Ctx, records: &[Record], approved: &[&Record], manifests: &[Manife
                         age(job.m.created)
                     )
                 }
+                Recovery::Git(g) => {
+                    let state = match git_taken(g) {
+                        None => {
+                            format!("the place is free: `backstop undo {}` restores it", r.seq)
+                        }
+                        Some(what) => what,
+                    };
+                    format!(
+                        "    {label}: {} from {}; {state}",
+                        git_place(g).display(),
+                        g.describe()
+                    )
+                }
             };
             ctx.say(&line);
         }
     }
-    if approved.len() > LISTED {
+    if undoable.len() > LISTED {
         ctx.say(&format!(
-            "({} earlier approved lines: `backstop audit` lists every record)",
-            approved.len() - LISTED
+            "({} earlier lines: `backstop audit` lists every record)",
+            undoable.len() - LISTED
         ));
     }
 }
