@@ -926,7 +926,8 @@ fn bad_requests_are_clear_errors() {
     let r = h.run(&["undo", "7"]);
     code(&r, 3);
     assert!(
-        r.stderr.contains("#7 is not an approved line"),
+        r.stderr
+            .contains("#7 is not a line backstop approved or let through"),
         "{}",
         r.stderr
     );
