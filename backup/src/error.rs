@@ -30,6 +30,9 @@ pub enum Error {
     #[error("`{program}`: {message}")]
     Program { program: String, message: String },
 
+    #[error("{dest}: {message}")]
+    Remote { dest: String, message: String },
+
     #[error("recipe `{kind}`: `{step}` {message}")]
     Recipe {
         kind: String,

@@ -1,7 +1,8 @@
 //! backstop's backups: the I/O half of the Safe Backup-Verify-Restore pattern.
 //!
 //! This crate so far holds the building blocks every backup recipe shares:
-//! - [`copy::copy_to_two`] reads a source once, hashing it with SHA-256 while it
+//! - [`copy::copy_to_two`] (and [`copy::Copies`] for any number of files and
+//!   streams) reads a source once, hashing it with SHA-256 while it
 //!   writes both copies, then re-reads each copy and checks size and hash; a copy
 //!   that fails is removed, so nothing is left that claims to be a backup;
 //! - [`device`] tells whether two paths are on different filesystems, and whether
@@ -22,7 +23,9 @@ pub mod archive;
 pub mod atomic;
 pub mod copy;
 pub mod coverage;
+pub mod dest;
 pub mod device;
+pub mod domain;
 mod error;
 pub mod manifest;
 pub mod recipe;

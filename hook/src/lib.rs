@@ -12,6 +12,7 @@ pub mod files;
 pub mod progress;
 pub mod recipes;
 pub mod report;
+pub mod settings;
 pub mod tty;
 
 /// Exit code for bad input or configuration (check's 0, 1, 2 are decisions).

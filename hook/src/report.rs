@@ -19,6 +19,34 @@ fn recipes() -> &'static Recipes {
     })
 }
 
+/// Are backup destinations configured (so `backstop backup` needs no `--to`)? Read
+/// once, only when a remedy is written; a broken config.toml counts as none.
+pub fn destinations_configured() -> bool {
+    static CONFIGURED: OnceLock<bool> = OnceLock::new();
+    *CONFIGURED.get_or_init(|| {
+        crate::config::Dirs::discover()
+            .ok()
+            .and_then(|d| crate::settings::Settings::load(&d).ok())
+            .is_some_and(|s| !s.backup.to.is_empty())
+    })
+}
+
+/// A line quoted for a POSIX shell: `'…'`, with `'\''` for each quote inside.
+pub fn shell_quote(line: &str) -> String {
+    format!("'{}'", line.replace('\'', "'\\''"))
+}
+
+/// The one command that backs up everything a line would destroy, for whoever
+/// cannot be asked at a terminal (agents): `backstop backup --for '…'`.
+pub fn backup_for(line: &str, shell: &str) -> String {
+    let shell = if shell == "bash" {
+        String::new()
+    } else {
+        format!(" --shell {shell}")
+    };
+    format!("backstop backup{shell} --for {}", shell_quote(line))
+}
+
 /// How `backstop backup` names a target of this kind (`wsl:Ubuntu`, `postgres:app`):
 /// the recipe that covers the kind for this program says.
 pub fn backup_spec(t: &TargetFinding, program: &str) -> String {
@@ -93,6 +121,16 @@ pub fn reason(eval: &Evaluation) -> String {
 
 /// What the person can do to go ahead, when there is something.
 pub fn remedy(eval: &Evaluation) -> Option<String> {
+    remedy_with(eval, None)
+}
+
+/// [`remedy`], with the backup named as `backstop backup --for LINE` when the line
+/// (and its shell) is given and destinations are configured: one command an agent
+/// can run as it is.
+pub fn remedy_with(eval: &Evaluation, line: Option<(&str, &str)>) -> Option<String> {
+    let configured = destinations_configured();
+    let to = if configured { "" } else { " --to DIR1 --to DIR2" };
+    let mut for_line = line.filter(|_| configured);
     let mut steps = Vec::new();
     // A rule that refuses outright makes backups for the others beside the point.
     let denied = eval.findings.iter().any(|f| f.requires == Requires::Deny);
@@ -117,8 +155,13 @@ pub fn remedy(eval: &Evaluation) -> Option<String> {
                     .filter(|t| t.backup.status != BackupStatus::Covered)
                     .filter(|t| !(has_db && matches!(t.kind.as_str(), "table" | "schema")))
                     .collect();
-                for t in &missing {
-                    steps.push(format!("backstop backup {} --to DIR1 --to DIR2", backup_spec(t, &program)));
+                if !missing.is_empty() {
+                    if let Some((line, shell)) = for_line.take() {
+                        steps.push(backup_for(line, shell));
+                    }
+                }
+                for t in missing.iter().filter(|_| line.is_none() || !configured) {
+                    steps.push(format!("backstop backup {}{to}", backup_spec(t, &program)));
                 }
                 if f.targets.is_empty() {
                     steps.push(format!(
@@ -141,7 +184,10 @@ pub fn remedy(eval: &Evaluation) -> Option<String> {
             .iter()
             .any(|f| f.requires == Requires::BackupAndApproval)
     {
-        text.push_str(" (two directories on different filesystems), then run the command again and approve it");
+        if !configured {
+            text.push_str(" (two directories on different disks, or restic:REPO / rclone:REMOTE:PATH; `backstop setup` configures them once)");
+        }
+        text.push_str(", then run the command again and approve it");
     }
     Some(text)
 }

@@ -116,6 +116,7 @@ fn decide(agent: Agent, within: Duration) -> (Answer, Option<Entry>) {
         return (Answer::NoObjection, None);
     }
     let line = request.command.clone();
+    let shell = request.shell.to_string();
     let (eval, evidence) = match evaluate(request, within) {
         Ok(x) => x,
         Err(why) => return failed(session, line, why),
@@ -176,7 +177,7 @@ fn decide(agent: Agent, within: Duration) -> (Answer, Option<Entry>) {
             "backstop refused this command. {}",
             sentence(&report::reason(&shown))
         );
-        if let Some(remedy) = report::remedy(&shown) {
+        if let Some(remedy) = report::remedy_with(&shown, Some((&line, &shell))) {
             // Approving is the person's part, said below for this agent.
             let remedy = remedy
                 .trim_end_matches(" and approve it")

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use backstop_backup::manifest::Manifest;
 use backstop_rules::policy::ApprovalPhrase;
-use backstop_rules::{BackupStatus, Decision, Evaluation, Severity};
+use backstop_rules::{BackupStatus, Decision, Evaluation, Requires, Severity};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Entry, TargetRecord};
@@ -77,9 +77,137 @@ pub fn run(a: &HookArgs) -> Result<ExitCode> {
             }
             eprint!("{}backstop: refused `{line}`\n{text}", lead(a));
             log(&dirs, a, "deny", &line, Some(&eval), "");
+            if wants_only_a_backup(&eval) {
+                if let Some(code) = offer_backup(a, &dirs, &input, &oracle)? {
+                    return Ok(code);
+                }
+            }
             Ok(ExitCode::from(EXIT_DENIED))
         }
         Decision::Ask => ask(a, &dirs, &line, &eval),
+    }
+}
+
+/// Is the line refused only because a backup is missing or stale? Then making the
+/// backup now is the way forward.
+fn wants_only_a_backup(eval: &Evaluation) -> bool {
+    let refusing: Vec<&backstop_rules::Finding> = eval
+        .findings
+        .iter()
+        .filter(|f| f.decision == Decision::Deny)
+        .collect();
+    !refusing.is_empty()
+        && refusing.iter().all(|f| {
+            f.requires == Requires::BackupAndApproval
+                && f.targets.iter().all(|t| {
+                    matches!(
+                        t.backup.status,
+                        BackupStatus::Covered | BackupStatus::Missing | BackupStatus::Stale
+                    )
+                })
+        })
+}
+
+/// The time allowed for an answer: a minute, or less if the environment says so.
+fn answer_within() -> Duration {
+    std::env::var("BACKSTOP_ANSWER_WITHIN")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map(Duration::from_secs)
+        // Only ever shorter: nothing in the environment can make approving easier.
+        .map_or(ANSWER_WITHIN, |d| d.min(ANSWER_WITHIN))
+}
+
+/// Offer to make the missing backup now, at the terminal, to the configured
+/// destinations; then ask for approval as usual. `None`: no offer could be made
+/// (no destinations, no terminal), and the refusal stands as printed.
+fn offer_backup(
+    a: &HookArgs,
+    dirs: &Dirs,
+    input: &super::LineInput,
+    oracle: &crate::backups::ManifestOracle,
+) -> Result<Option<ExitCode>> {
+    let Ok(settings) = crate::settings::Settings::load(dirs) else {
+        return Ok(None);
+    };
+    if settings.backup.to.is_empty() {
+        return Ok(None);
+    }
+    let recipes = crate::recipes::Recipes::load(dirs)?;
+    let Ok(specs) = super::backup::specs_for_line(&recipes, &input.line, &a.shell, input.cwd.clone())
+    else {
+        return Ok(None);
+    };
+    if specs.is_empty() {
+        return Ok(None);
+    }
+    let names: Vec<String> = specs
+        .iter()
+        .map(|s| match s {
+            crate::recipes::Spec::Path(p) => p
+                .file_name()
+                .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned()),
+            other => super::backup::shown_spec(other),
+        })
+        .collect();
+    let paths: Vec<&std::path::Path> = specs
+        .iter()
+        .filter_map(|s| match s {
+            crate::recipes::Spec::Path(p) => Some(p.as_path()),
+            crate::recipes::Spec::Recipe { .. } => None,
+        })
+        .collect();
+    let size = if paths.len() == specs.len() {
+        let total: u64 = paths.iter().map(|p| super::backup::size_of_tree(p)).sum();
+        format!(" ({})", crate::settings::human_size(total))
+    } else {
+        String::new()
+    };
+    let dests: Vec<String> = settings.backup.to.iter().map(|c| c.dest.to_string()).collect();
+    let question = format!(
+        "backstop: type BACKUP to back up {}{size} to {} (anything else refuses): ",
+        names.join(", "),
+        dests.join(" and ")
+    );
+    match tty::ask(&question, "BACKUP", answer_within()) {
+        Answer::Approved => {}
+        Answer::NoTerminal => return Ok(None),
+        Answer::Refused(why) => {
+            eprintln!("backstop: no backup made ({why}); the line did not run");
+            return Ok(Some(ExitCode::from(EXIT_DENIED)));
+        }
+    }
+    // From here Ctrl-C stops the backup (a flag, not the end of backstop).
+    let flag = oracle.interrupt_flag();
+    let request = super::backup::Request::default();
+    for spec in &specs {
+        let made = super::backup::backup_one(dirs, &settings, &request, spec, Some(&flag));
+        let interrupted = flag.load(std::sync::atomic::Ordering::Relaxed);
+        if interrupted || made.is_err() {
+            let why = if interrupted {
+                "interrupted with Ctrl-C".to_string()
+            } else {
+                made.err().map(|e| format!("{e:#}")).unwrap_or_default()
+            };
+            eprintln!("backstop: the backup was not made ({why}); nothing of it was kept, and the line did not run");
+            log(dirs, a, "refused", &input.line, None, &format!("backup from the refusal failed: {why}"));
+            return Ok(Some(ExitCode::from(EXIT_REFUSED)));
+        }
+    }
+    // Decided again, on the backups just made.
+    let fresh = crate::backups::ManifestOracle::new(dirs.clone());
+    let eval = input.evaluate_with(dirs, &fresh)?;
+    match eval.decision {
+        Decision::Allow => Ok(Some(ExitCode::SUCCESS)),
+        Decision::Ask => ask(a, dirs, &input.line, &eval).map(Some),
+        Decision::Deny => {
+            eprint!(
+                "backstop: still refused after the backup\n{}",
+                describe(&eval, dirs, false)
+            );
+            log(dirs, a, "deny", &input.line, Some(&eval), "after a backup from the refusal");
+            Ok(Some(ExitCode::from(EXIT_DENIED)))
+        }
     }
 }
 
@@ -91,13 +219,7 @@ fn ask(a: &HookArgs, dirs: &Dirs, line: &str, eval: &Evaluation) -> Result<ExitC
         lead(a),
         describe(eval, dirs, true)
     );
-    let timeout = std::env::var("BACKSTOP_ANSWER_WITHIN")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .map(Duration::from_secs)
-        // Only ever shorter: nothing in the environment can make approving easier.
-        .map_or(ANSWER_WITHIN, |d| d.min(ANSWER_WITHIN));
-    match tty::ask(&question, &phrase, timeout) {
+    match tty::ask(&question, &phrase, answer_within()) {
         Answer::Approved => {
             log(dirs, a, "approved", line, Some(eval), "");
             let manifests = manifest_ids(eval);
@@ -242,17 +364,27 @@ fn describe(eval: &Evaluation, dirs: &Dirs, evidence: bool) -> String {
                     "      backup {id}: made {} ago, {}, restore test: {}\n",
                     crate::report::human_age(now.saturating_sub(m.created)),
                     if m.redundant {
-                        "two filesystems"
+                        "copies in separate failure domains"
                     } else {
-                        "ONE filesystem"
+                        "copies in ONE failure domain"
                     },
                     m.restore_test
                 ));
                 for c in &m.copies {
+                    let place = if c.is_remote() {
+                        format!(
+                            "remote, proven {} ago",
+                            crate::report::human_age(now.saturating_sub(c.proven.unwrap_or(0)))
+                        )
+                    } else {
+                        format!(
+                            "device {}",
+                            backstop_backup::device::label(c.device, cfg!(windows))
+                        )
+                    };
                     out.push_str(&format!(
-                        "        {}  device {}  {} bytes  sha256 {}…\n",
-                        c.path.display(),
-                        backstop_backup::device::label(c.device, cfg!(windows)),
+                        "        {}  {place}  {} bytes  sha256 {}…\n",
+                        c.shown(),
                         c.size,
                         c.sha256.get(..12).unwrap_or(&c.sha256)
                     ));

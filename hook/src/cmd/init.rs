@@ -283,6 +283,7 @@ pub fn install(a: &InstallArgs) -> Result<ExitCode> {
         },
         shell.name()
     );
+    suggest_setup(&dirs);
     if shell == Shell::Pwsh && cfg!(windows) && a.profile.is_none() {
         if let Some(base) = directories::BaseDirs::new() {
             let legacy =
@@ -294,6 +295,15 @@ pub fn install(a: &InstallArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// With no destinations configured, a refused line can only be backed up by hand:
+/// say how to configure them once.
+fn suggest_setup(dirs: &Dirs) {
+    let configured = crate::settings::Settings::load(dirs).map(|s| !s.backup.to.is_empty());
+    if let Ok(false) = configured {
+        println!("No backup destinations are configured yet: run `backstop setup` to choose two (a second disk, a NAS, restic or rclone), so that a line refused for want of a backup can be backed up on the spot.");
+    }
 }
 
 pub fn uninstall(a: &InstallArgs) -> Result<ExitCode> {
