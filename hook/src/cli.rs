@@ -33,8 +33,9 @@ pub enum Cmd {
     Backup(BackupArgs),
     /// List the backups backstop has made, or show one
     Manifests(ManifestsArgs),
-    /// Prove recorded backups again: both copies present, on two filesystems, and
-    /// re-hashed (sampled above 256 MiB unless --full), their content checked
+    /// Prove recorded backups again: every copy present, in separate failure domains,
+    /// re-hashed (local ones sampled above 256 MiB unless --full; remote ones read
+    /// back through restic or rclone, renewing their proof), their content checked
     Verify(VerifyArgs),
     /// Prove a backup restores: into a scratch directory, database or distribution,
     /// compared with what was recorded; the result goes into the manifest

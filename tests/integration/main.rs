@@ -37,10 +37,22 @@ pub struct Ran {
     pub stderr: String,
 }
 
+/// The tests keep second copies on /dev/shm, a tmpfs, which counts only when
+/// config.toml says so: this writes that into a BACKSTOP_HOME.
+pub fn count_tmpfs(home: &Path) {
+    std::fs::write(
+        home.join("config.toml"),
+        "[backup]\nvolatile_counts = true # the tests' second copies are on /dev/shm\n",
+    )
+    .expect("write config.toml");
+}
+
 impl Test {
     pub fn new() -> Test {
+        let home = tempfile::tempdir().expect("temp dir");
+        count_tmpfs(home.path());
         Test {
-            home: tempfile::tempdir().expect("temp dir"),
+            home,
             args: Vec::new(),
             cwd: None,
             stdin: None,

@@ -32,8 +32,10 @@ impl Out {
 
 impl Home {
     pub(crate) fn new() -> Home {
+        let home = tempfile::tempdir().expect("tmp");
+        crate::count_tmpfs(home.path());
         Home {
-            home: tempfile::tempdir().expect("tmp"),
+            home,
             disk: tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tmp"),
             shm: tempfile::tempdir_in("/dev/shm").expect("/dev/shm is a tmpfs here"),
             env: vec![("PATH".into(), path_with_stand_ins())],
@@ -213,7 +215,7 @@ fn sqlite_backup_verify_restore_cleanup() {
     let (a, b) = h.dests();
     let r = h.ok(&["backup", "--for", &line, "--to", &a, "--to", &b]);
     assert!(
-        r.stdout.contains("both copies re-read and verified"),
+        r.stdout.contains("every copy re-read and verified"),
         "{}",
         r.stdout
     );

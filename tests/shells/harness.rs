@@ -370,9 +370,16 @@ impl Sandbox {
         std::fs::create_dir_all(&dir).expect("create the directory to protect");
         std::fs::write(dir.join("sentinel"), "keep me\n").expect("write the sentinel");
         std::fs::create_dir_all(outside.path().join("backups")).expect("backup dir");
+        let backstop_home = tempfile::tempdir().expect("private BACKSTOP_HOME");
+        // The second copy is on /dev/shm, a tmpfs, which counts only when asked.
+        std::fs::write(
+            backstop_home.path().join("config.toml"),
+            "[backup]\nvolatile_counts = true\n",
+        )
+        .expect("write config.toml");
         Sandbox {
             home: tempfile::tempdir().expect("private HOME"),
-            backstop_home: tempfile::tempdir().expect("private BACKSTOP_HOME"),
+            backstop_home,
             shm: tempfile::tempdir_in("/dev/shm").expect("a directory in /dev/shm (a tmpfs)"),
             outside,
             dir,

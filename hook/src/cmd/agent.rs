@@ -297,7 +297,7 @@ fn evidence(eval: &Evaluation, dirs: &Dirs) -> String {
             .map(|c| {
                 format!(
                     "{} ({} bytes, sha256 {}…)",
-                    c.path.display(),
+                    c.shown(),
                     c.size,
                     c.sha256.get(..12).unwrap_or(&c.sha256)
                 )
@@ -308,9 +308,9 @@ fn evidence(eval: &Evaluation, dirs: &Dirs) -> String {
             t.value,
             report::human_age(now.saturating_sub(m.created)),
             if m.redundant {
-                "on two filesystems"
+                "in separate failure domains"
             } else {
-                "on ONE filesystem"
+                "in ONE failure domain"
             },
             m.restore_test,
             copies.join(" and ")
