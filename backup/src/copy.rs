@@ -252,7 +252,10 @@ enum Stage {
     Write(CopyWriter),
     /// Into another program's input.
     Stream(Box<dyn Write + Send>),
-    Whole { sha256: Sha256, size: u64 },
+    Whole {
+        sha256: Sha256,
+        size: u64,
+    },
     Blocks(BlockHasher),
 }
 
@@ -650,8 +653,7 @@ impl Copies {
         // The sinks are stages 0..n, in the order given; the hashes come after.
         stages.extend([Stage::whole(), Stage::Blocks(BlockHasher::default())]);
         Ok(Copies {
-            pipeline: Pipeline::start(stages)
-                .map_err(io("start writing", Path::new(&first)))?,
+            pipeline: Pipeline::start(stages).map_err(io("start writing", Path::new(&first)))?,
             labels,
             files,
         })
@@ -703,7 +705,13 @@ impl Copies {
         } = self;
         let stages = pipeline.finish().map_err(|(stage, source)| Error::Io {
             op: "write",
-            path: PathBuf::from(labels.get(stage).or(labels.first()).cloned().unwrap_or_default()),
+            path: PathBuf::from(
+                labels
+                    .get(stage)
+                    .or(labels.first())
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
             source,
         })?;
         // Dropping the stages closes the streams: their programs see the end.

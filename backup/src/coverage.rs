@@ -167,7 +167,12 @@ fn check(m: &Manifest, content: &[String], max_age_secs: u64, now: u64, trust: T
 /// domains, each re-hashed to its SHA-256 (local copies sampled above
 /// [`SAMPLE_OVER`] unless `full`; remote copies read back over the network) and
 /// holding what the manifest says. `backstop restore-test` runs this.
-pub fn copies_hold(m: &Manifest, content: &[String], full: bool, trust: Trust) -> Result<(), Status> {
+pub fn copies_hold(
+    m: &Manifest,
+    content: &[String],
+    full: bool,
+    trust: Trust,
+) -> Result<(), Status> {
     copies_present(m, trust, None)?;
     copies_content(m, content, full, Some(&mut Vec::new()))
 }
@@ -213,7 +218,10 @@ fn domain_now(c: &Copy) -> crate::Result<Domain> {
         if keys.is_empty() {
             keys.push(format!("remote:{}", c.location.as_deref().unwrap_or("?")));
         }
-        return Ok(Domain { keys, volatile: None });
+        return Ok(Domain {
+            keys,
+            volatile: None,
+        });
     }
     if cfg!(target_os = "linux") || c.domain.is_empty() {
         return crate::domain::of_path(&c.path);

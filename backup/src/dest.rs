@@ -60,7 +60,10 @@ impl Dest {
     pub fn parse(text: &str) -> Result<Dest, String> {
         let text = text.trim();
         if text.is_empty() {
-            return Err("a destination is empty; give a directory, restic:REPO or rclone:REMOTE:PATH".into());
+            return Err(
+                "a destination is empty; give a directory, restic:REPO or rclone:REMOTE:PATH"
+                    .into(),
+            );
         }
         if let Some(repo) = text.strip_prefix("restic:") {
             if repo.trim().is_empty() {
@@ -125,9 +128,11 @@ impl Dest {
     pub fn reachable(&self) -> Result<()> {
         match self {
             Dest::Local(p) => {
-                let meta = std::fs::metadata(p).map_err(|e| self.error(format!(
-                    "{e}; create it, or plug in and mount the drive it is on"
-                )))?;
+                let meta = std::fs::metadata(p).map_err(|e| {
+                    self.error(format!(
+                        "{e}; create it, or plug in and mount the drive it is on"
+                    ))
+                })?;
                 if !meta.is_dir() {
                     return Err(self.error("is not a directory".into()));
                 }
@@ -224,7 +229,9 @@ fn tail(text: &[u8]) -> String {
 fn run_quiet(dest: &Dest, program: &str, args: &[&str]) -> Result<Vec<u8>> {
     let mut cmd = crate::recipe::program(program)?;
     cmd.args(args).stdin(Stdio::null());
-    let out = cmd.output().map_err(|e| dest.error(format!("`{program}` could not start: {e}")))?;
+    let out = cmd
+        .output()
+        .map_err(|e| dest.error(format!("`{program}` could not start: {e}")))?;
     if !out.status.success() {
         return Err(dest.error(format!(
             "`{program} {}` failed ({}): {}",
@@ -406,7 +413,9 @@ impl Upload {
             .unwrap_or_default();
         if !status.success() {
             let why = self.stderr_tail();
-            return Err(self.dest.error(format!("the backup failed ({status}): {why}")));
+            return Err(self
+                .dest
+                .error(format!("the backup failed ({status}): {why}")));
         }
         let mut copy = Copy::local(PathBuf::new(), 0, digest.size, digest.hex());
         copy.kind = self.dest.kind();
@@ -423,7 +432,8 @@ impl Upload {
             }
             Dest::Rclone(_) => {
                 if let Some(partial) = self.partial.take() {
-                    if let Err(e) = run_quiet(&self.dest, "rclone", &["moveto", &partial, &self.object])
+                    if let Err(e) =
+                        run_quiet(&self.dest, "rclone", &["moveto", &partial, &self.object])
                     {
                         self.partial = Some(partial);
                         return Err(e);
@@ -452,7 +462,9 @@ impl Upload {
                     Err(e) => format!("cannot be read back: {e}"),
                 };
                 let _ = discard(&copy);
-                Err(self.dest.error(format!("the copy written {why}; it was removed")))
+                Err(self
+                    .dest
+                    .error(format!("the copy written {why}; it was removed")))
             }
         }
     }
@@ -487,11 +499,19 @@ fn restic_snapshot_id(stdout: &[u8]) -> Option<String> {
 
 /// restic 0.14's summary gives the short id; the manifest keeps the full one.
 fn restic_full_id(dest: &Dest, repo: &str, short: &str) -> Option<String> {
-    let out = run_quiet(dest, "restic", &["-r", repo, "--quiet", "snapshots", "--json", short]).ok()?;
+    let out = run_quiet(
+        dest,
+        "restic",
+        &["-r", repo, "--quiet", "snapshots", "--json", short],
+    )
+    .ok()?;
     let v: serde_json::Value = serde_json::from_slice(&out).ok()?;
-    v.as_array()?
-        .iter()
-        .find_map(|s| s["id"].as_str().filter(|id| id.starts_with(short)).map(str::to_string))
+    v.as_array()?.iter().find_map(|s| {
+        s["id"]
+            .as_str()
+            .filter(|id| id.starts_with(short))
+            .map(str::to_string)
+    })
 }
 
 /// Everything a backup is written to: local files through [`Copies`], and the
@@ -565,7 +585,11 @@ impl Outgoing {
         let finished = match self.copies.take().map(Copies::finish) {
             Some(Ok(f)) => f,
             Some(Err(e)) => return Err(self.explain(e)),
-            None => return Err(Error::Empty { path: PathBuf::new() }),
+            None => {
+                return Err(Error::Empty {
+                    path: PathBuf::new(),
+                })
+            }
         };
         let digest = finished.digest;
         let mut made: Vec<Copy> = Vec::new();
@@ -610,10 +634,12 @@ impl Write for Outgoing {
             None => Err(io::Error::other("the backup is already finished")),
         };
         // A broken pipe says little; the program that stopped reading says why.
-        written.map_err(|e| match self.uploads.iter_mut().find_map(Upload::failed_early) {
-            Some(cause) => io::Error::new(e.kind(), cause.to_string()),
-            None => e,
-        })
+        written.map_err(
+            |e| match self.uploads.iter_mut().find_map(Upload::failed_early) {
+                Some(cause) => io::Error::new(e.kind(), cause.to_string()),
+                None => e,
+            },
+        )
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -647,12 +673,21 @@ pub fn discard(copy: &Copy) -> Result<()> {
         CopyKind::Restic => {
             let (dest, repo) = restic_of(copy)?;
             let snap = copy.snapshot.as_deref().unwrap_or_default();
-            run_quiet(&dest, "restic", &["-r", &repo, "--quiet", "forget", "--prune", snap]).map(drop)
+            run_quiet(
+                &dest,
+                "restic",
+                &["-r", &repo, "--quiet", "forget", "--prune", snap],
+            )
+            .map(drop)
         }
         CopyKind::Rclone => {
             let dest = Dest::Rclone(copy.object.clone().unwrap_or_default());
-            run_quiet(&dest, "rclone", &["deletefile", copy.object.as_deref().unwrap_or_default()])
-                .map(drop)
+            run_quiet(
+                &dest,
+                "rclone",
+                &["deletefile", copy.object.as_deref().unwrap_or_default()],
+            )
+            .map(drop)
         }
     }
 }
@@ -732,7 +767,11 @@ pub fn open_remote(copy: &Copy) -> Result<ChildReader> {
         }
         CopyKind::Rclone => {
             let object = copy.object.clone().unwrap_or_default();
-            (Dest::Rclone(object.clone()), "rclone", vec!["cat".into(), object])
+            (
+                Dest::Rclone(object.clone()),
+                "rclone",
+                vec!["cat".into(), object],
+            )
         }
         CopyKind::Local => {
             return Err(Error::Remote {
@@ -819,7 +858,14 @@ fn rclone_listed_hash(copy: &Copy) -> Result<Option<Proof>> {
     let out = run_quiet(
         &dest,
         "rclone",
-        &["lsjson", "--hash", "--hash-type", "sha256", "--files-only", &object],
+        &[
+            "lsjson",
+            "--hash",
+            "--hash-type",
+            "sha256",
+            "--files-only",
+            &object,
+        ],
     )?;
     let listed: Vec<serde_json::Value> = serde_json::from_slice(&out).unwrap_or_default();
     let name = object.rsplit(['/', ':']).next().unwrap_or_default();
@@ -890,16 +936,25 @@ mod tests {
             Dest::parse("rclone:nas:backstop").unwrap(),
             Dest::Rclone("nas:backstop".into())
         );
-        assert_eq!(Dest::parse("rclone:nas:").unwrap(), Dest::Rclone("nas:".into()));
+        assert_eq!(
+            Dest::parse("rclone:nas:").unwrap(),
+            Dest::Rclone("nas:".into())
+        );
         // A Windows drive is a directory, not a scheme.
         assert_eq!(
             Dest::parse(r"D:\backup").unwrap(),
             Dest::Local(r"D:\backup".into())
         );
         assert!(Dest::parse("restic:").unwrap_err().contains("restic:REPO"));
-        assert!(Dest::parse("rclone:nas").unwrap_err().contains("REMOTE:PATH"));
+        assert!(Dest::parse("rclone:nas")
+            .unwrap_err()
+            .contains("REMOTE:PATH"));
         assert!(Dest::parse("  ").is_err());
-        for s in ["restic:rest:http://127.0.0.1:8000/", "rclone:nas:backstop", "/srv/b"] {
+        for s in [
+            "restic:rest:http://127.0.0.1:8000/",
+            "rclone:nas:backstop",
+            "/srv/b",
+        ] {
             assert_eq!(Dest::parse(s).unwrap().to_string(), s);
         }
     }
@@ -909,7 +964,10 @@ mod tests {
         let d = |s: &str| Dest::parse(s).unwrap().domain().unwrap().keys;
         assert_eq!(d("rclone:nas:backstop"), d("rclone:nas:other/dir"));
         assert_ne!(d("rclone:nas:backstop"), d("rclone:cloud:backstop"));
-        assert_eq!(d("rclone::sftp,host=h:dir"), vec!["remote:rclone:sftp,host=h".to_string()]);
+        assert_eq!(
+            d("rclone::sftp,host=h:dir"),
+            vec!["remote:rclone:sftp,host=h".to_string()]
+        );
         assert_eq!(
             d("restic:rest:http://127.0.0.1:8000/"),
             vec!["remote:restic:rest:http://127.0.0.1:8000/".to_string()]

@@ -164,9 +164,9 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let octal = b.get(i + 1..i + 4).filter(|d| {
-            b[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c))
-        });
+        let octal = b
+            .get(i + 1..i + 4)
+            .filter(|d| b[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
         match octal {
             Some(d) => {
                 out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
@@ -303,7 +303,8 @@ pub fn domain_of_mount(
         {
             d.volatile = Some("disk in memory (zram)".into());
         }
-        d.keys.extend(disks.into_iter().map(|disk| format!("disk:{disk}")));
+        d.keys
+            .extend(disks.into_iter().map(|disk| format!("disk:{disk}")));
     }
     d
 }
@@ -464,7 +465,10 @@ mod tests {
     #[test]
     fn two_partitions_of_one_disk_are_one_domain() {
         let (root, home) = (domain(dev(259, 2)), domain(dev(259, 3)));
-        assert!(root.keys.contains(&"disk:/dev/nvme0n1".to_string()), "{root:?}");
+        assert!(
+            root.keys.contains(&"disk:/dev/nvme0n1".to_string()),
+            "{root:?}"
+        );
         assert_eq!(
             not_redundant(&[root.clone(), home], false).as_deref(),
             Some("both on /dev/nvme0n1")

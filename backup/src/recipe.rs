@@ -558,7 +558,9 @@ pub fn backup(
             // Checks read one copy, now proven identical to the others.
             let checked = checkable(&made, scratch, &spec.extension).and_then(|file| {
                 runner.ph.set("out", &file.display().to_string());
-                spec.check.iter().try_for_each(|step| runner.run(step).map(drop))
+                spec.check
+                    .iter()
+                    .try_for_each(|step| runner.run(step).map(drop))
             });
             if let Err(e) = checked {
                 discard_all(&made);

@@ -129,7 +129,11 @@ pub fn remedy(eval: &Evaluation) -> Option<String> {
 /// can run as it is.
 pub fn remedy_with(eval: &Evaluation, line: Option<(&str, &str)>) -> Option<String> {
     let configured = destinations_configured();
-    let to = if configured { "" } else { " --to DIR1 --to DIR2" };
+    let to = if configured {
+        ""
+    } else {
+        " --to DIR1 --to DIR2"
+    };
     let mut for_line = line.filter(|_| configured);
     let mut steps = Vec::new();
     // A rule that refuses outright makes backups for the others beside the point.

@@ -134,10 +134,7 @@ impl Source<'_> {
     /// `FILE:LINE: [table] key: message`.
     fn error(&self, span: std::ops::Range<usize>, key: &str, message: String) -> anyhow::Error {
         let (table, key) = key.split_once('.').unwrap_or(("", key));
-        anyhow::anyhow!(
-            "{}: [{table}] {key}: {message}",
-            self.origin(span)
-        )
+        anyhow::anyhow!("{}: [{table}] {key}: {message}", self.origin(span))
     }
 }
 
@@ -153,9 +150,7 @@ impl Settings {
             let text = match std::fs::read_to_string(&path) {
                 Ok(t) => t,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => {
-                    return Err(e).with_context(|| format!("cannot read {}", path.display()))
-                }
+                Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
             };
             let src = Source {
                 path: &path,
@@ -312,8 +307,9 @@ pub fn parse_dest(text: &str) -> Result<Dest, String> {
 
 /// `"24h"`, `"30min"`, `"7days"`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|e| format!("`{text}` is not a duration ({e}); write e.g. \"24h\", \"30min\" or \"7days\""))
+    humantime::parse_duration(text.trim()).map_err(|e| {
+        format!("`{text}` is not a duration ({e}); write e.g. \"24h\", \"30min\" or \"7days\"")
+    })
 }
 
 /// `"1 GiB"`, `"500MB"`, `"0"`.
@@ -330,7 +326,14 @@ pub fn human_size(bytes: u64) -> String {
 }
 
 /// The keys each table knows, for "did you mean".
-const TABLE_KEYS: &[&str] = &["backup", "locked", "to", "volatile_counts", "proof_window", "min_free"];
+const TABLE_KEYS: &[&str] = &[
+    "backup",
+    "locked",
+    "to",
+    "volatile_counts",
+    "proof_window",
+    "min_free",
+];
 
 /// A TOML or serde error as `FILE:LINE:COLUMN: message (did you mean …)`.
 fn syntax_error(path: &Path, text: &str, e: &toml::de::Error) -> anyhow::Error {
@@ -380,8 +383,7 @@ pub fn write_destinations(dirs: &Dirs, dests: &[Dest]) -> Result<PathBuf> {
     };
     table.insert("to", toml_edit::value(list));
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     backstop_backup::atomic::write_atomic(&path, doc.to_string().as_bytes())?;
     Ok(path)
@@ -463,7 +465,10 @@ mod tests {
             Some("locked = [\"backup.to\"]\n[backup]\nto = [\"/srv/a\", \"/srv/b\"]\n"),
             Some("\n[backup]\nto = [\"/home/x\", \"/media/y\"]\n"),
         );
-        assert!(e.contains("config.toml:3: [backup] to: the setting is locked by"), "{e}");
+        assert!(
+            e.contains("config.toml:3: [backup] to: the setting is locked by"),
+            "{e}"
+        );
         assert!(e.contains("system/config.toml"), "{e}");
         let e = err(None, Some("locked = [\"backup.to\"]\n"));
         assert!(e.contains("only the system layer"), "{e}");
@@ -479,11 +484,22 @@ mod tests {
         let e = err(Some("locked = [\"backup.tto\"]\n"), None);
         assert!(e.contains("did you mean `backup.to`?"), "{e}");
         let e = err(None, Some("[backup]\n\nproof_window = \"a day\"\n"));
-        assert!(e.contains("config.toml:3: [backup] proof_window: `a day` is not a duration"), "{e}");
+        assert!(
+            e.contains("config.toml:3: [backup] proof_window: `a day` is not a duration"),
+            "{e}"
+        );
         let e = err(None, Some("[backup]\nmin_free = \"lots\"\n"));
         assert!(e.contains("[backup] min_free: `lots` is not a size"), "{e}");
-        let e = err(None, Some("[backup]\nto = [\"/ok\",\n  \"restc:/srv/repo\"]\n"));
-        assert!(e.contains("config.toml:3: [backup] to: `restc:/srv/repo` is not an absolute directory"), "{e}");
+        let e = err(
+            None,
+            Some("[backup]\nto = [\"/ok\",\n  \"restc:/srv/repo\"]\n"),
+        );
+        assert!(
+            e.contains(
+                "config.toml:3: [backup] to: `restc:/srv/repo` is not an absolute directory"
+            ),
+            "{e}"
+        );
         assert!(e.contains("did you mean `restic:…?`"), "{e}");
         let e = err(None, Some("[backup]\nto = [\"rclone:nas\"]\n"));
         assert!(e.contains("REMOTE:PATH"), "{e}");
@@ -502,18 +518,26 @@ mod tests {
         .unwrap();
         let p = write_destinations(
             &d,
-            &[Dest::Local("/media/usb".into()), Dest::Rclone("nas:b".into())],
+            &[
+                Dest::Local("/media/usb".into()),
+                Dest::Rclone("nas:b".into()),
+            ],
         )
         .unwrap();
         let text = std::fs::read_to_string(&p).unwrap();
-        assert!(text.contains("# mine") && text.contains("# for tests"), "{text}");
+        assert!(
+            text.contains("# mine") && text.contains("# for tests"),
+            "{text}"
+        );
         let s = Settings::load(&d).unwrap();
         assert_eq!(s.destinations().len(), 2);
         assert!(s.backup.volatile_counts);
         // The file it replaced is kept beside it.
-        assert!(std::fs::read_to_string(backstop_backup::atomic::backup_path(&p))
-            .unwrap()
-            .contains("/old"));
+        assert!(
+            std::fs::read_to_string(backstop_backup::atomic::backup_path(&p))
+                .unwrap()
+                .contains("/old")
+        );
     }
 
     #[test]

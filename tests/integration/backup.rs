@@ -118,7 +118,11 @@ fn refuses_two_copies_on_one_filesystem_unless_asked() {
     );
     let t = Test::new().args(["backup", &s, "--to", &a, "--to", &b]);
     let r = t.code(3);
-    assert!(r.stderr.contains("are not redundant (both on"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("are not redundant (both on"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(
         std::fs::read_dir(d1.path()).expect("dir").count(),
         0,

@@ -102,7 +102,11 @@ pub fn destinations(
             .collect()
     } else {
         r.to.iter()
-            .map(|t| Dest::parse(t).map(|d| (d, None)).map_err(|e| anyhow::anyhow!("--to {t}: {e}")))
+            .map(|t| {
+                Dest::parse(t)
+                    .map(|d| (d, None))
+                    .map_err(|e| anyhow::anyhow!("--to {t}: {e}"))
+            })
             .collect::<Result<_>>()?
     };
     if given.is_empty() {
@@ -129,7 +133,10 @@ pub fn destinations(
                     })
                     .map_err(at)?;
                 if !c.is_dir() {
-                    return Err(at(anyhow::anyhow!("destination {} is not a directory", d.display())));
+                    return Err(at(anyhow::anyhow!(
+                        "destination {} is not a directory",
+                        d.display()
+                    )));
                 }
                 if let Some(t) = inside.filter(|t| c.starts_with(t)) {
                     return Err(at(anyhow::anyhow!(
@@ -351,7 +358,10 @@ pub fn backup_one(
                 .prefix(".backstop-scratch-")
                 .tempdir_in(&scratch_in)
                 .with_context(|| {
-                    format!("cannot make a scratch directory in {}", scratch_in.display())
+                    format!(
+                        "cannot make a scratch directory in {}",
+                        scratch_in.display()
+                    )
                 })?;
             let made = recipe::backup(
                 &recipe.spec.kind,
@@ -537,7 +547,10 @@ pub fn verify(a: &VerifyArgs) -> Result<ExitCode> {
                     "re-hashed in full, content as the recipe expects"
                 },
                 if remote > 0 {
-                    format!("; {remote} remote cop{} read back, proof renewed", if remote == 1 { "y" } else { "ies" })
+                    format!(
+                        "; {remote} remote cop{} read back, proof renewed",
+                        if remote == 1 { "y" } else { "ies" }
+                    )
                 } else {
                     String::new()
                 }
@@ -609,7 +622,8 @@ fn read_copy(c: &backstop_backup::manifest::Copy) -> Result<Box<dyn std::io::Rea
     if c.is_remote() {
         return Ok(Box::new(backstop_backup::dest::open_remote(c)?));
     }
-    let f = std::fs::File::open(&c.path).with_context(|| format!("cannot read {}", c.path.display()))?;
+    let f = std::fs::File::open(&c.path)
+        .with_context(|| format!("cannot read {}", c.path.display()))?;
     Ok(Box::new(f))
 }
 
@@ -750,7 +764,11 @@ pub fn cleanup(a: &CleanupArgs) -> Result<ExitCode> {
                 say!(
                     "  kept {}: its restore test has {} (`backstop restore-test {}`, or --force)",
                     m.id,
-                    if m.restore_test == "failed" { "failed" } else { "not run" },
+                    if m.restore_test == "failed" {
+                        "failed"
+                    } else {
+                        "not run"
+                    },
                     m.id
                 );
             }

@@ -134,7 +134,8 @@ fn offer_backup(
         return Ok(None);
     }
     let recipes = crate::recipes::Recipes::load(dirs)?;
-    let Ok(specs) = super::backup::specs_for_line(&recipes, &input.line, &a.shell, input.cwd.clone())
+    let Ok(specs) =
+        super::backup::specs_for_line(&recipes, &input.line, &a.shell, input.cwd.clone())
     else {
         return Ok(None);
     };
@@ -144,9 +145,10 @@ fn offer_backup(
     let names: Vec<String> = specs
         .iter()
         .map(|s| match s {
-            crate::recipes::Spec::Path(p) => p
-                .file_name()
-                .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned()),
+            crate::recipes::Spec::Path(p) => p.file_name().map_or_else(
+                || p.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
             other => super::backup::shown_spec(other),
         })
         .collect();
@@ -163,7 +165,12 @@ fn offer_backup(
     } else {
         String::new()
     };
-    let dests: Vec<String> = settings.backup.to.iter().map(|c| c.dest.to_string()).collect();
+    let dests: Vec<String> = settings
+        .backup
+        .to
+        .iter()
+        .map(|c| c.dest.to_string())
+        .collect();
     let question = format!(
         "backstop: type BACKUP to back up {}{size} to {} (anything else refuses): ",
         names.join(", "),
@@ -190,7 +197,14 @@ fn offer_backup(
                 made.err().map(|e| format!("{e:#}")).unwrap_or_default()
             };
             eprintln!("backstop: the backup was not made ({why}); nothing of it was kept, and the line did not run");
-            log(dirs, a, "refused", &input.line, None, &format!("backup from the refusal failed: {why}"));
+            log(
+                dirs,
+                a,
+                "refused",
+                &input.line,
+                None,
+                &format!("backup from the refusal failed: {why}"),
+            );
             return Ok(Some(ExitCode::from(EXIT_REFUSED)));
         }
     }
@@ -205,7 +219,14 @@ fn offer_backup(
                 "backstop: still refused after the backup\n{}",
                 describe(&eval, dirs, false)
             );
-            log(dirs, a, "deny", &input.line, Some(&eval), "after a backup from the refusal");
+            log(
+                dirs,
+                a,
+                "deny",
+                &input.line,
+                Some(&eval),
+                "after a backup from the refusal",
+            );
             Ok(Some(ExitCode::from(EXIT_DENIED)))
         }
     }

@@ -104,9 +104,15 @@ fn guide(settings: &Settings) -> Result<Vec<String>> {
         .context("no terminal to ask on: name the destinations with `backstop setup --to DEST --to DEST`")?;
     let mut w = &tty;
     let found = candidates(settings);
-    writeln!(w, "backstop keeps two copies of every backup, in places that do not fail together.")?;
+    writeln!(
+        w,
+        "backstop keeps two copies of every backup, in places that do not fail together."
+    )?;
     if found.is_empty() {
-        writeln!(w, "No other disk, rclone remote or restic repository was found.")?;
+        writeln!(
+            w,
+            "No other disk, rclone remote or restic repository was found."
+        )?;
     } else {
         writeln!(w, "Candidates:")?;
         for (i, c) in found.iter().enumerate() {
@@ -163,7 +169,10 @@ fn candidates(settings: &Settings) -> Vec<Candidate> {
             out.extend(rclone_candidates(&String::from_utf8_lossy(&o.stdout)));
         }
     }
-    if let Some(repo) = std::env::var("RESTIC_REPOSITORY").ok().filter(|r| !r.is_empty()) {
+    if let Some(repo) = std::env::var("RESTIC_REPOSITORY")
+        .ok()
+        .filter(|r| !r.is_empty())
+    {
         out.push(Candidate {
             dest: format!("restic:{repo}"),
             note: "the restic repository in RESTIC_REPOSITORY".into(),
@@ -183,9 +192,18 @@ fn program(name: &str) -> Result<std::process::Command> {
 /// Mount points not worth offering: the system's own and pseudo filesystems.
 fn system_mount(point: &str) -> bool {
     point == "/"
-        || ["/proc", "/sys", "/dev", "/run", "/boot", "/snap", "/var/lib/docker", "/tmp"]
-            .iter()
-            .any(|p| point == *p || point.starts_with(&format!("{p}/")))
+        || [
+            "/proc",
+            "/sys",
+            "/dev",
+            "/run",
+            "/boot",
+            "/snap",
+            "/var/lib/docker",
+            "/tmp",
+        ]
+        .iter()
+        .any(|p| point == *p || point.starts_with(&format!("{p}/")))
 }
 
 /// Mounted filesystems whose failure domain is apart from the home directory's.
@@ -206,7 +224,10 @@ pub fn mount_candidates(
             continue;
         }
         // Only filesystems on a disk or share of their own: not the home's disk.
-        let apart = d.keys.iter().any(|k| k.starts_with("disk:") || k.starts_with("share:"))
+        let apart = d
+            .keys
+            .iter()
+            .any(|k| k.starts_with("disk:") || k.starts_with("share:"))
             && domain::not_redundant(&[home.clone(), d.clone()], volatile_counts).is_none();
         if !apart {
             continue;
