@@ -8,6 +8,7 @@
 mod agent;
 mod backup;
 mod check;
+mod destinations;
 mod hook;
 mod layers;
 mod mysql;
@@ -24,7 +25,8 @@ use std::process::{Command, Output, Stdio};
 /// A fluent runner over the built binary (after just's tests/test.rs).
 #[derive(Debug)]
 pub struct Test {
-    home: tempfile::TempDir,
+    /// Shared by the runs made with [`Test::clone_home`].
+    home: std::rc::Rc<tempfile::TempDir>,
     args: Vec<String>,
     cwd: Option<PathBuf>,
     stdin: Option<Vec<u8>>,
@@ -53,7 +55,7 @@ impl Test {
         let home = tempfile::tempdir().expect("temp dir");
         count_tmpfs(home.path());
         Test {
-            home,
+            home: std::rc::Rc::new(home),
             args: Vec::new(),
             cwd: None,
             stdin: None,
@@ -63,6 +65,17 @@ impl Test {
 
     pub fn home(&self) -> &Path {
         self.home.path()
+    }
+
+    /// Another run in the same BACKSTOP_HOME, with no arguments yet.
+    pub fn clone_home(&self) -> Test {
+        Test {
+            home: std::rc::Rc::clone(&self.home),
+            args: Vec::new(),
+            cwd: None,
+            stdin: None,
+            env: self.env.clone(),
+        }
     }
 
     pub fn args<I: IntoIterator<Item = S>, S: Into<String>>(mut self, args: I) -> Test {
