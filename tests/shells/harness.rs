@@ -442,6 +442,41 @@ impl Sandbox {
         self.run(&backstop_bin(), &["backup", dir, "--to", disk, "--to", shm]);
     }
 
+    /// Configures the destinations backups go to without `--to`: a directory on the
+    /// disk and `second` (the tmpfs directory when `None`).
+    pub fn configure_destinations(&self, second: Option<&str>) {
+        let disk = self.outside.path().join("backups");
+        let shm = self.shm.path().display().to_string();
+        std::fs::write(
+            self.backstop_home.path().join("config.toml"),
+            format!(
+                "[backup]\nvolatile_counts = true\nto = [\"{}\", \"{}\"]\n",
+                disk.display(),
+                second.unwrap_or(&shm)
+            ),
+        )
+        .expect("write config.toml");
+    }
+
+    /// The files in the disk destination and the tmpfs one.
+    pub fn backup_files(&self) -> Vec<String> {
+        [
+            self.outside.path().join("backups"),
+            self.shm.path().to_path_buf(),
+        ]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).into_iter().flatten().flatten())
+        .map(|e| e.path().display().to_string())
+        .collect()
+    }
+
+    /// A directory beside the one under test (outside /tmp), for other destinations.
+    pub fn beside(&self, name: &str) -> PathBuf {
+        let d = self.outside.path().join(name);
+        std::fs::create_dir_all(&d).expect("mkdir");
+        d
+    }
+
     /// A copy of the backstop binary that the test may delete: a shell loaded through
     /// it is left with a missing binary.
     pub fn doomed_copy(&self) -> PathBuf {
