@@ -78,12 +78,13 @@ pub fn not_redundant(copies: &[Domain], volatile_counts: bool) -> Option<String>
         .enumerate()
         .filter(|(_, d)| volatile_counts || d.volatile.is_none())
         .collect();
-    for (i, (_, a)) in counted.iter().enumerate() {
-        for (_, b) in &counted[i + 1..] {
-            if a.shared_with(b).is_none() {
-                return None;
-            }
-        }
+    let apart = counted.iter().enumerate().any(|(i, (_, a))| {
+        counted[i + 1..]
+            .iter()
+            .any(|(_, b)| a.shared_with(b).is_none())
+    });
+    if apart {
+        return None;
     }
     if copies.len() < 2 {
         return Some(format!(

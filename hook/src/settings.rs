@@ -291,7 +291,11 @@ pub fn parse_dest(text: &str) -> Result<Dest, String> {
         if !p.is_absolute() && !text.starts_with('~') {
             let scheme = text.split_once(':').map(|(s, _)| s).unwrap_or_default();
             let hint = suggest(scheme, &["restic", "rclone"])
-                .map(|h| format!(" ({})", h.replace('?', ":…?")))
+                .and_then(|h| {
+                    h.split('`')
+                        .nth(1)
+                        .map(|name| format!(" (did you mean `{name}:…`?)"))
+                })
                 .unwrap_or_default();
             return Err(format!(
                 "`{text}` is not an absolute directory, restic:REPO or rclone:REMOTE:PATH{hint}"
@@ -500,7 +504,7 @@ mod tests {
             ),
             "{e}"
         );
-        assert!(e.contains("did you mean `restic:…?`"), "{e}");
+        assert!(e.contains("did you mean `restic:…`?"), "{e}");
         let e = err(None, Some("[backup]\nto = [\"rclone:nas\"]\n"));
         assert!(e.contains("REMOTE:PATH"), "{e}");
         let e = err(None, Some("[backup]\nvolatile_counts = \"yes\"\n"));
