@@ -1,4 +1,5 @@
-//! One read of the source, one SHA-256, two copies; then both copies re-read.
+//! One read of the source, one SHA-256, every copy written at once (files, and the
+//! input of programs that keep remote copies); then the files re-read.
 //!
 //! A large backup keeps both cores busy: the caller fills buffers, and each buffer
 //! then goes, in order, through one thread per copy written and one per hash kept
@@ -1050,6 +1051,70 @@ mod tests {
         assert!(!a.exists(), "the first copy must not be kept alone");
         assert_eq!(std::fs::read(&b).unwrap(), b"not ours");
         assert_eq!(leftovers(dir.path()), vec!["b".to_string()]);
+    }
+
+    /// A stream sink that keeps what it is given, or fails after `fail_after` bytes.
+    struct Kept {
+        got: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+        fail_after: usize,
+    }
+
+    impl Write for Kept {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let mut got = self.got.lock().unwrap();
+            if got.len() + buf.len() > self.fail_after {
+                return Err(io::Error::new(io::ErrorKind::BrokenPipe, "restic stopped"));
+            }
+            got.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn stream(fail_after: usize) -> (Sink, std::sync::Arc<std::sync::Mutex<Vec<u8>>>) {
+        let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = Sink::Stream {
+            label: "restic:/srv/repo".into(),
+            to: Box::new(Kept {
+                got: std::sync::Arc::clone(&got),
+                fail_after,
+            }),
+        };
+        (sink, got)
+    }
+
+    #[test]
+    fn a_stream_gets_every_byte_beside_the_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = pattern(3 * PIECE + 11);
+        let (sink, got) = stream(usize::MAX);
+        let mut out = Copies::create(vec![Sink::File(dir.path().join("a")), sink]).unwrap();
+        out.fill_from(&mut &data[..]).unwrap();
+        let f = out.finish().unwrap();
+        assert_eq!(f.placed, vec![dir.path().join("a")]);
+        assert_eq!(*got.lock().unwrap(), data);
+        assert_eq!(f.digest, digest_reader(&mut &data[..]).unwrap());
+    }
+
+    #[test]
+    fn a_failing_stream_keeps_no_file_and_names_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = pattern(2 * PIECE * IN_FLIGHT);
+        let (sink, _) = stream(PIECE);
+        let mut out = Copies::create(vec![Sink::File(dir.path().join("a")), sink]).unwrap();
+        let e = out
+            .fill_from(&mut &data[..])
+            .and_then(|()| out.finish().map(drop))
+            .unwrap_err();
+        assert!(e.to_string().contains("restic:/srv/repo"), "{e}");
+        assert!(e.to_string().contains("restic stopped"), "{e}");
+        assert!(
+            leftovers(dir.path()).is_empty(),
+            "{:?}",
+            leftovers(dir.path())
+        );
     }
 
     #[test]

@@ -5,6 +5,11 @@
 //!   streams) reads a source once, hashing it with SHA-256 while it
 //!   writes both copies, then re-reads each copy and checks size and hash; a copy
 //!   that fails is removed, so nothing is left that claims to be a backup;
+//! - [`dest`] names where copies go (a directory, `restic:REPO`, `rclone:REMOTE:PATH`)
+//!   and streams a backup into all of them at once, proving each (restic and rclone
+//!   are run as programs; backstop has no network code of its own);
+//! - [`domain`] tells which copies fail together: two filesystems of one disk, a
+//!   remote, a tmpfs that a reboot empties;
 //! - [`device`] tells whether two paths are on different filesystems, and whether
 //!   two names are the same file (a hard link or symlink posing as a second copy);
 //! - [`atomic::write_atomic`] writes a file by temporary file, fsync and rename,

@@ -12,7 +12,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
 use backstop_backup::dest::{self, Dest};
-use backstop_backup::domain::{self, Domain, Mount};
+use backstop_backup::domain;
+#[cfg(any(target_os = "linux", test))]
+use backstop_backup::domain::{Domain, Mount};
 
 use crate::cli::SetupArgs;
 use crate::config::Dirs;
@@ -146,24 +148,7 @@ pub fn picks(answer: &str, found: &[Candidate]) -> Vec<String> {
 
 /// Candidate destinations on this machine.
 fn candidates(settings: &Settings) -> Vec<Candidate> {
-    let mut out = Vec::new();
-    #[cfg(target_os = "linux")]
-    {
-        let mounts = std::fs::read_to_string("/proc/self/mountinfo")
-            .map(|t| domain::parse_mountinfo(&t))
-            .unwrap_or_default();
-        let home = crate::config::home_dir()
-            .and_then(|h| domain::of_path(Path::new(&h)).ok())
-            .unwrap_or_default();
-        let domain_of = |m: &Mount| domain::of_path(Path::new(&m.mount_point)).ok();
-        out.extend(mount_candidates(
-            &mounts,
-            &home,
-            settings.backup.volatile_counts,
-            &domain_of,
-            &|p| dest::free_space_of(Path::new(p)),
-        ));
-    }
+    let mut out = local_candidates(settings);
     if let Ok(mut cmd) = program("rclone") {
         if let Ok(o) = cmd.arg("listremotes").output() {
             out.extend(rclone_candidates(&String::from_utf8_lossy(&o.stdout)));
@@ -181,6 +166,31 @@ fn candidates(settings: &Settings) -> Vec<Candidate> {
     out
 }
 
+/// Mounted filesystems on disks other than the home directory's.
+#[cfg(target_os = "linux")]
+fn local_candidates(settings: &Settings) -> Vec<Candidate> {
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo")
+        .map(|t| domain::parse_mountinfo(&t))
+        .unwrap_or_default();
+    let home = crate::config::home_dir()
+        .and_then(|h| domain::of_path(Path::new(&h)).ok())
+        .unwrap_or_default();
+    let domain_of = |m: &Mount| domain::of_path(Path::new(&m.mount_point)).ok();
+    mount_candidates(
+        &mounts,
+        &home,
+        settings.backup.volatile_counts,
+        &domain_of,
+        &|p| dest::free_space_of(Path::new(p)),
+    )
+}
+
+/// Elsewhere the guide lists no local filesystems; a directory can still be typed.
+#[cfg(not(target_os = "linux"))]
+fn local_candidates(_settings: &Settings) -> Vec<Candidate> {
+    Vec::new()
+}
+
 /// A program on an absolute PATH entry, reading nothing and quiet on stderr.
 fn program(name: &str) -> Result<std::process::Command> {
     let mut c = backstop_backup::recipe::program(name)?;
@@ -190,6 +200,7 @@ fn program(name: &str) -> Result<std::process::Command> {
 }
 
 /// Mount points not worth offering: the system's own and pseudo filesystems.
+#[cfg(any(target_os = "linux", test))]
 fn system_mount(point: &str) -> bool {
     point == "/"
         || [
@@ -207,6 +218,7 @@ fn system_mount(point: &str) -> bool {
 }
 
 /// Mounted filesystems whose failure domain is apart from the home directory's.
+#[cfg(any(target_os = "linux", test))]
 pub fn mount_candidates(
     mounts: &[Mount],
     home: &Domain,
