@@ -699,29 +699,54 @@ impl Copies {
     /// an existing file), re-read them and check size and SHA-256 against what was
     /// written. On failure no file is left in place.
     pub fn finish(self) -> Result<Finished> {
+        self.close()?.settle()
+    }
+
+    /// Wait for every stage to take the whole stream: the digest is known, the
+    /// streams have had all their bytes (their pipes are handed back, see
+    /// [`Sink::Stream`]), and the files wait to be settled.
+    pub fn close(self) -> Result<Closed> {
         let Copies {
             pipeline,
             labels,
             files,
         } = self;
+        let first = || PathBuf::from(labels.first().cloned().unwrap_or_default());
         let stages = pipeline.finish().map_err(|(stage, source)| Error::Io {
             op: "write",
-            path: PathBuf::from(
-                labels
-                    .get(stage)
-                    .or(labels.first())
-                    .cloned()
-                    .unwrap_or_default(),
-            ),
+            path: labels.get(stage).map_or_else(first, PathBuf::from),
             source,
         })?;
-        // Dropping the stages closes the streams: their programs see the end.
         let written = StreamHasher::from_stages(stages).finish();
         if written.size == 0 {
-            return Err(Error::Empty {
-                path: PathBuf::from(labels.first().cloned().unwrap_or_default()),
-            });
+            return Err(Error::Empty { path: first() });
         }
+        Ok(Closed {
+            digest: written,
+            files,
+        })
+    }
+}
+
+/// A backup whose every byte is written: what remains is to settle its files.
+/// Dropped unsettled, it leaves no file behind.
+#[derive(Debug)]
+pub struct Closed {
+    digest: Digest,
+    files: Vec<Pending>,
+}
+
+impl Closed {
+    pub fn digest(&self) -> &Digest {
+        &self.digest
+    }
+
+    /// Flush the files, move them into place and re-read them (see [`Copies::finish`]).
+    pub fn settle(self) -> Result<Finished> {
+        let Closed {
+            digest: written,
+            files,
+        } = self;
         // Each copy on its own thread, so one disk's fsync overlaps another's re-read.
         let settled: Vec<(PathBuf, Settled)> = thread::scope(|s| {
             let running: Vec<_> = files

@@ -396,12 +396,16 @@ impl Upload {
         }
     }
 
-    /// End the stream, wait for the program, put the copy in its place and prove it.
-    fn finish(mut self, digest: &Digest, now: u64) -> Result<Copy> {
-        // The end of input: the program now completes its copy.
+    /// The end of input: the program now completes its copy.
+    fn end_input(&self) {
         if let Ok(mut p) = self.pipe.lock() {
             p.take();
         }
+    }
+
+    /// End the stream, wait for the program, put the copy in its place and prove it.
+    fn finish(mut self, digest: &Digest, now: u64) -> Result<Copy> {
+        self.end_input();
         let status = self
             .child
             .wait()
@@ -447,7 +451,12 @@ impl Upload {
         let proof = prove(&copy);
         match proof {
             Ok(p) if p.size == digest.size && p.sha256 == digest.sha256 => {
-                copy.proven = Some(now);
+                // When it was proven, not when the backup began: a long upload must not
+                // eat into the proof window.
+                let proven_at = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(now, |d| d.as_secs());
+                copy.proven = Some(proven_at.max(now));
                 Ok(copy)
             }
             other => {
@@ -581,9 +590,13 @@ impl Outgoing {
 
     /// Finish every copy and prove it; the copies as the manifest records them, in
     /// the order of the destinations. On failure nothing is left anywhere.
+    ///
+    /// Once the whole stream is written, the programs are told it ended at once, so
+    /// they complete and prove their copies while the local files are flushed and
+    /// re-read (a local copy that then fails undoes the remote ones).
     pub fn finish(mut self, now: u64) -> Result<(Digest, Vec<Copy>)> {
-        let finished = match self.copies.take().map(Copies::finish) {
-            Some(Ok(f)) => f,
+        let closed = match self.copies.take().map(Copies::close) {
+            Some(Ok(c)) => c,
             Some(Err(e)) => return Err(self.explain(e)),
             None => {
                 return Err(Error::Empty {
@@ -591,37 +604,59 @@ impl Outgoing {
                 })
             }
         };
-        let digest = finished.digest;
-        let mut made: Vec<Copy> = Vec::new();
-        let mut failure = None;
-        let uploads = std::mem::take(&mut self.uploads);
-        let mut remote = Vec::new();
-        for u in uploads {
-            match failure {
-                // The others are stopped by their drop.
-                Some(_) => drop(u),
-                None => match u.finish(&digest, now) {
-                    Ok(c) => remote.push(c),
-                    Err(e) => failure = Some(e),
-                },
-            }
+        let digest = closed.digest().clone();
+        for u in &self.uploads {
+            u.end_input();
         }
-        let mut remote = remote.into_iter();
-        for (_, path) in &self.order {
-            let c = match path {
-                Some(p) => local_copy(p, &digest),
-                None => match remote.next() {
-                    Some(c) => c,
-                    None => continue,
-                },
-            };
-            made.push(c);
+        let uploads = std::mem::take(&mut self.uploads);
+        let (local, remote) = std::thread::scope(|s| {
+            let proving: Vec<_> = uploads
+                .into_iter()
+                .map(|u| s.spawn(|| u.finish(&digest, now)))
+                .collect();
+            let local = closed.settle();
+            let remote: Vec<Result<Copy>> = proving
+                .into_iter()
+                .map(|t| {
+                    t.join().unwrap_or_else(|_| {
+                        Err(Error::Remote {
+                            dest: "a remote copy".into(),
+                            message: "the thread proving it panicked".into(),
+                        })
+                    })
+                })
+                .collect();
+            (local, remote)
+        });
+        let (settled, mut failure) = match local {
+            Ok(f) => (Some(f), None),
+            Err(e) => (None, Some(e)),
+        };
+        let mut proven = Vec::new();
+        for r in remote {
+            match r {
+                Ok(c) => proven.push(c),
+                Err(e) => {
+                    failure.get_or_insert(e);
+                }
+            }
         }
         if let Some(e) = failure {
-            for c in &made {
+            for c in &proven {
                 let _ = discard(c);
             }
+            for p in settled.map(|f| f.placed).unwrap_or_default() {
+                let _ = std::fs::remove_file(p);
+            }
             return Err(e);
+        }
+        let mut remote = proven.into_iter();
+        let mut made = Vec::new();
+        for (_, path) in &self.order {
+            match path {
+                Some(p) => made.push(local_copy(p, &digest)),
+                None => made.extend(remote.next()),
+            }
         }
         Ok((digest, made))
     }

@@ -4,7 +4,7 @@
 //! own and stopped after the test. Without restic or rclone these tests say
 //! SKIPPED, unless `BACKSTOP_REQUIRE_SERVICES` is set (scripts/test.sh sets it).
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -206,32 +206,39 @@ struct Server {
 }
 
 impl Server {
-    /// `rclone serve KIND --addr 127.0.0.1:PORT ARGS…`, up once it accepts connections.
+    /// `rclone serve KIND --addr 127.0.0.1:0 ARGS…`: rclone takes a free port itself
+    /// (a port chosen here and handed over could be taken meanwhile by another test's
+    /// server) and says which in its log; up once it accepts connections there.
     fn rclone(w: &World, kind: &str, args: &[&str]) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let log = std::fs::File::create(w.scratch.path().join(format!("serve-{kind}-{port}.log")))
-            .expect("log");
+        let log_path = w.scratch.path().join(format!("serve-{kind}.log"));
+        let log = std::fs::File::create(&log_path).expect("log");
         let child = w
             .cmd("rclone")
-            .args(["serve", kind, "--addr", &format!("127.0.0.1:{port}")])
+            .args(["serve", kind, "--addr", "127.0.0.1:0"])
             .args(args)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .expect("rclone serve");
-        let s = Server { child, port };
+        let mut s = Server { child, port: 0 };
         let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        loop {
+            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+            if let Some(port) = text.split("127.0.0.1:").skip(1).find_map(|rest| {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                digits.parse::<u16>().ok().filter(|p| *p != 0)
+            }) {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    s.port = port;
+                    return s;
+                }
+            }
             assert!(
                 start.elapsed() < Duration::from_secs(20),
-                "rclone serve {kind} did not start on port {port}"
+                "rclone serve {kind} did not start: {text}"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        s
     }
 
     fn stop(&mut self) {
@@ -519,7 +526,20 @@ fn a_server_stopped_in_the_middle_of_a_backup_leaves_no_manifest() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("backup");
-    std::thread::sleep(Duration::from_secs(2));
+    // Stopped once the upload is under way: the partial object is on the server.
+    let partial_dir = served.path().join("backups");
+    let start = Instant::now();
+    while !files_in(&partial_dir.display().to_string())
+        .iter()
+        .any(|n| n.starts_with(".backstop-partial"))
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the upload never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
     server.stop();
     let start = Instant::now();
     let status = loop {
@@ -536,8 +556,9 @@ fn a_server_stopped_in_the_middle_of_a_backup_leaves_no_manifest() {
     assert_eq!(
         status.code(),
         Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
     assert!(w.manifests().is_empty());
     assert!(files_in(&local).is_empty(), "{:?}", files_in(&local));
@@ -557,7 +578,7 @@ fn a_proof_older_than_the_window_is_renewed_by_verify() {
         return;
     }
     let w = World::new();
-    w.set_config("[backup]\nvolatile_counts = true\nproof_window = \"2s\"\n");
+    w.set_config("[backup]\nvolatile_counts = true\nproof_window = \"5s\"\n");
     let repo = w.dir("repo");
     assert!(w.restic(&repo, &["init"]).status.success());
     let shm = tempfile::tempdir_in("/dev/shm").expect("shm");
@@ -572,7 +593,7 @@ fn a_proof_older_than_the_window_is_renewed_by_verify() {
     ]);
     let id = w.manifests()[0]["id"].as_str().expect("id").to_string();
     assert_eq!(w.check_rm().0, "ask");
-    std::thread::sleep(Duration::from_secs(3));
+    std::thread::sleep(Duration::from_secs(6));
     let (decision, status, detail) = w.check_rm();
     assert_eq!(
         (decision.as_str(), status.as_str()),
