@@ -75,13 +75,16 @@ mkdir -p "$BACKSTOP_HOME" "$work/served" "$work/disk"
 # The disk copy and the remote repository are apart; no room need be kept free here.
 printf '[backup]\nmin_free = 0\n' > "$BACKSTOP_HOME/config.toml"
 
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-rclone serve restic --addr "127.0.0.1:$port" "$work/served" 2>"$work/serve.log" &
+# rclone takes a free port itself and names it in its log.
+rclone serve restic --addr 127.0.0.1:0 "$work/served" 2>"$work/serve.log" &
 server_pid=$!
-for _ in $(seq 100); do
-    (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+port=""
+for _ in $(seq 200); do
+    port="$(grep -o '127\.0\.0\.1:[0-9]*' "$work/serve.log" | head -n 1 | cut -d: -f2)"
+    [ -n "$port" ] && (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
     sleep 0.1
 done
+[ -n "$port" ] || { log "rclone serve restic did not start: $(cat "$work/serve.log")"; exit 1; }
 repo="rest:http://127.0.0.1:$port/repo/"
 
 file="$work/data.bin"

@@ -187,8 +187,12 @@ fn offer_backup(
     // From here Ctrl-C stops the backup (a flag, not the end of backstop).
     let flag = oracle.interrupt_flag();
     let request = super::backup::Request::default();
+    let mut ids = Vec::new();
     for spec in &specs {
         let made = super::backup::backup_one(dirs, &settings, &request, spec, Some(&flag));
+        if let Ok(m) = &made {
+            ids.push(m.id.clone());
+        }
         let interrupted = flag.load(std::sync::atomic::Ordering::Relaxed);
         if interrupted || made.is_err() {
             let why = if interrupted {
@@ -208,6 +212,14 @@ fn offer_backup(
             return Ok(Some(ExitCode::from(EXIT_REFUSED)));
         }
     }
+    log(
+        dirs,
+        a,
+        "backed-up",
+        &input.line,
+        None,
+        &format!("from the refusal, to {}: {}", dests.join(" and "), ids.join(", ")),
+    );
     // Decided again, on the backups just made.
     let fresh = crate::backups::ManifestOracle::new(dirs.clone());
     let eval = input.evaluate_with(dirs, &fresh)?;
