@@ -223,11 +223,13 @@ fn domain_now(c: &Copy) -> crate::Result<Domain> {
             volatile: None,
         });
     }
-    if cfg!(target_os = "linux") || c.domain.is_empty() {
+    if cfg!(target_os = "linux") {
         return crate::domain::of_path(&c.path);
     }
+    // Elsewhere finding the disks is slow (Windows asks its storage management), so
+    // the domain recorded at backup time stands while the copy is on that volume.
     let device = device_of(&c.path)?;
-    if device == c.device {
+    if device == c.device && !c.domain.is_empty() {
         Ok(Domain {
             keys: c.domain.clone(),
             volatile: c.volatile.clone(),

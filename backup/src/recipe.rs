@@ -543,12 +543,14 @@ pub fn backup(
                 .wait()
                 .map_err(|e| runner.fail(&argv, e.to_string()))?;
             let stderr = std::fs::read(&err_path).unwrap_or_default();
+            // A copy that could not be written stops the program too (a broken pipe):
+            // the write error is the cause, so it is the one reported.
+            streamed.map_err(|e| runner.fail(&argv, format!("writing the copies failed: {e}")))?;
             if !status.success() {
                 return Err(
                     runner.fail(&argv, format!("exited with {status}: {}", tail_of(&stderr)))
                 );
             }
-            streamed.map_err(|e| runner.fail(&argv, format!("writing the copies failed: {e}")))?;
             let (digest, made) = match copies.finish(to.now) {
                 Err(Error::Empty { .. }) => {
                     return Err(runner.fail(&argv, "exited 0 but wrote nothing"));

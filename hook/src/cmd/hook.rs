@@ -218,7 +218,11 @@ fn offer_backup(
         "backed-up",
         &input.line,
         None,
-        &format!("from the refusal, to {}: {}", dests.join(" and "), ids.join(", ")),
+        &format!(
+            "from the refusal, to {}: {}",
+            dests.join(" and "),
+            ids.join(", ")
+        ),
     );
     // Decided again, on the backups just made.
     let fresh = crate::backups::ManifestOracle::new(dirs.clone());
