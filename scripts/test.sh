@@ -24,7 +24,8 @@ checks=(
   "command -v rclone" rclone
   "command -v sfdisk" fdisk
   "command -v mkfs.ext4" e2fsprogs
-  "command -v losetup && command -v partx" util-linux
+  "command -v losetup" mount
+  "command -v partx" util-linux
 )
 missing=()
 for ((i = 0; i < ${#checks[@]}; i += 2)); do
