@@ -291,33 +291,33 @@ struct LoopDisk {
 }
 
 impl LoopDisk {
+    /// The disk, or `None` (SKIPPED) where it cannot be made: not root, or a tool
+    /// missing. Where the tests are required to run (scripts/test.sh, as root), any
+    /// failure to make it fails the test instead.
     fn new() -> Option<LoopDisk> {
-        let sh = |script: &str| {
-            Command::new("sh")
-                .args(["-c", script])
-                .stderr(Stdio::piped())
-                .output()
-                .ok()
-                .filter(|o| o.status.success())
-                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        };
-        let root = sh("id -u").as_deref() == Some("0");
-        let tools = sh(
-            "command -v losetup && command -v partx && command -v sfdisk && command -v mkfs.ext4",
-        )
-        .is_some();
-        if !root || !tools {
-            let required = std::env::var_os("BACKSTOP_REQUIRE_SERVICES")
-                .is_some_and(|v| !v.is_empty() && v != "0");
-            assert!(!(required && root), "losetup, partx, sfdisk and mkfs.ext4 are required (BACKSTOP_REQUIRE_SERVICES); scripts/test.sh installs them");
-            eprintln!(
-                "SKIPPED: two partitions of one disk need root and util-linux, fdisk, e2fsprogs"
-            );
-            return None;
+        let required = std::env::var_os("BACKSTOP_REQUIRE_SERVICES")
+            .is_some_and(|v| !v.is_empty() && v != "0");
+        let root = sh("id -u").ok().as_deref() == Some("0");
+        match LoopDisk::make() {
+            Ok(d) => Some(d),
+            Err(why) => {
+                assert!(
+                    !(required && root),
+                    "two partitions of one loop disk are required (BACKSTOP_REQUIRE_SERVICES): {why}"
+                );
+                eprintln!("SKIPPED: two partitions of one disk (root, losetup, partx, sfdisk, mkfs.ext4): {why}");
+                None
+            }
         }
-        let image = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).ok()?;
-        let img = image.path().join("disk.img");
-        let img = img.display().to_string();
+    }
+
+    fn make() -> Result<LoopDisk, String> {
+        if sh("id -u")? != "0" {
+            return Err("not root".into());
+        }
+        sh("command -v losetup && command -v partx && command -v sfdisk && command -v mkfs.ext4")?;
+        let image = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).map_err(|e| e.to_string())?;
+        let img = image.path().join("disk.img").display().to_string();
         sh(&format!(
             "truncate -s 48M {img} && printf 'label: dos\\n,20M\\n,\\n' | sfdisk -q {img}"
         ))?;
@@ -330,15 +330,30 @@ impl LoopDisk {
         sh(&format!("partx -a {device}"))?;
         for n in 1..=2 {
             let part = format!("{device}p{n}");
-            let mnt = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).ok()?;
-            sh(&format!(
-                "mkfs.ext4 -q {part} && mount {part} {}",
-                mnt.path().display()
-            ))?;
+            let mnt =
+                tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).map_err(|e| e.to_string())?;
+            sh(&format!("mkfs.ext4 -q {part}"))?;
+            sh(&format!("mount {part} {}", mnt.path().display()))?;
             d.mounts.push(mnt);
         }
-        Some(d)
+        Ok(d)
     }
+}
+
+/// `sh -c SCRIPT`: its output, or what went wrong.
+fn sh(script: &str) -> Result<String, String> {
+    let o = Command::new("sh")
+        .args(["-c", script])
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| format!("{script}: {e}"))?;
+    if !o.status.success() {
+        return Err(format!(
+            "{script}: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&o.stdout).trim().to_string())
 }
 
 impl Drop for LoopDisk {
