@@ -80,12 +80,15 @@ rclone serve restic --addr 127.0.0.1:0 "$work/served" 2>"$work/serve.log" &
 server_pid=$!
 port=""
 for _ in $(seq 200); do
-    port="$(grep -o '127\.0\.0\.1:[0-9]*' "$work/serve.log" | head -n 1 | cut -d: -f2)"
+    port="$(grep -o '127\.0\.0\.1:[0-9]*' "$work/serve.log" | head -n 1 | cut -d: -f2 || true)"
     [ -n "$port" ] && (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
     sleep 0.1
 done
 [ -n "$port" ] || { log "rclone serve restic did not start: $(cat "$work/serve.log")"; exit 1; }
-repo="rest:http://127.0.0.1:$port/repo/"
+# A new repository for every run (rclone's server remembers a deleted one): its
+# address is kept in a file the timed commands read.
+base="rest:http://127.0.0.1:$port"
+echo 0 > "$work/runs"
 
 file="$work/data.bin"
 log "writing $size_mib MiB of random-looking data to $file"
@@ -93,9 +96,9 @@ head -c "$(( size_mib * 1048576 ))" /dev/zero \
     | openssl enc -aes-128-ctr -nosalt -pbkdf2 -pass pass:backstop-bench > "$file"
 
 q() { printf '%q' "$1"; }
-fresh="rm -rf $(q "$work/served/repo") $(q "$work/disk") $(q "$BACKSTOP_HOME/data") && mkdir -p $(q "$work/disk") && restic -q -r $(q "$repo") init && cat $(q "$file") > /dev/null && sync"
-backstop_cmd="$(q "$backstop") backup $(q "$file") --to $(q "$work/disk") --to $(q "restic:$repo")"
-restic_cmd="restic -q -r $(q "$repo") backup $(q "$file")"
+fresh="n=\$(( \$(cat $(q "$work/runs")) + 1 )) && echo \$n > $(q "$work/runs") && rm -rf $(q "$work/served")/* $(q "$work/disk") $(q "$BACKSTOP_HOME/data") && mkdir -p $(q "$work/disk") && echo $base/repo\$n/ > $(q "$work/repo") && restic -q -r \$(cat $(q "$work/repo")) init && cat $(q "$file") > /dev/null && sync"
+backstop_cmd="$(q "$backstop") backup $(q "$file") --to $(q "$work/disk") --to restic:\$(cat $(q "$work/repo"))"
+restic_cmd="restic -q -r \$(cat $(q "$work/repo")) backup $(q "$file")"
 
 # One checked run: backstop must make and prove both copies.
 bash -c "$fresh"
@@ -109,7 +112,7 @@ hyperfine --shell=bash --runs "$runs" --style basic --prepare "$fresh" \
 
 # backstop's own peak memory: VmHWM of its process, read until it exits.
 bash -c "$fresh"
-python3 - "$backstop" "$file" "$work/disk" "restic:$repo" > "$work/rss" <<'PY'
+python3 - "$backstop" "$file" "$work/disk" "restic:$(cat "$work/repo")" > "$work/rss" <<'PY'
 import subprocess, sys, time
 p = subprocess.Popen([sys.argv[1], "backup", sys.argv[2], "--to", sys.argv[3], "--to", sys.argv[4]],
                      stdout=subprocess.DEVNULL)
