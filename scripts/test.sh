@@ -18,6 +18,7 @@ checks=(
   "command -v mariadbd || command -v mysqld || ls /usr/sbin/mariadbd" mariadb-server
   "command -v mysql && command -v mysqldump && command -v mariadb" mariadb-client
   "command -v shellcheck" shellcheck
+  "command -v git" git
   "command -v npm" npm
   "command -v x86_64-w64-mingw32-gcc" gcc-mingw-w64-x86-64
   "command -v restic" restic

@@ -13,7 +13,9 @@
 //! - [`device`] tells whether two paths are on different filesystems, and whether
 //!   two names are the same file (a hard link or symlink posing as a second copy);
 //! - [`atomic::write_atomic`] writes a file by temporary file, fsync and rename,
-//!   keeping a copy of what it replaces.
+//!   keeping a copy of what it replaces;
+//! - [`git::coverage`] tells whether a pushed git commit holds a path, and
+//!   [`git::restore`] brings it back from that commit.
 //!
 //! ```
 //! use backstop_backup::copy::copy_to_two;
@@ -32,6 +34,7 @@ pub mod dest;
 pub mod device;
 pub mod domain;
 mod error;
+pub mod git;
 pub mod manifest;
 pub mod recipe;
 

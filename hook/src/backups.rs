@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use backstop_backup::coverage::{self, path_status, Status, Trust};
 use backstop_backup::manifest::Manifest;
-use backstop_rules::{Backup, BackupOracle, BackupStatus, Target};
+use backstop_rules::{Backup, BackupOracle, BackupStatus, Need, Target};
 
 use crate::config::Dirs;
 use crate::recipes::{self, Recipes};
@@ -110,16 +110,41 @@ fn answer(status: Status, manifest: Option<&Manifest>) -> Backup {
         status,
         manifest: manifest.map(|m| m.id.clone()),
         detail,
+        git: None,
     }
 }
 
 impl BackupOracle for ManifestOracle {
+    /// A path is asked of git first (a few `git` processes, tens of milliseconds),
+    /// then of the manifests (which may re-hash large copies). When neither covers
+    /// it, what git said is kept if no manifest names the path: it says why
+    /// (uncommitted, untracked, not pushed).
+    fn status_for(&self, target: &Target, need: &Need) -> Backup {
+        if target.kind != "path" {
+            return self.status(target, need.program, need.max_age_secs);
+        }
+        self.catch_interrupts();
+        let git =
+            backstop_backup::git::coverage(std::path::Path::new(&target.value), need.regenerable);
+        if let Some(g) = git.as_ref().filter(|g| g.status == BackupStatus::Covered) {
+            return g.clone();
+        }
+        let manifests = self.status(target, need.program, need.max_age_secs);
+        match git {
+            Some(g)
+                if manifests.status != BackupStatus::Covered && manifests.manifest.is_none() =>
+            {
+                g
+            }
+            _ => manifests,
+        }
+    }
+
     fn status(&self, target: &Target, program: &str, max_age_secs: u64) -> Backup {
         self.catch_interrupts();
         let missing = |detail: Option<String>| Backup {
-            status: BackupStatus::Missing,
-            manifest: None,
             detail,
+            ..Backup::default()
         };
         let trust = match self.trust() {
             Ok(t) => t,

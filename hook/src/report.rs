@@ -80,11 +80,13 @@ pub fn human_age(secs: u64) -> String {
     }
 }
 
-/// One sentence on why the line is not simply allowed.
+/// One sentence on why the line is not simply allowed (or, when it is allowed though
+/// a rule matched, why).
 pub fn reason(eval: &Evaluation) -> String {
     let parts: Vec<String> = eval
         .findings
         .iter()
+        .filter(|f| f.decision != Decision::Allow)
         .map(|f| {
             let targets: Vec<String> = f
                 .targets
@@ -102,6 +104,7 @@ pub fn reason(eval: &Evaluation) -> String {
             let need = match f.requires {
                 Requires::Deny => "is never allowed",
                 Requires::Approval => "needs a person's approval",
+                Requires::Backup => "needs a verified backup (a manifest, or a pushed git commit)",
                 Requires::BackupAndApproval => {
                     "needs a verified, redundant backup and a person's approval"
                 }
@@ -112,11 +115,72 @@ pub fn reason(eval: &Evaluation) -> String {
             )
         })
         .collect();
-    if parts.is_empty() {
+    if !parts.is_empty() {
+        return parts.join("; ");
+    }
+    let allowed = allowed_because(eval);
+    if allowed.is_empty() {
         "nothing destructive found".into()
     } else {
-        parts.join("; ")
+        format!("allowed: {}", allowed.join("; "))
     }
+}
+
+/// Where a covered target can be brought back from, in one line.
+pub fn restorable_from(t: &TargetFinding) -> Option<String> {
+    if t.backup.status != BackupStatus::Covered {
+        return None;
+    }
+    if let Some(g) = &t.backup.git {
+        return Some(format!(
+            "{} can be restored from {}: git -C {} restore --source={} -- {}",
+            t.value,
+            g.describe(),
+            quote(&g.repo),
+            g.commit.get(..12).unwrap_or(&g.commit),
+            quote(&g.path)
+        ));
+    }
+    t.backup.manifest.as_ref().map(|id| {
+        format!(
+            "{} can be restored from backup {id} (backstop restore {id})",
+            t.value
+        )
+    })
+}
+
+/// Where each target that a backup let through can be restored from, one line each.
+pub fn restorable(eval: &Evaluation) -> Vec<String> {
+    let mut out: Vec<String> = eval
+        .findings
+        .iter()
+        .filter(|f| f.decision == Decision::Allow && f.requires.needs_backup())
+        .flat_map(|f| f.targets.iter().filter_map(restorable_from))
+        .collect();
+    out.dedup();
+    out
+}
+
+/// For each target of a rule that matched and still allows the line: why.
+pub fn allowed_because(eval: &Evaluation) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in eval
+        .findings
+        .iter()
+        .filter(|f| f.decision == Decision::Allow)
+    {
+        for t in &f.targets {
+            let line = restorable_from(t).or_else(|| {
+                t.backup
+                    .detail
+                    .as_ref()
+                    .map(|d| format!("{} {}: {d}", t.kind, t.value))
+            });
+            out.extend(line);
+        }
+    }
+    out.dedup();
+    out
 }
 
 /// What the person can do to go ahead, when there is something.
@@ -141,6 +205,7 @@ pub fn remedy_with(eval: &Evaluation, line: Option<(&str, &str)>) -> Option<Stri
     for f in eval
         .findings
         .iter()
+        .filter(|f| f.decision != Decision::Allow)
         .filter(|f| !denied || f.requires == Requires::Deny)
     {
         match f.requires {
@@ -149,14 +214,14 @@ pub fn remedy_with(eval: &Evaluation, line: Option<(&str, &str)>) -> Option<Stri
                 f.id, f.description, f.id
             )),
             Requires::Approval => steps.push("run it in a terminal where backstop's shell hook asks you to approve it".into()),
-            Requires::BackupAndApproval => {
+            Requires::Backup | Requires::BackupAndApproval => {
                 let program = program_of(f);
                 // A table is backed up with its database when the line names it.
                 let has_db = f.targets.iter().any(|t| t.kind == "database");
                 let missing: Vec<&TargetFinding> = f
                     .targets
                     .iter()
-                    .filter(|t| t.backup.status != BackupStatus::Covered)
+                    .filter(|t| !matches!(t.backup.status, BackupStatus::Covered | BackupStatus::NotRequired))
                     .filter(|t| !(has_db && matches!(t.kind.as_str(), "table" | "schema")))
                     .collect();
                 if !missing.is_empty() {
@@ -182,16 +247,37 @@ pub fn remedy_with(eval: &Evaluation, line: Option<(&str, &str)>) -> Option<Stri
             .then(|| "approve it at the terminal (type the phrase backstop asks for)".into());
     }
     let mut text = steps.join("; then ");
-    if !denied
-        && eval
-            .findings
+    let refused = || {
+        eval.findings
             .iter()
-            .any(|f| f.requires == Requires::BackupAndApproval)
-    {
-        if !configured {
-            text.push_str(" (two directories on different disks, or restic:REPO / rclone:REMOTE:PATH; `backstop setup` configures them once)");
-        }
-        text.push_str(", then run the command again and approve it");
+            .filter(|f| f.decision != Decision::Allow)
+    };
+    let backing_up = |r: Requires| refused().any(|f| f.requires == r);
+    // Git would cover a target that is tracked but changed or not pushed yet; never
+    // suggest committing what git ignores or does not track (a .env).
+    let git_would = refused().flat_map(|f| &f.targets).any(|t| {
+        t.backup.git.is_some()
+            && matches!(
+                t.backup.status,
+                BackupStatus::Stale | BackupStatus::NotRedundant
+            )
+    });
+    let or_git = if git_would {
+        ", or commit and push it with git"
+    } else {
+        ""
+    };
+    let where_to = if configured {
+        ""
+    } else {
+        " (two directories on different disks, or restic:REPO / rclone:REMOTE:PATH; `backstop setup` configures them once)"
+    };
+    if !denied && backing_up(Requires::BackupAndApproval) {
+        text.push_str(&format!(
+            "{where_to}{or_git}, then run the command again and approve it"
+        ));
+    } else if !denied && backing_up(Requires::Backup) {
+        text.push_str(&format!("{where_to}{or_git}, then run the command again"));
     }
     Some(text)
 }

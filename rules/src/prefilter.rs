@@ -345,6 +345,7 @@ mod tests {
                     home: Some("/home/u"),
                     backups: &NoBackups,
                     files: &crate::engine::NoFiles,
+                    facts: &crate::engine::NoFacts,
                 };
                 let eval = engine.evaluate(line, &ctx).unwrap();
                 assert_eq!(

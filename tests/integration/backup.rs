@@ -321,9 +321,13 @@ fn a_verified_backup_turns_deny_into_ask() {
     let t = &v["targets"][0];
     assert_eq!(t["backup"]["status"], "covered");
     assert_eq!(t["backup"]["manifest"], b.manifest_json()["id"]);
-    // A file inside the backed-up tree is covered by it too.
-    let (code, _) = b.check(&format!("rm {}/notes.txt", b.root.display()));
-    assert_eq!(code, 1);
+    // A directory inside the backed-up tree is covered by it too.
+    let (code, v) = b.check(&format!("rm -r {}/2024", b.root.display()));
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["targets"][0]["backup"]["status"], "covered");
+    // A small file named on the line needs no backup at all (fs.rm-files).
+    let (code, v) = b.check(&format!("rm {}/notes.txt", b.root.display()));
+    assert_eq!(code, 0, "{v}");
 }
 
 #[test]

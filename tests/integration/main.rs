@@ -8,7 +8,9 @@
 mod agent;
 mod backup;
 mod check;
+mod day;
 mod destinations;
+mod git;
 mod hook;
 mod layers;
 mod mysql;

@@ -451,3 +451,18 @@ fn ctrl_c_during_the_offered_backup_refuses_and_leaves_no_copy() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn a_file_git_holds_is_deleted_with_one_line_saying_where_it_comes_back_from() {
+    let sb = Sandbox::new();
+    let Some(mut sh) = start(&sb) else { return };
+    let big = sb.pushed_repo();
+    sh.line(&format!("rm {}", big.display()));
+    let out = sh.sync();
+    assert!(out.contains("can be restored from git commit"), "{out}");
+    assert!(!big.exists(), "the line ran:\n{out}");
+    // Nobody approved anything: no reminder about an approved line.
+    sh.line("true");
+    let out = sh.sync();
+    assert!(!out.contains("approved line"), "{out}");
+}

@@ -477,6 +477,37 @@ impl Sandbox {
         d
     }
 
+    /// A git repository beside the directory under test, pushed to a bare remote on
+    /// disk, holding a 33 MiB file (large, so precious): the path of that file, which
+    /// git covers.
+    pub fn pushed_repo(&self) -> PathBuf {
+        let git = backstop_backup::recipe::resolve_program("git").expect("git is installed");
+        let repo = self.outside.path().join("repo");
+        std::fs::create_dir_all(&repo).expect("mkdir repo");
+        let big = repo.join("big.bin");
+        std::fs::write(&big, vec![7u8; 33 << 20]).expect("write big.bin");
+        let run = |dir: &Path, args: &[&str]| {
+            let out = Command::new(&git)
+                .args(["-c", "user.name=T", "-c", "user.email=t@example.invalid"])
+                .args(args)
+                .current_dir(dir)
+                .output()
+                .expect("run git");
+            assert!(
+                out.status.success(),
+                "git {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        run(self.outside.path(), &["init", "-q", "--bare", "repo.git"]);
+        run(&repo, &["init", "-q", "-b", "main"]);
+        run(&repo, &["add", "big.bin"]);
+        run(&repo, &["commit", "-q", "-m", "big"]);
+        run(&repo, &["remote", "add", "origin", "../repo.git"]);
+        run(&repo, &["push", "-q", "-u", "origin", "main"]);
+        big
+    }
+
     /// A copy of the backstop binary that the test may delete: a shell loaded through
     /// it is left with a missing binary.
     pub fn doomed_copy(&self) -> PathBuf {

@@ -122,7 +122,19 @@ fn decide(agent: Agent, within: Duration) -> (Answer, Option<Entry>) {
         Err(why) => return failed(session, line, why),
     };
     if eval.decision == Decision::Allow {
-        return (Answer::NoObjection, None);
+        // A line a backup let through is logged, so that `undo` can bring it back.
+        let restorable = report::restorable(&eval);
+        let entry = (!restorable.is_empty()).then(|| {
+            entry_for(
+                agent,
+                "allowed",
+                session,
+                line,
+                &eval,
+                restorable.join("; "),
+            )
+        });
+        return (Answer::NoObjection, entry);
     }
     let shown = quoting_briefly(&eval);
     let self_protection: Vec<&backstop_rules::Finding> = eval
@@ -336,14 +348,7 @@ fn entry_for(
         targets: eval
             .findings
             .iter()
-            .flat_map(|f| {
-                f.targets.iter().map(|t| TargetRecord {
-                    kind: t.kind.clone(),
-                    value: t.value.clone(),
-                    backup: t.backup.status.name().to_string(),
-                    manifest: t.backup.manifest.clone(),
-                })
-            })
+            .flat_map(|f| f.targets.iter().map(TargetRecord::of))
             .collect(),
         detail,
     }

@@ -16,7 +16,7 @@ use backstop_backup::device;
 use backstop_backup::domain::Domain;
 use backstop_backup::manifest::{Manifest, Target};
 use backstop_backup::recipe;
-use backstop_rules::{BackupStatus, Requires};
+use backstop_rules::{BackupStatus, Decision};
 
 use crate::backups::manifests_dir;
 use crate::cli::{BackupArgs, CleanupArgs, IdArgs, ManifestsArgs, ManifestsCmd, VerifyArgs};
@@ -236,7 +236,7 @@ pub fn specs_for_line<'r>(
     for f in eval
         .findings
         .iter()
-        .filter(|f| f.requires == Requires::BackupAndApproval)
+        .filter(|f| f.requires.needs_backup() && f.decision != Decision::Allow)
     {
         let program = crate::report::program_of(f);
         let has_db = f.targets.iter().any(|t| t.kind == "database");
@@ -244,8 +244,10 @@ pub fn specs_for_line<'r>(
             bail!("`{}` matches {}, but what it would destroy cannot be told from the line; back it up by name", f.command, f.id);
         }
         for t in &f.targets {
-            if t.backup.status == BackupStatus::Covered
-                || (has_db && matches!(t.kind.as_str(), "table" | "schema"))
+            if matches!(
+                t.backup.status,
+                BackupStatus::Covered | BackupStatus::NotRequired
+            ) || (has_db && matches!(t.kind.as_str(), "table" | "schema"))
             {
                 continue;
             }

@@ -31,6 +31,13 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(60);
 struct Pending {
     line: String,
     manifests: Vec<String>,
+    /// A person approved it; else a backup let it through, and the status is only logged.
+    #[serde(default = "yes")]
+    approved: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 pub fn run(a: &HookArgs) -> Result<ExitCode> {
@@ -69,7 +76,26 @@ pub fn run(a: &HookArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_REFUSED));
     }
     match eval.decision {
-        Decision::Allow => Ok(ExitCode::SUCCESS),
+        Decision::Allow => {
+            let restorable = crate::report::restorable(&eval);
+            if !restorable.is_empty() {
+                // One line per target a backup let through: where it comes back from.
+                eprint!("{}", lead(a));
+                for r in &restorable {
+                    eprintln!("backstop: {r}");
+                }
+                log(
+                    &dirs,
+                    a,
+                    "allowed",
+                    &line,
+                    Some(&eval),
+                    &restorable.join("; "),
+                );
+                leave_note(a, &dirs, &line, Vec::new(), false)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Decision::Deny => {
             let mut text = describe(&eval, &dirs, false);
             if let Some(remedy) = crate::report::remedy(&eval) {
@@ -259,20 +285,7 @@ fn ask(a: &HookArgs, dirs: &Dirs, line: &str, eval: &Evaluation) -> Result<ExitC
     match tty::ask(&question, &phrase, answer_within()) {
         Answer::Approved => {
             log(dirs, a, "approved", line, Some(eval), "");
-            let manifests = manifest_ids(eval);
-            if let Some(session) = &a.session {
-                let pending = Pending {
-                    line: line.to_string(),
-                    manifests,
-                };
-                let dir = super::init::pending_dir(dirs);
-                let _ = std::fs::create_dir_all(&dir);
-                sweep_pending(&dir);
-                let _ = backstop_backup::atomic::write_atomic(
-                    &dir.join(session_file(session)),
-                    serde_json::to_string(&pending)?.as_bytes(),
-                );
-            }
+            leave_note(a, dirs, line, manifest_ids(eval), true)?;
             Ok(ExitCode::SUCCESS)
         }
         Answer::Refused(why) => {
@@ -294,6 +307,33 @@ fn ask(a: &HookArgs, dirs: &Dirs, line: &str, eval: &Evaluation) -> Result<ExitC
             Ok(ExitCode::from(EXIT_REFUSED))
         }
     }
+}
+
+/// A note for the prompt hook (`--after`), which logs the line's exit status once it
+/// ran. zsh also reads its presence as "the hook printed something; keep it".
+fn leave_note(
+    a: &HookArgs,
+    dirs: &Dirs,
+    line: &str,
+    manifests: Vec<String>,
+    approved: bool,
+) -> Result<()> {
+    let Some(session) = &a.session else {
+        return Ok(());
+    };
+    let pending = Pending {
+        line: line.to_string(),
+        manifests,
+        approved,
+    };
+    let dir = super::init::pending_dir(dirs);
+    let _ = std::fs::create_dir_all(&dir);
+    sweep_pending(&dir);
+    let _ = backstop_backup::atomic::write_atomic(
+        &dir.join(session_file(session)),
+        serde_json::to_string(&pending)?.as_bytes(),
+    );
+    Ok(())
 }
 
 /// Notes left by shells that ended before their prompt hook ran (a closed terminal):
@@ -389,6 +429,19 @@ fn describe(eval: &Evaluation, dirs: &Dirs, evidence: bool) -> String {
                 }
             };
             out.push_str(&format!("    target: {} {}{status}\n", t.kind, t.value));
+            if let (Some(g), true) = (&t.backup.git, evidence) {
+                if t.backup.status == BackupStatus::Covered {
+                    out.push_str(&format!(
+                        "      in git: {} in {}, path {}\n        restore: git -C {} restore --source={} -- {}\n",
+                        g.describe(),
+                        g.repo,
+                        g.path,
+                        backstop_rules::command::display_word(&g.repo),
+                        g.commit,
+                        backstop_rules::command::display_word(&g.path)
+                    ));
+                }
+            }
             let Some(id) = &t.backup.manifest else {
                 continue;
             };
@@ -447,14 +500,7 @@ fn log(
         let targets = e
             .findings
             .iter()
-            .flat_map(|f| {
-                f.targets.iter().map(|t| TargetRecord {
-                    kind: t.kind.clone(),
-                    value: t.value.clone(),
-                    backup: t.backup.status.name().to_string(),
-                    manifest: t.backup.manifest.clone(),
-                })
-            })
+            .flat_map(|f| f.targets.iter().map(TargetRecord::of))
             .collect();
         (rules, targets)
     });
@@ -496,6 +542,9 @@ fn after(a: &HookArgs, dirs: &Dirs) -> Result<ExitCode> {
         None,
         &format!("exit status {status}"),
     );
+    if !p.approved {
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut err = std::io::stderr().lock();
     let _ = writeln!(
         err,

@@ -87,6 +87,7 @@ impl LineInput {
             home: self.home.as_deref(),
             backups: oracle,
             files: &crate::files::LocalFiles,
+            facts: &crate::files::LocalFiles,
         };
         Ok(engine.evaluate(&self.line, &ctx)?)
     }
