@@ -40,7 +40,18 @@ pub fn run(a: &SetupArgs) -> Result<ExitCode> {
     };
     let mut chosen = Vec::new();
     for t in &texts {
-        let d = settings::parse_dest(t).map_err(|e| anyhow::anyhow!("{t}: {e}"))?;
+        // A relative directory is taken from where setup runs, and written absolute.
+        let d = match Dest::parse(t) {
+            // (`restc:/srv` is a misspelt kind, not a directory here: parse_dest says so.)
+            Ok(Dest::Local(p))
+                if p.is_relative()
+                    && !t.starts_with('~')
+                    && !t.split('/').next().unwrap_or_default().contains(':') =>
+            {
+                Dest::Local(std::env::current_dir()?.join(p))
+            }
+            _ => settings::parse_dest(t).map_err(|e| anyhow::anyhow!("{t}: {e}"))?,
+        };
         let d = match d {
             Dest::Local(p) => Dest::Local(prepare_dir(&p)?),
             other => other,
