@@ -60,7 +60,7 @@ pub fn run(a: &HookArgs) -> Result<ExitCode> {
         eprintln!("backstop: interrupted; the line did not run");
         log(
             &dirs,
-            a,
+            &Who::of(a),
             "refused",
             &line,
             Some(&eval),
@@ -76,7 +76,7 @@ pub fn run(a: &HookArgs) -> Result<ExitCode> {
                 text.push_str(&format!("  to go ahead: {remedy}\n"));
             }
             eprint!("{}backstop: refused `{line}`\n{text}", lead(a));
-            log(&dirs, a, "deny", &line, Some(&eval), "");
+            log(&dirs, &Who::of(a), "deny", &line, Some(&eval), "");
             Ok(ExitCode::from(EXIT_DENIED))
         }
         Decision::Ask => ask(a, &dirs, &line, &eval),
@@ -84,22 +84,16 @@ pub fn run(a: &HookArgs) -> Result<ExitCode> {
 }
 
 fn ask(a: &HookArgs, dirs: &Dirs, line: &str, eval: &Evaluation) -> Result<ExitCode> {
-    log(dirs, a, "ask", line, Some(eval), "");
+    log(dirs, &Who::of(a), "ask", line, Some(eval), "");
     let phrase = phrase(eval);
     let question = format!(
         "{}backstop: `{line}` needs your approval\n{}backstop: type {phrase} to run it (anything else refuses): ",
         lead(a),
         describe(eval, dirs, true)
     );
-    let timeout = std::env::var("BACKSTOP_ANSWER_WITHIN")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .map(Duration::from_secs)
-        // Only ever shorter: nothing in the environment can make approving easier.
-        .map_or(ANSWER_WITHIN, |d| d.min(ANSWER_WITHIN));
-    match tty::ask(&question, &phrase, timeout) {
+    match tty::ask(&question, &phrase, answer_within()) {
         Answer::Approved => {
-            log(dirs, a, "approved", line, Some(eval), "");
+            log(dirs, &Who::of(a), "approved", line, Some(eval), "");
             let manifests = manifest_ids(eval);
             if let Some(session) = &a.session {
                 let pending = Pending {
@@ -118,7 +112,7 @@ fn ask(a: &HookArgs, dirs: &Dirs, line: &str, eval: &Evaluation) -> Result<ExitC
         }
         Answer::Refused(why) => {
             eprintln!("backstop: not approved ({why}); the line did not run");
-            log(dirs, a, "refused", line, Some(eval), &why);
+            log(dirs, &Who::of(a), "refused", line, Some(eval), &why);
             Ok(ExitCode::from(EXIT_REFUSED))
         }
         Answer::NoTerminal => {
@@ -126,7 +120,7 @@ fn ask(a: &HookArgs, dirs: &Dirs, line: &str, eval: &Evaluation) -> Result<ExitC
             eprint!("{}", describe(eval, dirs, true));
             log(
                 dirs,
-                a,
+                &Who::of(a),
                 "refused",
                 line,
                 Some(eval),
@@ -135,6 +129,16 @@ fn ask(a: &HookArgs, dirs: &Dirs, line: &str, eval: &Evaluation) -> Result<ExitC
             Ok(ExitCode::from(EXIT_REFUSED))
         }
     }
+}
+
+/// How long the person has to answer: `BACKSTOP_ANSWER_WITHIN` seconds, if shorter.
+pub(crate) fn answer_within() -> Duration {
+    std::env::var("BACKSTOP_ANSWER_WITHIN")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map(Duration::from_secs)
+        // Only ever shorter: nothing in the environment can make approving easier.
+        .map_or(ANSWER_WITHIN, |d| d.min(ANSWER_WITHIN))
 }
 
 /// Notes left by shells that ended before their prompt hook ran (a closed terminal):
@@ -172,7 +176,7 @@ fn session_file(session: &str) -> String {
 
 /// `PROCEED`, or the target's own name when a critical rule (or one that says so)
 /// matched: typing `Ubuntu-24.04` is a deliberate act that `PROCEED` may not be.
-fn phrase(eval: &Evaluation) -> String {
+pub(crate) fn phrase(eval: &Evaluation) -> String {
     eval.findings
         .iter()
         .filter(|f| f.decision == Decision::Ask)
@@ -200,7 +204,7 @@ fn manifest_ids(eval: &Evaluation) -> Vec<String> {
 }
 
 /// The rules and targets, briefly; with `evidence`, each covering backup's copies.
-fn describe(eval: &Evaluation, dirs: &Dirs, evidence: bool) -> String {
+pub(crate) fn describe(eval: &Evaluation, dirs: &Dirs, evidence: bool) -> String {
     let manifests = if evidence {
         Manifest::list(&manifests_dir(dirs)).unwrap_or_default()
     } else {
@@ -263,11 +267,27 @@ fn describe(eval: &Evaluation, dirs: &Dirs, evidence: bool) -> String {
     out
 }
 
+/// Who a decision is recorded for: the audit log's source (`bash`, `wrap:psql`) and session.
+#[derive(Debug, Clone)]
+pub struct Who {
+    pub source: String,
+    pub session: String,
+}
+
+impl Who {
+    fn of(a: &HookArgs) -> Who {
+        Who {
+            source: a.shell.clone(),
+            session: a.session.clone().unwrap_or_default(),
+        }
+    }
+}
+
 /// Record a decision. The log must not stop a decision from being enforced, so a
 /// failure to write it is reported, not fatal.
-fn log(
+pub(crate) fn log(
     dirs: &Dirs,
-    a: &HookArgs,
+    who: &Who,
     event: &str,
     line: &str,
     eval: Option<&Evaluation>,
@@ -291,8 +311,8 @@ fn log(
     });
     let entry = Entry {
         event: event.into(),
-        source: a.shell.clone(),
-        session: a.session.clone().unwrap_or_default(),
+        source: who.source.clone(),
+        session: who.session.clone(),
         line: line.into(),
         rules,
         targets,
@@ -321,7 +341,7 @@ fn after(a: &HookArgs, dirs: &Dirs) -> Result<ExitCode> {
     let status = a.status.unwrap_or(-1);
     log(
         dirs,
-        a,
+        &Who::of(a),
         "ran",
         &p.line,
         None,

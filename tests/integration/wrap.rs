@@ -1,0 +1,484 @@
+//! `backstop wrap`: real psql, mysql, sqlite3 and redis-cli in a pseudo-terminal,
+//! against throwaway servers, with statements typed as a person types them.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::harness::{on_path, Pty};
+use crate::mysql::MysqlServer;
+use crate::pg::PgServer;
+
+/// Private state for one test: BACKSTOP_HOME, and a directory outside /tmp and
+/// target/ (which the rules except as temporary) for files that must be protected.
+struct Bench {
+    backstop_home: tempfile::TempDir,
+    /// Under the real home directory: SQLite files and scripts live here.
+    work: tempfile::TempDir,
+    /// A second filesystem for backups.
+    shm: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+impl Bench {
+    fn new(env: Vec<(String, String)>) -> Bench {
+        let real_home = std::env::var_os("HOME").expect("HOME is set");
+        Bench {
+            backstop_home: tempfile::tempdir().expect("BACKSTOP_HOME"),
+            work: tempfile::Builder::new()
+                .prefix("backstop-wrap-test")
+                .tempdir_in(real_home)
+                .expect("a directory under the real home"),
+            shm: tempfile::tempdir_in("/dev/shm").expect("a directory in /dev/shm"),
+            env,
+        }
+    }
+
+    fn vars(&self) -> Vec<(OsString, OsString)> {
+        let mut v: Vec<(OsString, OsString)> = vec![
+            ("PATH".into(), std::env::var_os("PATH").unwrap_or_default()),
+            ("HOME".into(), self.work.path().into()),
+            ("BACKSTOP_HOME".into(), self.backstop_home.path().into()),
+            ("TERM".into(), "xterm".into()),
+            ("LANG".into(), "C.UTF-8".into()),
+            // Keep the clients' own history files out of the real home.
+            (
+                "PSQL_HISTORY".into(),
+                self.work.path().join(".psql_history").into(),
+            ),
+            ("MYSQL_HISTFILE".into(), "/dev/null".into()),
+            ("REDISCLI_HISTFILE".into(), "/dev/null".into()),
+        ];
+        v.extend(self.env.iter().map(|(k, val)| (k.into(), val.into())));
+        v
+    }
+
+    fn command(&self, program: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .env_clear()
+            .envs(self.vars())
+            .current_dir(self.work.path());
+        cmd
+    }
+
+    /// `backstop wrap CLIENT ARGS…` in a pseudo-terminal.
+    fn wrap(&self, client: &str, args: &[&str]) -> Pty {
+        let mut all = vec!["wrap", client];
+        all.extend_from_slice(args);
+        Pty::spawn_clean(self.command(Path::new(env!("CARGO_BIN_EXE_backstop")), &all))
+    }
+
+    fn backstop(&self, args: &[&str]) -> std::process::Output {
+        let out = self
+            .command(Path::new(env!("CARGO_BIN_EXE_backstop")), args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run backstop");
+        assert!(
+            out.status.success(),
+            "backstop {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// Backs `spec` up to two filesystems.
+    fn back_up(&self, spec: &str) {
+        let disk = self.work.path().join("backups");
+        std::fs::create_dir_all(&disk).expect("backup dir");
+        self.backstop(&[
+            "backup",
+            spec,
+            "--to",
+            disk.to_str().expect("utf-8"),
+            "--to",
+            self.shm.path().to_str().expect("utf-8"),
+        ]);
+    }
+
+    fn file(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.work.path().join(name);
+        std::fs::write(&p, text).expect("write a script");
+        p
+    }
+}
+
+/// Types `line` and returns what the client printed up to its next `prompt`.
+fn run(pty: &mut Pty, line: &str, prompt: &str) -> String {
+    pty.line(line);
+    pty.expect(prompt)
+}
+
+#[test]
+fn psql_statements_are_decided_in_the_session() {
+    let Some(server) = PgServer::start() else {
+        return;
+    };
+    server.psql("postgres", "CREATE DATABASE app; CREATE DATABASE otherdb;");
+    server.psql(
+        "app",
+        "CREATE TABLE t (a int); INSERT INTO t VALUES (1), (2);",
+    );
+    server.psql("otherdb", "CREATE TABLE u (a int);");
+    let bench = Bench::new(server.env());
+    bench.file("drop.sql", "SELECT 1;\nDROP TABLE t;\n");
+    // A DROP from an earlier session, in psql's history.
+    bench.file(".psql_history", "DROP TABLE t;\n");
+    let mut psql = bench.wrap("psql", &["-X", "-d", "app"]);
+    psql.expect("app=#");
+
+    // History recall: the line shown, not the keys typed, is decided.
+    psql.send("\x1b[A");
+    let out = run(&mut psql, "", "app=#");
+    assert!(
+        out.contains("backstop: refused `DROP TABLE t;`"),
+        "Up recalls the DROP: {out}"
+    );
+
+    // A SELECT runs, and backstop says nothing.
+    let out = run(&mut psql, "SELECT count(*) AS n FROM t;", "app=#");
+    assert!(out.contains("(1 row)"), "{out}");
+    assert!(!out.contains("backstop"), "{out}");
+
+    // DROP TABLE without a backup is refused, with its remedy, and the session goes on.
+    let out = run(&mut psql, "DROP TABLE t;", "app=#");
+    assert!(out.contains("backstop: refused `DROP TABLE t;`"), "{out}");
+    assert!(out.contains("backstop backup postgres:app"), "{out}");
+    assert!(
+        !out.contains("DROP TABLE\r\n") && !out.contains("\nDROP TABLE\n"),
+        "{out}"
+    );
+
+    // A statement over two lines, and two statements on one line.
+    run(&mut psql, "DROP TABLE", "app-#");
+    let out = run(&mut psql, "t;", "app-#");
+    assert!(out.contains("backstop: refused `DROP TABLE t;`"), "{out}");
+    assert!(
+        out.contains("still holds the unfinished statement"),
+        "{out}"
+    );
+    run(&mut psql, "\\r", "app=#");
+    let out = run(&mut psql, "SELECT 'one' AS x; SELECT 'two' AS y;", "app=#");
+    assert!(out.contains("one") && out.contains("two"), "{out}");
+    let out = run(&mut psql, "SELECT 'first' AS x; DROP TABLE t;", "app=#");
+    assert!(out.contains("backstop: refused"), "{out}");
+    assert!(!out.contains("(1 row)"), "nothing of the line ran: {out}");
+
+    // A script run with \i is followed.
+    let out = run(&mut psql, "\\i drop.sql", "app=#");
+    assert!(out.contains("backstop: refused `\\i drop.sql`"), "{out}");
+
+    // Ctrl-C in the middle of a statement drops it; the session goes on.
+    psql.send("DROP TAB");
+    psql.expect("DROP TAB");
+    psql.send("\x03");
+    psql.expect("app=#");
+    let out = run(&mut psql, "SELECT 'after' AS z;", "app=#");
+    assert!(out.contains("after") && !out.contains("refused"), "{out}");
+
+    // \c follows the connection: the refusal names the other database.
+    run(&mut psql, "\\c otherdb", "otherdb=#");
+    let out = run(&mut psql, "DROP TABLE u;", "otherdb=#");
+    assert!(out.contains("postgres:otherdb"), "{out}");
+    assert_eq!(psql.exit("\\q"), 0);
+
+    assert_eq!(server.psql("app", "SELECT count(*) FROM t"), "2");
+    assert_eq!(server.psql("otherdb", "SELECT count(*) FROM u"), "0");
+}
+
+#[test]
+fn psql_drop_with_a_backup_asks_for_the_phrase() {
+    let Some(server) = PgServer::start() else {
+        return;
+    };
+    server.psql("postgres", "CREATE DATABASE app;");
+    server.psql("app", "CREATE TABLE t (a int); INSERT INTO t VALUES (1);");
+    let bench = Bench::new(server.env());
+    bench.back_up("postgres:app");
+    let mut psql = bench.wrap("psql", &["-X", "app"]);
+    psql.expect("app=#");
+    psql.line("DROP TABLE t;");
+    psql.expect("needs your approval");
+    psql.expect("type PROCEED to run it");
+    psql.line("proceed");
+    let out = psql.expect("app=#");
+    assert!(out.contains("not approved"), "{out}");
+    assert_eq!(server.psql("app", "SELECT count(*) FROM t"), "1");
+    psql.line("DROP TABLE t;");
+    psql.expect("type PROCEED to run it");
+    psql.line("PROCEED");
+    let out = psql.expect("app=#");
+    assert!(out.contains("DROP TABLE"), "psql ran it: {out}");
+    assert_eq!(psql.exit("\\q"), 0);
+    assert_eq!(
+        server.psql(
+            "app",
+            "SELECT count(*) FROM pg_tables WHERE tablename = 't'"
+        ),
+        "0"
+    );
+}
+
+#[test]
+fn the_terminal_is_restored_when_the_client_exits_or_dies() {
+    let Some(server) = PgServer::start() else {
+        return;
+    };
+    let bench = Bench::new(server.env());
+    let bash = on_path("bash").expect("bash");
+    let mut sh = Pty::spawn_clean(bench.command(&bash, &["--norc", "--noprofile", "-i"]));
+    let backstop = env!("CARGO_BIN_EXE_backstop");
+    sh.line("PS1='SH''> '; stty -g > before; echo SY''NC0");
+    sh.expect("SYNC0");
+    sh.line(&format!("{backstop} wrap psql -X -d postgres"));
+    sh.expect("postgres=#");
+    sh.line("\\q");
+    sh.expect("SH> ");
+    sh.line("stty -g > after; cmp before after && echo SAME''MODE1");
+    sh.expect("SAMEMODE1");
+    // The client killed under backstop's feet.
+    sh.line(&format!("{backstop} wrap psql -X -d postgres"));
+    sh.expect("postgres=#");
+    sh.line("\\! kill -9 $PPID");
+    sh.expect("SH> ");
+    sh.line("stty -g > after; cmp before after && echo SAME''MODE2");
+    sh.expect("SAMEMODE2");
+    assert_eq!(sh.exit("exit"), 0);
+}
+
+#[test]
+fn sqlite3_statements_and_read_are_decided() {
+    let bench = Bench::new(Vec::new());
+    let sqlite = on_path("sqlite3").expect("sqlite3 (scripts/test.sh installs it)");
+    let db = bench.work.path().join("app.db");
+    let made = Command::new(&sqlite)
+        .arg(&db)
+        .arg("CREATE TABLE t (a); INSERT INTO t VALUES (1);")
+        .status()
+        .expect("sqlite3");
+    assert!(made.success());
+    bench.file("drop.sql", "DROP TABLE t;\n");
+    let db_arg = db.to_str().expect("utf-8");
+    let mut s = bench.wrap("sqlite3", &[db_arg]);
+    s.expect("sqlite>");
+    let out = run(&mut s, "SELECT count(*) FROM t;", "sqlite>");
+    assert!(out.contains('1') && !out.contains("backstop"), "{out}");
+    let out = run(&mut s, "DROP TABLE t;", "sqlite>");
+    assert!(out.contains("backstop: refused"), "{out}");
+    assert!(out.contains(&format!("sqlite:{db_arg}")), "{out}");
+    let out = run(&mut s, ".read drop.sql", "sqlite>");
+    assert!(out.contains("backstop: refused `.read drop.sql`"), "{out}");
+    run(&mut s, "DROP", "...>");
+    let out = run(&mut s, "TABLE t;", "...>");
+    assert!(out.contains("backstop: refused"), "{out}");
+    // The unfinished `DROP` is still in sqlite3's buffer: finishing it is decided too.
+    let out = run(&mut s, "TABLE t;", "...>");
+    assert!(out.contains("backstop: refused"), "{out}");
+    // `DROP ;` destroys nothing (sqlite3 reports a syntax error) and empties the buffer.
+    let out = run(&mut s, ";", "sqlite>");
+    assert!(!out.contains("refused") && out.contains("error"), "{out}");
+    let out = run(&mut s, "SELECT 'a'; SELECT 'b';", "sqlite>");
+    assert!(out.contains('a') && out.contains('b'), "{out}");
+    // sqlite3 exits 1 after a session that had an error (the `DROP ;`).
+    assert_eq!(s.exit(".quit"), 1);
+    let left = Command::new(&sqlite)
+        .arg(&db)
+        .arg("SELECT count(*) FROM t;")
+        .output()
+        .expect("sqlite3");
+    assert_eq!(String::from_utf8_lossy(&left.stdout).trim(), "1");
+}
+
+#[test]
+fn piped_input_is_decided_before_the_client_starts() {
+    let bench = Bench::new(Vec::new());
+    let sqlite = on_path("sqlite3").expect("sqlite3");
+    let db = bench.work.path().join("piped.db");
+    let made = Command::new(&sqlite)
+        .arg(&db)
+        .arg("CREATE TABLE t (a); INSERT INTO t VALUES (7);")
+        .status()
+        .expect("sqlite3");
+    assert!(made.success());
+    let pipe = |sql: &str| {
+        let mut child = bench
+            .command(
+                Path::new(env!("CARGO_BIN_EXE_backstop")),
+                &["wrap", "sqlite3", db.to_str().expect("utf-8")],
+            )
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("backstop wrap");
+        std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), sql.as_bytes())
+            .expect("write");
+        child.wait_with_output().expect("wait")
+    };
+    let out = pipe("SELECT a FROM t;\n");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "7");
+    let out = pipe("SELECT 1;\nDROP TABLE t;\n");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("was not started"));
+    // The client's own arguments are decided too.
+    let out = bench
+        .command(
+            Path::new(env!("CARGO_BIN_EXE_backstop")),
+            &[
+                "wrap",
+                "sqlite3",
+                db.to_str().expect("utf-8"),
+                "DROP TABLE t",
+            ],
+        )
+        .stdin(Stdio::null())
+        .output()
+        .expect("backstop wrap");
+    assert_eq!(out.status.code(), Some(2));
+    let left = Command::new(&sqlite)
+        .arg(&db)
+        .arg("SELECT count(*) FROM t;")
+        .output()
+        .expect("sqlite3");
+    assert_eq!(String::from_utf8_lossy(&left.stdout).trim(), "1");
+}
+
+#[test]
+fn mysql_use_source_and_delimiter_are_followed() {
+    let Some(server) = MysqlServer::start() else {
+        return;
+    };
+    server.sql(None, "CREATE DATABASE app; CREATE DATABASE other;");
+    server.sql(
+        Some("app"),
+        "CREATE TABLE t (a int); INSERT INTO t VALUES (1);",
+    );
+    server.sql(Some("other"), "CREATE TABLE u (a int);");
+    let bench = Bench::new(server.env());
+    bench.file("drop.sql", "DROP TABLE t;\n");
+    let mut m = bench.wrap("mysql", &["app"]);
+    m.expect("[app]>");
+    let out = run(&mut m, "SELECT count(*) AS n FROM t;", "[app]>");
+    assert!(
+        out.contains("1 row in set") && !out.contains("backstop"),
+        "{out}"
+    );
+    let out = run(&mut m, "DROP TABLE t;", "[app]>");
+    assert!(
+        out.contains("backstop: refused") && out.contains("mysql:app"),
+        "{out}"
+    );
+    let out = run(&mut m, "source drop.sql", "[app]>");
+    assert!(out.contains("backstop: refused `source drop.sql`"), "{out}");
+    run(&mut m, "DELIMITER //", "[app]>");
+    let out = run(&mut m, "DROP TABLE t //", "[app]>");
+    assert!(out.contains("backstop: refused"), "{out}");
+    run(&mut m, "DELIMITER ;", "[app]>");
+    run(&mut m, "use other", "[other]>");
+    let out = run(&mut m, "DROP TABLE u;", "[other]>");
+    assert!(out.contains("mysql:other"), "{out}");
+    assert_eq!(m.exit("exit"), 0);
+    assert_eq!(server.sql(Some("app"), "SELECT count(*) FROM t"), "1");
+    assert_eq!(server.sql(Some("other"), "SELECT count(*) FROM u"), "0");
+}
+
+/// A redis-server of the test's own, on a private port, saving nothing.
+struct Redis {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Redis {
+    fn start() -> Option<Redis> {
+        let Some(server) = on_path("redis-server") else {
+            assert!(
+                std::env::var_os("BACKSTOP_REQUIRE_SERVICES").is_none(),
+                "redis-server is required (BACKSTOP_REQUIRE_SERVICES); apt-get install redis-server"
+            );
+            eprintln!("SKIPPED: no redis-server (scripts/test.sh installs it)");
+            return None;
+        };
+        let dir = tempfile::tempdir().expect("redis dir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let child = Command::new(server)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .args(["--appendonly", "no", "--daemonize", "no", "--dir"])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        let redis = Redis {
+            child,
+            port,
+            _dir: dir,
+        };
+        for _ in 0..100 {
+            if redis.cli(&["PING"]) == "PONG" {
+                return Some(redis);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("redis-server did not answer on port {port}");
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        let cli = on_path("redis-cli").expect("redis-cli (redis-tools)");
+        let out = Command::new(cli)
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn redis_flushall_is_refused() {
+    let Some(redis) = Redis::start() else {
+        return;
+    };
+    let bench = Bench::new(Vec::new());
+    let port = redis.port.to_string();
+    let prompt = format!("127.0.0.1:{port}>");
+    let mut r = bench.wrap("redis-cli", &["-p", &port]);
+    r.expect(&prompt);
+    // linenoise draws the prompt again at every key: wait for the answers instead.
+    r.line("SET k v");
+    let out = r.expect("OK");
+    assert!(!out.contains("backstop"), "{out}");
+    r.line("FLUSHALL");
+    r.expect("backstop: refused `FLUSHALL`");
+    r.expect(&prompt);
+    r.line("GET k");
+    r.expect("\"v\"");
+    r.line("quit");
+    assert_eq!(r.wait(), 0);
+    assert_eq!(redis.cli(&["GET", "k"]), "v");
+}
