@@ -16,6 +16,8 @@ checks=(
   "command -v iconv" libc-bin
   "command -v mariadbd || command -v mysqld || ls /usr/sbin/mariadbd" mariadb-server
   "command -v mysql && command -v mysqldump && command -v mariadb" mariadb-client
+  "command -v redis-server" redis-server
+  "command -v redis-cli" redis-tools
   "command -v shellcheck" shellcheck
   "command -v npm" npm
   "command -v x86_64-w64-mingw32-gcc" gcc-mingw-w64-x86-64

@@ -167,6 +167,11 @@ pub struct InstallArgs {
     /// (.claude/settings.json, .codex/hooks.json, …) instead of the user's
     #[arg(long, conflicts_with = "profile")]
     pub project: bool,
+    /// For a shell: also make psql, mysql, mariadb, sqlite3, redis-cli and mongosh
+    /// run through `backstop wrap` (aliases in the same block; `uninstall` removes
+    /// them, and installing again without this flag drops them)
+    #[arg(long)]
+    pub wrap_clients: bool,
 }
 
 #[derive(Debug, Args)]

@@ -482,3 +482,48 @@ fn redis_flushall_is_refused() {
     assert_eq!(r.wait(), 0);
     assert_eq!(redis.cli(&["GET", "k"]), "v");
 }
+
+#[test]
+fn install_wrap_clients_aliases_the_clients_and_uninstall_removes_them() {
+    let bench = Bench::new(Vec::new());
+    let profile = bench.file(".bashrc", "export KEEP=1\n");
+    let p = profile.to_str().expect("utf-8");
+    let out = bench.backstop(&["install", "bash", "--wrap-clients", "--profile", p]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("run through `backstop wrap`"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let bash = on_path("bash").expect("bash");
+    let aliases = bench
+        .command(
+            &bash,
+            &[
+                "--norc",
+                "--noprofile",
+                "-c",
+                &format!("shopt -s expand_aliases; . {p}; alias psql sqlite3 redis-cli"),
+            ],
+        )
+        .stdin(Stdio::null())
+        .output()
+        .expect("bash");
+    let shown = String::from_utf8_lossy(&aliases.stdout);
+    let backstop = env!("CARGO_BIN_EXE_backstop");
+    assert!(
+        shown.contains(&format!("alias psql=''\\''{backstop}'\\'' wrap psql'")),
+        "{shown}"
+    );
+    assert!(shown.contains("wrap redis-cli"), "{shown}");
+    // Installed again without the flag, the aliases go; uninstall removes everything.
+    bench.backstop(&["install", "bash", "--profile", p]);
+    assert!(!std::fs::read_to_string(&profile)
+        .expect("profile")
+        .contains(" wrap "));
+    bench.backstop(&["install", "bash", "--wrap-clients", "--profile", p]);
+    bench.backstop(&["uninstall", "bash", "--profile", p]);
+    assert_eq!(
+        std::fs::read_to_string(&profile).expect("profile"),
+        "export KEEP=1\n"
+    );
+}

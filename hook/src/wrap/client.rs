@@ -1379,10 +1379,7 @@ mod tests {
             lines(&s.submit("system rm -rf /srv/x")),
             vec!["rm -rf /srv/x"]
         );
-        assert_eq!(
-            lines(&s.submit("\\! rm -rf /srv/y")),
-            vec!["rm -rf /srv/y"]
-        );
+        assert_eq!(lines(&s.submit("\\! rm -rf /srv/y")), vec!["rm -rf /srv/y"]);
         assert!(s.submit("SELECT 'a;b' -- ;").is_empty());
         assert_eq!(s.submit("# comment ;").len(), 0);
         assert_eq!(s.submit(";").len(), 1);
