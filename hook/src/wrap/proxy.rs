@@ -31,6 +31,8 @@ use super::screen;
 /// A person's keys come further apart than this, so typing is never slowed; pasted
 /// or replayed input waits this long once per line.
 const QUIET: Duration = Duration::from_millis(30);
+/// Printable keys whose echo never showed: this long without output instead.
+const UNECHOED_QUIET: Duration = Duration::from_millis(500);
 /// The longest wait for the client to draw a line before backstop gives up reading it.
 const SETTLE_AT_MOST: Duration = Duration::from_secs(2);
 
@@ -92,6 +94,11 @@ struct Proxy {
     keys: Arc<Mutex<()>>,
     exited: Option<u32>,
     paste: bool,
+    /// Keys forwarded since the screen was last known final, when they were all
+    /// printable (`None` once another key went): their echo proves the screen final.
+    typed: Option<Vec<u8>>,
+    /// Where the cursor was when the screen was last known final.
+    settled_at: (u16, u16),
 }
 
 /// Runs `program` (already resolved) with `args` in a pseudo-terminal until it exits;
@@ -160,6 +167,8 @@ pub fn run(
         keys,
         exited: None,
         paste: false,
+        typed: Some(Vec::new()),
+        settled_at: (0, 0),
     };
     let code = proxy.run(&winch, &hangup, killer.as_mut());
     drop(raw);
@@ -328,22 +337,55 @@ impl Proxy {
         let _ = self.writer.write_all(bytes);
         let _ = self.writer.flush();
         self.last_forward = Instant::now();
+        let printable = bytes.iter().all(|b| (0x20..0x7f).contains(b));
+        match &mut self.typed {
+            Some(t) if printable => t.extend_from_slice(bytes),
+            _ => self.typed = None,
+        }
     }
 
     /// Has the client read every key and drawn what they do?
-    fn settled(&self) -> bool {
-        let now = Instant::now();
-        if now.duration_since(self.last_output) < QUIET
-            || now.duration_since(self.last_forward) < QUIET
-        {
-            return false;
-        }
+    fn settled(&mut self) -> bool {
         if let Some(slave) = &self.slave {
             if rustix::io::ioctl_fionread(slave).unwrap_or(0) > 0 {
                 return false;
             }
         }
-        !self.pid.is_some_and(proc_running)
+        if self.pid.is_some_and(proc_running) {
+            return false;
+        }
+        let now = Instant::now();
+        let quiet_for = |d: Duration| {
+            now.duration_since(self.last_output) >= d && now.duration_since(self.last_forward) >= d
+        };
+        let screen = self.parser.screen();
+        let (row, col) = screen.cursor_position();
+        let pending = self.typed.as_ref().filter(|t| !t.is_empty());
+        let ok = match pending {
+            // Printable keys show as themselves between where the cursor was and where
+            // it is: quiet alone is not proof, as the echo may still be on its way to
+            // backstop. A line editor that draws them otherwise gets a long quiet.
+            Some(t) if self.echoes() => {
+                let (r0, c0) = self.settled_at;
+                let drawn = (row, col) > (r0, c0)
+                    && screen.contents_between(r0, c0, row, col) == String::from_utf8_lossy(t);
+                drawn || quiet_for(UNECHOED_QUIET)
+            }
+            _ => quiet_for(QUIET),
+        };
+        if ok {
+            self.typed = Some(Vec::new());
+            self.settled_at = (row, col);
+        }
+        ok
+    }
+
+    /// Does the client show the keys typed (not a password prompt)?
+    fn echoes(&self) -> bool {
+        let mode = self.slave.as_ref().and_then(|s| termios::tcgetattr(s).ok());
+        !mode.is_some_and(|m| {
+            m.local_modes.contains(LocalModes::ICANON) && !m.local_modes.contains(LocalModes::ECHO)
+        })
     }
 
     /// Wait (handling output, holding keys) until the client's screen is final.
