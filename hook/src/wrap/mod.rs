@@ -13,6 +13,7 @@ pub mod client;
 pub mod decide;
 #[cfg(unix)]
 mod proxy;
+#[cfg(unix)]
 pub mod screen;
 
 use std::io::{IsTerminal as _, Read as _, Write as _};
