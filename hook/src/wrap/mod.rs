@@ -12,6 +12,10 @@
 pub mod client;
 pub mod decide;
 #[cfg(unix)]
+pub mod fence;
+#[cfg(target_os = "linux")]
+pub mod procfs;
+#[cfg(unix)]
 mod proxy;
 #[cfg(unix)]
 pub mod screen;

@@ -10,11 +10,19 @@
 //! are held back and replayed once the prompt is drawn, so that the prompt is always
 //! taken from an empty line; Ctrl-C, Ctrl-\ and Ctrl-Z go through at once, and so
 //! does everything while a program the client started (a pager, `\!`'s shell) runs.
+//!
+//! The screen is read only once it is proven final ([`Proxy::prove`]): the client has
+//! read every key (the line discipline's input queue is empty, after `poll` has made
+//! the kernel hand it every key written), it is blocked waiting for more
+//! ([`super::procfs`]), a fence written behind its output has come back
+//! ([`super::fence`]), and it has not run since it was seen waiting. No quiet time
+//! stands in for any of these on Linux; when they cannot be shown within a bound, the
+//! Enter is not sent and the person is told.
 
 use std::fs::File;
 use std::io::Write as _;
 use std::num::NonZeroU16;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -25,22 +33,28 @@ use rustix::termios::{self, LocalModes, OptionalActions, SpecialCodeIndex, Termi
 
 use super::client::{Kind, Session};
 use super::decide::{Decider, Verdict};
+use super::fence::{Fence, Piece, Splitter};
 use super::screen;
 
-/// No output for this long, and every key read by the client: its screen is final.
-/// A person's keys come further apart than this, so typing is never slowed; pasted
-/// or replayed input waits this long once per line.
+/// Where the kernel cannot say whether the client waits for input (no `/proc`): no
+/// output for this long, and every key read, stands in for it. Not on Linux.
+#[cfg(not(target_os = "linux"))]
 const QUIET: Duration = Duration::from_millis(30);
-/// Printable keys whose echo never showed: this long without output instead.
-const UNECHOED_QUIET: Duration = Duration::from_millis(500);
-/// The longest wait for the client to draw a line before backstop gives up reading it.
-const SETTLE_AT_MOST: Duration = Duration::from_secs(2);
+/// The longest wait for the screen to be proven final at Enter; past it the Enter is
+/// not sent, and the person is told.
+const PROVE_AT_MOST: Duration = Duration::from_secs(3);
+/// The longest one attempt to prove a prompt drawn blocks the loop (it is tried again).
+const PROMPT_ATTEMPT: Duration = Duration::from_millis(250);
+/// How often the loop looks again while a statement runs.
+const BUSY_TICK: Duration = Duration::from_millis(5);
 
 #[derive(Debug)]
 enum Event {
     Input(Vec<u8>),
     InputClosed,
     Output(Vec<u8>),
+    /// A fence came back out of the terminal: everything written before it is in.
+    Fence(u32),
     Exited(u32),
 }
 
@@ -82,23 +96,32 @@ struct Proxy {
     master: Box<dyn MasterPty + Send>,
     writer: Box<dyn std::io::Write + Send>,
     /// The client's end of the terminal: what it has not read yet, and its mode.
-    slave: Option<File>,
-    pid: Option<u32>,
+    slave: File,
+    /// The terminal's device number (a client blocked in `read` must be reading it).
+    tty: u64,
+    pid: u32,
     parser: vt100::Parser,
     mode: Mode,
     held: Vec<u8>,
+    #[cfg_attr(target_os = "linux", allow(dead_code))]
     last_output: Instant,
+    #[cfg_attr(target_os = "linux", allow(dead_code))]
     last_forward: Instant,
     rx: Receiver<Event>,
     /// Held by the key reader while it reads; taken while a question is asked.
     keys: Arc<Mutex<()>>,
     exited: Option<u32>,
     paste: bool,
-    /// Keys forwarded since the screen was last known final, when they were all
-    /// printable (`None` once another key went): their echo proves the screen final.
-    typed: Option<Vec<u8>>,
-    /// Where the cursor was when the screen was last known final.
-    settled_at: (u16, u16),
+    fence: Fence,
+    /// Fences to write behind the client's output (a thread writes them: the write
+    /// blocks while the terminal's output is stopped).
+    fences: Sender<Vec<u8>>,
+    /// Fences written and not yet back (the output reader holds back what may be the
+    /// start of one while there are any).
+    awaited: Arc<AtomicU32>,
+    next_fence: u32,
+    /// Output came, or keys went, since the screen was last proven final.
+    dirty: bool,
 }
 
 /// Runs `program` (already resolved) with `args` in a pseudo-terminal until it exits;
@@ -123,11 +146,42 @@ pub fn run(
         .map_err(|e| anyhow::anyhow!("cannot start {}: {e}", program.display()))?;
     drop(pair.slave);
     let master = pair.master;
-    let slave = master
-        .tty_name()
-        .and_then(|name| File::options().read(true).write(true).open(name).ok());
     let pid = child.process_id();
     let mut killer = child.clone_killer();
+    // The client's end of the terminal, held open: its input queue and mode are read
+    // there, and fences are written into its output queue.
+    let slave = master.tty_name().and_then(|name| {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        File::options()
+            .read(true)
+            .write(true)
+            .custom_flags(rustix::fs::OFlags::NOCTTY.bits() as i32)
+            .open(name)
+            .ok()
+    });
+    let (Some(slave), Some(pid)) = (slave, pid) else {
+        let _ = killer.kill();
+        anyhow::bail!(
+            "cannot open {}'s terminal to watch it; run it without backstop wrap",
+            program.display()
+        );
+    };
+    let tty = {
+        use std::os::unix::fs::MetadataExt as _;
+        slave.metadata().map(|m| m.rdev()).unwrap_or(0)
+    };
+    // The screen is only ever read once proven final; where that cannot be proven, the
+    // session does not start rather than stall at every Enter.
+    #[cfg(target_os = "linux")]
+    if let Err(why) = super::procfs::state(pid, tty) {
+        let _ = killer.kill();
+        anyhow::bail!(
+            "backstop cannot tell when {} waits for input ({why}), so it could never read a submitted line; run it without backstop wrap",
+            program.display()
+        );
+    }
+    let fence = Fence::new(session_number()?);
+    let awaited = Arc::new(AtomicU32::new(0));
     let (tx, rx) = std::sync::mpsc::channel();
     let reader = master
         .try_clone_reader()
@@ -135,7 +189,17 @@ pub fn run(
     let writer = master
         .take_writer()
         .map_err(|e| anyhow::anyhow!("cannot write the pseudo-terminal: {e}"))?;
-    spawn_output_reader(reader, tx.clone());
+    spawn_output_reader(
+        reader,
+        tx.clone(),
+        Splitter::new(fence.clone()),
+        Arc::clone(&awaited),
+    );
+    let fences = spawn_fence_writer(
+        slave
+            .try_clone()
+            .context("cannot open the client's terminal twice")?,
+    );
     let keys = Arc::new(Mutex::new(()));
     spawn_key_reader(Arc::clone(&keys), tx.clone());
     std::thread::spawn(move || {
@@ -157,6 +221,7 @@ pub fn run(
         master,
         writer,
         slave,
+        tty,
         pid,
         parser: vt100::Parser::new(nonzero(size.rows), nonzero(size.cols), 0),
         mode: Mode::Busy,
@@ -167,12 +232,26 @@ pub fn run(
         keys,
         exited: None,
         paste: false,
-        typed: Some(Vec::new()),
-        settled_at: (0, 0),
+        fence,
+        fences,
+        awaited,
+        next_fence: 0,
+        dirty: true,
     };
     let code = proxy.run(&winch, &hangup, killer.as_mut());
     drop(raw);
     Ok(u8::try_from(code).unwrap_or(1))
+}
+
+/// A random number for this session's fences: the client never sees it, so nothing
+/// it prints can pass for a fence.
+fn session_number() -> Result<u64> {
+    use std::io::Read as _;
+    let mut bytes = [0u8; 8];
+    File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .context("cannot read /dev/urandom")?;
+    Ok(u64::from_le_bytes(bytes))
 }
 
 fn nonzero(n: u16) -> NonZeroU16 {
@@ -193,20 +272,54 @@ fn window_size() -> PtySize {
     }
 }
 
-fn spawn_output_reader(mut reader: Box<dyn std::io::Read + Send>, tx: Sender<Event>) {
+/// Reads the client's output and takes the fences out of it, in order.
+fn spawn_output_reader(
+    mut reader: Box<dyn std::io::Read + Send>,
+    tx: Sender<Event>,
+    mut splitter: Splitter,
+    awaited: Arc<AtomicU32>,
+) {
     std::thread::spawn(move || {
         let mut buf = vec![0u8; 16 * 1024];
         loop {
-            match reader.read(&mut buf) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => {
-                    if tx.send(Event::Output(buf[..n].to_vec())).is_err() {
-                        return;
+            let n = match reader.read(&mut buf) {
+                Ok(0) | Err(_) => {
+                    let _ = tx.send(Event::Output(splitter.rest()));
+                    return;
+                }
+                Ok(n) => n,
+            };
+            let pieces = splitter.split(&buf[..n], awaited.load(Ordering::SeqCst) > 0);
+            for piece in pieces {
+                let event = match piece {
+                    Piece::Output(bytes) => Event::Output(bytes),
+                    Piece::Fence(seq) => {
+                        let _ = awaited
+                            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+                        Event::Fence(seq)
                     }
+                };
+                if tx.send(event).is_err() {
+                    return;
                 }
             }
         }
     });
+}
+
+/// Writes fences into the client's output queue, each whole, in a thread of its own:
+/// while the terminal's output is stopped (Ctrl-S) the write waits, and the proxy
+/// must not.
+fn spawn_fence_writer(mut slave: File) -> Sender<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        for bytes in rx {
+            if slave.write_all(&bytes).is_err() {
+                return;
+            }
+        }
+    });
+    tx
 }
 
 /// Reads keys only while `keys` is free: the approval question reads the terminal
@@ -274,7 +387,7 @@ impl Proxy {
                 return code;
             }
             let wait = match self.mode {
-                Mode::Busy => QUIET / 2,
+                Mode::Busy => BUSY_TICK,
                 Mode::Editing { .. } => Duration::from_millis(100),
             };
             match self.rx.recv_timeout(wait) {
@@ -292,25 +405,32 @@ impl Proxy {
         match event {
             Event::Output(bytes) => self.output(&bytes),
             Event::Input(bytes) => self.input(&bytes),
-            Event::InputClosed => {}
+            // A fence whose proof was given up on.
+            Event::InputClosed | Event::Fence(_) => {}
             Event::Exited(code) => self.exited = Some(code),
         }
     }
 
-    /// Events that arrive while a line is being read back: keys wait their turn.
-    fn event_held(&mut self, event: Event) {
+    /// Events that arrive while the screen is being proven final: at Enter every key
+    /// waits its turn; while a statement runs, keys go as they do then (Ctrl-C at once).
+    fn event_proving(&mut self, event: Event, editing: bool) {
         match event {
-            Event::Input(bytes) => self.held.extend_from_slice(&bytes),
+            Event::Input(bytes) if editing => self.held.extend_from_slice(&bytes),
+            Event::Input(bytes) => self.input_busy(&bytes),
             other => self.event(other),
         }
     }
 
     fn output(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(bytes);
         let _ = out.flush();
         self.parser.process(bytes);
         self.last_output = Instant::now();
+        self.dirty = true;
     }
 
     /// What the client wrote last, once it has exited.
@@ -328,6 +448,7 @@ impl Proxy {
         self.parser
             .screen_mut()
             .set_size(nonzero(size.rows), nonzero(size.cols));
+        self.dirty = true;
     }
 
     fn forward(&mut self, bytes: &[u8]) {
@@ -337,83 +458,147 @@ impl Proxy {
         let _ = self.writer.write_all(bytes);
         let _ = self.writer.flush();
         self.last_forward = Instant::now();
-        let printable = bytes.iter().all(|b| (0x20..0x7f).contains(b));
-        match &mut self.typed {
-            Some(t) if printable => t.extend_from_slice(bytes),
-            _ => self.typed = None,
-        }
+        self.dirty = true;
     }
 
-    /// Has the client read every key and drawn what they do?
-    fn settled(&mut self) -> bool {
-        if let Some(slave) = &self.slave {
-            if rustix::io::ioctl_fionread(slave).unwrap_or(0) > 0 {
-                return false;
-            }
-        }
-        if self.pid.is_some_and(proc_running) {
-            return false;
-        }
-        let now = Instant::now();
-        let quiet_for = |d: Duration| {
-            now.duration_since(self.last_output) >= d && now.duration_since(self.last_forward) >= d
+    /// Has the client read every key it was sent, and is it waiting for more? `Ok(Ok(n))`
+    /// with its context switches so far; `Ok(Err(why))` when not (yet); `Err(why)` when
+    /// the kernel does not say.
+    fn waiting(&self) -> Result<Result<u64, String>, String> {
+        // poll() has the kernel hand the line discipline every key written to the
+        // terminal (they pass through a work queue first, unseen by FIONREAD); then
+        // FIONREAD counts what the client has not read.
+        let mut fds = [rustix::event::PollFd::new(
+            &self.slave,
+            rustix::event::PollFlags::IN,
+        )];
+        let now = rustix::time::Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
         };
-        let screen = self.parser.screen();
-        let (row, col) = screen.cursor_position();
-        let pending = self.typed.as_ref().filter(|t| !t.is_empty());
-        let ok = match pending {
-            // Printable keys show as themselves between where the cursor was and where
-            // it is: quiet alone is not proof, as the echo may still be on its way to
-            // backstop. A line editor that draws them otherwise gets a long quiet.
-            Some(t) if self.echoes() => {
-                let (r0, c0) = self.settled_at;
-                let drawn = (row, col) > (r0, c0)
-                    && screen.contents_between(r0, c0, row, col) == String::from_utf8_lossy(t);
-                drawn || quiet_for(UNECHOED_QUIET)
-            }
-            _ => quiet_for(QUIET),
-        };
-        if ok {
-            self.typed = Some(Vec::new());
-            self.settled_at = (row, col);
+        let ready = rustix::event::poll(&mut fds, Some(&now))
+            .map_err(|e| format!("cannot poll the client's terminal ({e})"))?;
+        let unread = rustix::io::ioctl_fionread(&self.slave)
+            .map_err(|e| format!("cannot read the client's input queue ({e})"))?;
+        if (ready > 0 && fds[0].revents().contains(rustix::event::PollFlags::IN)) || unread > 0 {
+            return Ok(Err("it has not read every key yet".into()));
         }
-        ok
+        self.client_state()
     }
 
-    /// Does the client show the keys typed (not a password prompt)?
-    fn echoes(&self) -> bool {
-        let mode = self.slave.as_ref().and_then(|s| termios::tcgetattr(s).ok());
-        !mode.is_some_and(|m| {
-            m.local_modes.contains(LocalModes::ICANON) && !m.local_modes.contains(LocalModes::ECHO)
+    #[cfg(target_os = "linux")]
+    fn client_state(&self) -> Result<Result<u64, String>, String> {
+        Ok(match super::procfs::state(self.pid, self.tty)? {
+            super::procfs::State::Waiting { switches } => Ok(switches),
+            super::procfs::State::Busy(what) => Err(format!("it is {what}")),
         })
     }
 
-    /// Wait (handling output, holding keys) until the client's screen is final.
-    fn settle(&mut self) -> bool {
-        let deadline = Instant::now() + SETTLE_AT_MOST;
+    /// Without `/proc`, quiet stands in for the kernel's word (see docs/wrap.md).
+    #[cfg(not(target_os = "linux"))]
+    fn client_state(&self) -> Result<Result<u64, String>, String> {
+        let now = Instant::now();
+        let quiet = now.duration_since(self.last_output) >= QUIET
+            && now.duration_since(self.last_forward) >= QUIET;
+        Ok(if quiet {
+            Ok(0)
+        } else {
+            Err("its output is still coming".into())
+        })
+    }
+
+    /// Still waiting, and has not run since it was seen waiting with `switches`?
+    fn still_waiting(&self, switches: u64) -> Result<bool, String> {
+        Ok(match self.client_state()? {
+            Ok(now) => now == switches,
+            Err(_) => false,
+        })
+    }
+
+    /// Writes a fence behind the client's output; its number.
+    fn send_fence(&mut self) -> u32 {
+        self.next_fence = self.next_fence.wrapping_add(1);
+        let seq = self.next_fence;
+        // Counted before it is written: the reader holds back a partial fence only
+        // while one is awaited.
+        self.awaited.fetch_add(1, Ordering::SeqCst);
+        let _ = self.fences.send(self.fence.bytes(seq));
+        seq
+    }
+
+    /// Wait (handling events) for fence `seq` to come back, until `deadline`.
+    fn await_fence(&mut self, seq: u32, deadline: Instant, editing: bool) -> bool {
         loop {
-            if self.settled() {
-                return true;
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(Event::Fence(n)) if n == seq => return true,
+                Ok(event) => self.event_proving(event, editing),
+                Err(_) => return false,
             }
-            if self.exited.is_some() || Instant::now() >= deadline {
+            if self.exited.is_some() {
                 return false;
             }
-            match self.rx.recv_timeout(QUIET / 3) {
-                Ok(event) => self.event_held(event),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return false,
+        }
+    }
+
+    /// Prove the emulated screen final: the client has read every key, acted on them
+    /// and waits for more, and everything it wrote has been drawn. In order:
+    /// 1. its input queue is empty and it is blocked waiting for input ([`Self::waiting`]),
+    ///    having switched context `n` times;
+    /// 2. a fence written behind its output comes back out of the terminal: all it wrote
+    ///    before it has been processed;
+    /// 3. it is still waiting, and has switched context `n` times: it has not run since
+    ///    1, so it wrote nothing after the fence.
+    ///
+    /// `editing`: at Enter (keys are held meanwhile) rather than while a statement runs.
+    /// `Err` says why not, when it could not be proven within `within`.
+    fn prove(&mut self, within: Duration, editing: bool) -> Result<(), String> {
+        let deadline = Instant::now() + within;
+        let mut pause = Duration::from_micros(200);
+        loop {
+            if self.exited.is_some() {
+                return Err("it exited".into());
             }
+            let why = match self.waiting()? {
+                Ok(switches) => {
+                    let seq = self.send_fence();
+                    if !self.await_fence(seq, deadline, editing) {
+                        return Err(
+                            "its output did not all come through the terminal in time".into()
+                        );
+                    }
+                    if self.still_waiting(switches)? {
+                        self.dirty = false;
+                        return Ok(());
+                    }
+                    "it ran again while its output was being read".to_string()
+                }
+                Err(now) => now,
+            };
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(why);
+            }
+            match self.rx.recv_timeout(pause.min(left)) {
+                Ok(event) => self.event_proving(event, editing),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return Err("it is gone".into()),
+            }
+            pause = (pause * 2).min(Duration::from_millis(5));
         }
     }
 
     /// A program the client started (a pager, a shell, an editor) has the terminal.
     fn foreign(&self) -> bool {
-        self.pid.is_some_and(has_children)
+        has_children(self.pid)
     }
 
     /// Busy: once the client has drawn its prompt, take it and replay held keys.
     fn try_prompt(&mut self) {
-        if !self.settled() || self.foreign() {
+        if !self.dirty || self.foreign() || !matches!(self.waiting(), Ok(Ok(_))) {
+            return;
+        }
+        if self.prove(PROMPT_ATTEMPT, false).is_err() || !matches!(self.mode, Mode::Busy) {
             return;
         }
         let Some(prompt) = screen::prompt(self.parser.screen()) else {
@@ -497,12 +682,21 @@ impl Proxy {
             return;
         };
         let prompt = prompt.clone();
-        let line = if self.settle() {
-            screen::line(self.parser.screen(), &prompt)
-        } else {
-            None
-        };
-        let Some(line) = line else {
+        if let Err(why) = self.prove(PROVE_AT_MOST, true) {
+            // Fail closed: a line not proven drawn is never decided, nor sent.
+            self.say(&format!(
+                "backstop: not sent: {} has not been seen to finish drawing the line ({why}), so backstop cannot read it. Press Enter again{}.\n",
+                self.kind.program(),
+                if why.contains("did not all come") {
+                    " (if output is stopped with Ctrl-S, Ctrl-Q resumes it)"
+                } else {
+                    ""
+                }
+            ));
+            self.redraw_line();
+            return;
+        }
+        let Some(line) = screen::line(self.parser.screen(), &prompt) else {
             // Never guess: the Enter is dropped, and the bell says so.
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(b"\x07");
@@ -567,12 +761,39 @@ impl Proxy {
         let _ = out.flush();
     }
 
+    /// Draw the client's line again below backstop's message, as the client left it, so
+    /// that its own redrawing (relative to where it thinks the cursor is) stays right.
+    fn redraw_line(&self) {
+        let screen = self.parser.screen();
+        let (top, bottom) = screen::line_rows(screen);
+        let (crow, ccol) = screen.cursor_position();
+        let (_, cols) = screen.size();
+        let rows: Vec<String> = screen.rows_formatted(0, cols.get()).collect();
+        let mut text = String::new();
+        for r in top..=bottom {
+            text.push_str("\r\n\x1b[m\x1b[K");
+            text.push_str(rows.get(usize::from(r)).map_or("", String::as_str));
+        }
+        if bottom > crow {
+            text.push_str(&format!("\x1b[{}A", bottom - crow));
+        }
+        text.push('\r');
+        if ccol > 0 {
+            text.push_str(&format!("\x1b[{ccol}C"));
+        }
+        text.push_str("\x1b[m");
+        text.push_str(&screen.attributes_formatted());
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+
     /// Erase the refused line in the client, make sure it is gone, say why, and let
     /// the client draw its prompt again.
     fn refuse(&mut self, prompt: &str, text: &str) {
         let erase = self.erase_keys();
         self.forward(&erase);
-        let cleared = self.settle()
+        let cleared = self.prove(PROVE_AT_MOST, true).is_ok()
             && screen::line(self.parser.screen(), prompt).is_some_and(|l| l.is_empty());
         let mut text = text.to_string();
         if !self.session.pending().is_empty() {
@@ -602,20 +823,13 @@ impl Proxy {
     /// client reads whole lines, else end-of-line and kill-to-start (Ctrl-E Ctrl-U),
     /// which readline, libedit, linenoise and node's readline share.
     fn erase_keys(&self) -> Vec<u8> {
-        let mode = self.slave.as_ref().and_then(|s| termios::tcgetattr(s).ok());
-        match mode {
+        match termios::tcgetattr(&self.slave).ok() {
             Some(m) if m.local_modes.contains(LocalModes::ICANON) => {
                 vec![m.special_codes[SpecialCodeIndex::VKILL]]
             }
             _ => b"\x05\x15".to_vec(),
         }
     }
-}
-
-/// Is the process running on a CPU right now (not waiting in a system call)? Only
-/// Linux says; elsewhere the quiet time alone decides.
-fn proc_running(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/syscall")).is_ok_and(|s| s.starts_with("running"))
 }
 
 /// Has the client started a program that now has the terminal (Linux only)?

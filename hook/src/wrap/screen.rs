@@ -82,12 +82,10 @@ pub fn prompt(screen: &vt100::Screen) -> Option<String> {
     (!p.trim().is_empty()).then_some(p)
 }
 
-/// The line the editor shows after `prompt`, or `None` when the screen does not
-/// show the prompt at the start of the cursor's line.
-pub fn line(screen: &vt100::Screen, prompt: &str) -> Option<String> {
+/// The first and last rows of the cursor's logical line (it wraps onto rows).
+pub fn line_rows(screen: &vt100::Screen) -> (u16, u16) {
     let (rows, _) = screen.size();
-    let (crow, ccol) = screen.cursor_position();
-    // The first row of the cursor's logical line.
+    let (crow, _) = screen.cursor_position();
     let mut top = crow;
     while top > 0 && crow - top < MAX_ROWS && continues(screen, top) {
         top -= 1;
@@ -96,6 +94,14 @@ pub fn line(screen: &vt100::Screen, prompt: &str) -> Option<String> {
     while bottom + 1 < rows.get() && continues(screen, bottom + 1) {
         bottom += 1;
     }
+    (top, bottom)
+}
+
+/// The line the editor shows after `prompt`, or `None` when the screen does not
+/// show the prompt at the start of the cursor's line.
+pub fn line(screen: &vt100::Screen, prompt: &str) -> Option<String> {
+    let (crow, ccol) = screen.cursor_position();
+    let (top, bottom) = line_rows(screen);
     let mut cells: Vec<(String, bool)> = Vec::new();
     let mut cursor_at = 0;
     for r in top..=bottom {
