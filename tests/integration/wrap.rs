@@ -527,3 +527,218 @@ fn install_wrap_clients_aliases_the_clients_and_uninstall_removes_them() {
         "export KEEP=1\n"
     );
 }
+
+/// Rounds of refused statements per client; `scripts/soak-wrap.sh` sets many more.
+fn stress_rounds() -> usize {
+    std::env::var("BACKSTOP_WRAP_STRESS_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+}
+
+/// Busy loops at the lowest priority, one more than there are cores, for as long as
+/// this lives: `backstop wrap` and its client run at that priority too, so they fight
+/// the loops for every slice of CPU (the rest of the machine is not starved).
+struct Load(Vec<std::process::Child>);
+
+impl Load {
+    fn start() -> Load {
+        let nice = on_path("nice").expect("nice (coreutils)");
+        let sh = on_path("sh").expect("sh");
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Load(
+            (0..=cores)
+                .map(|_| {
+                    Command::new(&nice)
+                        .args(["-n", "19"])
+                        .arg(&sh)
+                        .args(["-c", "while :; do :; done"])
+                        .stdin(Stdio::null())
+                        .spawn()
+                        .expect("start a busy loop")
+                })
+                .collect(),
+        )
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// How a refused statement was kept from the client.
+#[derive(Debug, Default)]
+struct Outcomes {
+    refused: usize,
+    /// The screen could not be proven final in time: the Enter was not sent.
+    not_sent: usize,
+}
+
+/// One refused statement, sent as `keys`; waits for backstop's word on it and, after
+/// a refusal, for the client's fresh `prompt`.
+fn attack(pty: &mut Pty, keys: &[&str], typed: bool, prompt: &str, tally: &mut Outcomes) {
+    for k in keys {
+        if typed {
+            // A key at a time, as fast as a person types in a burst.
+            for c in k.chars() {
+                pty.send(&c.to_string());
+                std::thread::sleep(std::time::Duration::from_millis(u64::from(
+                    c as u32 % 3,
+                )));
+            }
+        } else {
+            pty.send(k);
+        }
+    }
+    pty.expect("backstop: ");
+    let word = pty.expect(" ");
+    match word.trim() {
+        "refused" => {
+            tally.refused += 1;
+            pty.expect(prompt);
+        }
+        "not" => {
+            tally.not_sent += 1;
+            pty.expect("Press Enter again");
+            // The line is still in the client: erase it, as the message says.
+            pty.send("\x05\x15");
+        }
+        other => panic!("backstop said {other:?}: {}", pty.screen()),
+    }
+}
+
+/// The ways a statement reaches the client: typed, pasted at once with its Enter,
+/// pasted bracketed, and typed ahead behind a statement still running.
+fn attacks(pty: &mut Pty, stmt: &str, allowed: &str, prompt: &str, tally: &mut Outcomes) {
+    attack(pty, &[stmt, "\r"], true, prompt, tally);
+    attack(pty, &[&format!("{stmt}\r")], false, prompt, tally);
+    attack(
+        pty,
+        &[&format!("\x1b[200~{stmt}\x1b[201~\r")],
+        false,
+        prompt,
+        tally,
+    );
+    attack(
+        pty,
+        &[&format!("{allowed}\r{stmt}\r")],
+        false,
+        prompt,
+        tally,
+    );
+}
+
+/// `nice -n 19 backstop wrap CLIENT ARGS…` in a pseudo-terminal.
+fn wrap_niced(bench: &Bench, client: &str, args: &[&str]) -> Pty {
+    let nice = on_path("nice").expect("nice (coreutils)");
+    let mut all = vec!["-n", "19", env!("CARGO_BIN_EXE_backstop"), "wrap", client];
+    all.extend_from_slice(args);
+    Pty::spawn_clean(bench.command(&nice, &all))
+}
+
+fn report(client: &str, rounds: usize, tally: &Outcomes) {
+    eprintln!(
+        "wrap under load: {client}: {rounds} rounds, {} refused statements: {} refused, {} not sent (screen not proven final in time); table intact",
+        tally.refused + tally.not_sent,
+        tally.refused,
+        tally.not_sent
+    );
+    assert!(
+        tally.refused > 0,
+        "every statement timed out: the proof never completes under load"
+    );
+}
+
+/// Regression: under heavy load the line was once read before psql's echo reached
+/// backstop's screen, read as empty, and `DROP TABLE t;` ran.
+#[test]
+fn under_load_refused_statements_never_reach_psql() {
+    let Some(server) = PgServer::start() else {
+        return;
+    };
+    server.psql("postgres", "CREATE DATABASE app;");
+    server.psql("app", "CREATE TABLE t (a int); INSERT INTO t VALUES (1);");
+    let bench = Bench::new(server.env());
+    let _load = Load::start();
+    let mut psql = wrap_niced(&bench, "psql", &["-X", "-d", "app"]);
+    psql.expect("app=#");
+    let mut tally = Outcomes::default();
+    let rounds = stress_rounds();
+    for round in 0..rounds {
+        attacks(&mut psql, "DROP TABLE t;", "SELECT 1;", "app=#", &mut tally);
+        assert_eq!(
+            server.psql("app", "SELECT count(*) FROM t"),
+            "1",
+            "round {round}: {}",
+            psql.screen()
+        );
+    }
+    assert_eq!(psql.exit("\\q"), 0);
+    report("psql", rounds, &tally);
+}
+
+#[test]
+fn under_load_refused_statements_never_reach_mysql() {
+    let Some(server) = MysqlServer::start() else {
+        return;
+    };
+    server.sql(None, "CREATE DATABASE app;");
+    server.sql(
+        Some("app"),
+        "CREATE TABLE t (a int); INSERT INTO t VALUES (1);",
+    );
+    let bench = Bench::new(server.env());
+    let _load = Load::start();
+    let mut m = wrap_niced(&bench, "mysql", &["app"]);
+    m.expect("[app]>");
+    let mut tally = Outcomes::default();
+    let rounds = stress_rounds();
+    for round in 0..rounds {
+        attacks(&mut m, "DROP TABLE t;", "SELECT 1;", "[app]>", &mut tally);
+        assert_eq!(
+            server.sql(Some("app"), "SELECT count(*) FROM t"),
+            "1",
+            "round {round}: {}",
+            m.screen()
+        );
+    }
+    assert_eq!(m.exit("exit"), 0);
+    report("mysql", rounds, &tally);
+}
+
+#[test]
+fn under_load_refused_statements_never_reach_sqlite3() {
+    let bench = Bench::new(Vec::new());
+    let sqlite = on_path("sqlite3").expect("sqlite3 (scripts/test.sh installs it)");
+    let db = bench.work.path().join("load.db");
+    let count = || {
+        let out = Command::new(&sqlite)
+            .arg(&db)
+            .arg("SELECT count(*) FROM t;")
+            .output()
+            .expect("sqlite3");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let made = Command::new(&sqlite)
+        .arg(&db)
+        .arg("CREATE TABLE t (a); INSERT INTO t VALUES (1);")
+        .status()
+        .expect("sqlite3");
+    assert!(made.success());
+    let _load = Load::start();
+    let mut s = wrap_niced(&bench, "sqlite3", &[db.to_str().expect("utf-8")]);
+    s.expect("sqlite>");
+    let mut tally = Outcomes::default();
+    let rounds = stress_rounds();
+    for round in 0..rounds {
+        attacks(&mut s, "DROP TABLE t;", "SELECT 1;", "sqlite>", &mut tally);
+        assert_eq!(count(), "1", "round {round}: {}", s.screen());
+    }
+    assert_eq!(s.exit(".quit"), 0);
+    report("sqlite3", rounds, &tally);
+}
