@@ -742,3 +742,46 @@ fn under_load_refused_statements_never_reach_sqlite3() {
     assert_eq!(s.exit(".quit"), 0);
     report("sqlite3", rounds, &tally);
 }
+
+/// Regression: under heavy load the line was once read before the client's echo had
+/// reached backstop's screen, read as empty, and the Enter went through (`DROP TABLE
+/// t;` ran). A stand-in client that reads the keys, then takes 0.8 s to draw them (as
+/// on a starved machine: longer than the quiet time that used to stand for "drawn"),
+/// reproduces it every time; the Enter must wait for the line, and refuse it.
+#[test]
+fn a_line_the_client_draws_late_is_read_once_drawn() {
+    let stand_ins = tempfile::tempdir().expect("a PATH directory");
+    std::os::unix::fs::symlink(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/stand-ins/slow-client"),
+        stand_ins.path().join("sqlite3"),
+    )
+    .expect("sqlite3 stand-in");
+    let ran = stand_ins.path().join("ran");
+    let path = format!(
+        "{}:{}",
+        stand_ins.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let bench = Bench::new(vec![
+        ("PATH".into(), path),
+        ("SLOW_CLIENT_RAN".into(), ran.display().to_string()),
+    ]);
+    let db = bench.work.path().join("late.db");
+    let mut s = bench.wrap("sqlite3", &[db.to_str().expect("utf-8")]);
+    s.expect("sqlite>");
+    // Pasted with its Enter, then typed in two bursts.
+    s.send("DROP TABLE t;\r");
+    s.expect("backstop: refused `DROP TABLE t;`");
+    s.expect("sqlite>");
+    s.send("DROP TA");
+    s.send("BLE t;");
+    s.send("\r");
+    s.expect("backstop: refused `DROP TABLE t;`");
+    s.expect("sqlite>");
+    s.send("SELECT 1;\r");
+    s.expect("SELECT 1;");
+    assert_eq!(s.exit(".quit"), 0);
+    let lines = std::fs::read_to_string(&ran).expect("the stand-in ran lines");
+    assert!(!lines.contains("DROP"), "the client ran: {lines:?}");
+    assert!(lines.contains("SELECT 1;"), "{lines:?}");
+}
