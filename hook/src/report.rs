@@ -94,6 +94,7 @@ pub fn reason(eval: &Evaluation) -> String {
 /// What the person can do to go ahead, when there is something.
 pub fn remedy(eval: &Evaluation) -> Option<String> {
     let mut steps = Vec::new();
+    let mut backups_asked = false;
     // A rule that refuses outright makes backups for the others beside the point.
     let denied = eval.findings.iter().any(|f| f.requires == Requires::Deny);
     for f in eval
@@ -118,6 +119,17 @@ pub fn remedy(eval: &Evaluation) -> Option<String> {
                     .filter(|t| !(has_db && matches!(t.kind.as_str(), "table" | "schema")))
                     .collect();
                 for t in &missing {
+                    if t.backup.status == BackupStatus::NoRecipe {
+                        // Never a command that cannot back it up: say so.
+                        steps.push(format!(
+                            "{}; back up {} {} your own way first, then approve it at the terminal",
+                            crate::backups::no_recipe(&t.kind, &program),
+                            t.kind,
+                            quote(&t.value)
+                        ));
+                        continue;
+                    }
+                    backups_asked = true;
                     steps.push(format!("backstop backup {} --to DIR1 --to DIR2", backup_spec(t, &program)));
                 }
                 if f.targets.is_empty() {
@@ -135,12 +147,7 @@ pub fn remedy(eval: &Evaluation) -> Option<String> {
             .then(|| "approve it at the terminal (type the phrase backstop asks for)".into());
     }
     let mut text = steps.join("; then ");
-    if !denied
-        && eval
-            .findings
-            .iter()
-            .any(|f| f.requires == Requires::BackupAndApproval)
-    {
+    if !denied && backups_asked {
         text.push_str(" (two directories on different filesystems), then run the command again and approve it");
     }
     Some(text)

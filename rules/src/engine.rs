@@ -49,6 +49,9 @@ pub enum BackupStatus {
     NotRedundant,
     /// The rule does not ask for a backup.
     NotRequired,
+    /// backstop has no recipe that can back this target up (a Redis or MongoDB
+    /// database, say): no backup can be asked for, so the rule asks for approval only.
+    NoRecipe,
 }
 
 impl BackupStatus {
@@ -60,6 +63,7 @@ impl BackupStatus {
             BackupStatus::Corrupt => "corrupt",
             BackupStatus::NotRedundant => "not-redundant",
             BackupStatus::NotRequired => "not-required",
+            BackupStatus::NoRecipe => "no-recipe",
         }
     }
 }
@@ -861,7 +865,11 @@ impl Engine {
                 Some(db) if inherits => db.clone(),
                 _ => ctx.backups.status(t, &program, max_age_secs),
             };
-            all_covered &= backup.status == BackupStatus::Covered;
+            // A target no recipe can back up cannot be asked to have a backup.
+            all_covered &= matches!(
+                backup.status,
+                BackupStatus::Covered | BackupStatus::NoRecipe
+            );
             target_findings.push(TargetFinding {
                 kind: t.kind.clone(),
                 value: t.value.clone(),
@@ -1318,6 +1326,45 @@ mod tests {
         assert!(wildcard("*-delete-*", "batch-delete-image"));
         assert!(!wildcard("delete-*", "describe"));
         assert!(wildcard("*", "x"));
+    }
+
+    /// Backups as a store with recipes for PostgreSQL only would answer.
+    struct PostgresOnly;
+
+    impl BackupOracle for PostgresOnly {
+        fn status(&self, _: &Target, program: &str, _: u64) -> Backup {
+            Backup {
+                status: if program == "psql" {
+                    BackupStatus::Missing
+                } else {
+                    BackupStatus::NoRecipe
+                },
+                manifest: None,
+                detail: None,
+            }
+        }
+    }
+
+    #[test]
+    fn a_target_no_recipe_can_back_up_needs_approval_only() {
+        let ctx = Context {
+            backups: &PostgresOnly,
+            ..Context::default()
+        };
+        let e = Engine::builtin()
+            .evaluate("redis-cli FLUSHALL", &ctx)
+            .expect("evaluates");
+        assert_eq!(e.decision, Decision::Ask);
+        assert_eq!(e.findings[0].requires, Requires::BackupAndApproval);
+        assert_eq!(
+            e.findings[0].targets[0].backup.status,
+            BackupStatus::NoRecipe
+        );
+        // A target that can be backed up still needs its backup.
+        let e = Engine::builtin()
+            .evaluate("psql -d app -c 'DROP TABLE t'", &ctx)
+            .expect("evaluates");
+        assert_eq!(e.decision, Decision::Deny);
     }
 
     /// A fake filesystem: a few named files, and a record of what was asked for.

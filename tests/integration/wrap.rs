@@ -460,7 +460,7 @@ impl Drop for Redis {
 }
 
 #[test]
-fn redis_flushall_is_refused() {
+fn redis_flushall_asks_and_a_wrong_phrase_refuses() {
     let Some(redis) = Redis::start() else {
         return;
     };
@@ -473,8 +473,13 @@ fn redis_flushall_is_refused() {
     r.line("SET k v");
     let out = r.expect("OK");
     assert!(!out.contains("backstop"), "{out}");
+    // No recipe backs up a Redis database: FLUSHALL asks for approval, and says why.
     r.line("FLUSHALL");
-    r.expect("backstop: refused `FLUSHALL`");
+    r.expect("needs your approval");
+    r.expect("no recipe that backs up a database destroyed by redis-cli");
+    r.expect("to run it");
+    r.line("no");
+    r.expect("not approved");
     r.expect(&prompt);
     r.line("GET k");
     r.expect("\"v\"");
@@ -587,9 +592,7 @@ fn attack(pty: &mut Pty, keys: &[&str], typed: bool, prompt: &str, tally: &mut O
             // A key at a time, as fast as a person types in a burst.
             for c in k.chars() {
                 pty.send(&c.to_string());
-                std::thread::sleep(std::time::Duration::from_millis(u64::from(
-                    c as u32 % 3,
-                )));
+                std::thread::sleep(std::time::Duration::from_millis(u64::from(c as u32 % 3)));
             }
         } else {
             pty.send(k);
