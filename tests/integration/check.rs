@@ -110,11 +110,13 @@ mod wrappers {
         fish_c: "bash", "fish -c 'rm -rf /srv/data'";
         eval: "bash", "eval 'rm -rf /srv/data'";
         stacked: "bash", "sudo env A=1 nice timeout 5 bash -c 'rm -rf /srv/data'";
+        backstop_wrap: "bash", "backstop wrap sqlite3 /srv/app.db 'DROP TABLE t'";
     }
     allowed! {
         command_v: "bash", "command -v rm";
         sudo_list: "bash", "sudo -l";
         bash_script: "bash", "bash ./build.sh";
+        backstop_wrap_select: "bash", "backstop wrap sqlite3 /srv/app.db 'SELECT 1'";
     }
 }
 

@@ -788,3 +788,53 @@ fn a_line_the_client_draws_late_is_read_once_drawn() {
     assert!(!lines.contains("DROP"), "the client ran: {lines:?}");
     assert!(lines.contains("SELECT 1;"), "{lines:?}");
 }
+
+/// With the shell hook and `--wrap-clients` both installed, `psql -c 'DROP…'` was
+/// asked about twice: by the hook for the line, by `wrap` for psql's arguments. The
+/// approval given at the prompt now carries to the `wrap` that the same shell starts,
+/// and to no other.
+#[test]
+fn a_line_approved_at_the_shell_prompt_is_not_asked_again_by_wrap() {
+    let Some(server) = PgServer::start() else {
+        return;
+    };
+    server.psql("postgres", "CREATE DATABASE app;");
+    server.psql("app", "CREATE TABLE t (a int); CREATE TABLE u (a int);");
+    let bench = Bench::new(server.env());
+    bench.back_up("postgres:app");
+    let profile = bench.file(".bashrc", "PS1='SH''> '\n");
+    let p = profile.to_str().expect("utf-8");
+    bench.backstop(&["install", "bash", "--wrap-clients", "--profile", p]);
+    let bash = on_path("bash").expect("bash");
+    let mut sh = Pty::spawn_clean(bench.command(&bash, &["--rcfile", p, "-i"]));
+    sh.expect("SH> ");
+    sh.line("psql -X -d app -c 'DROP TABLE t'");
+    sh.expect("type PROCEED to run it");
+    sh.line("PROCEED");
+    let out = sh.expect("SH> ");
+    assert!(out.contains("DROP TABLE"), "psql ran it: {out}");
+    assert!(
+        !out.contains("needs your approval"),
+        "asked a second time: {out}"
+    );
+    // A wrap that the shell did not start itself (here an inner bash does) is asked
+    // again: the prompt's approval is not handed on.
+    let backstop = env!("CARGO_BIN_EXE_backstop");
+    sh.line(&format!(
+        "bash -c \"{backstop} wrap psql -X -d app -c 'DROP TABLE u'; echo INNER''DONE\""
+    ));
+    sh.expect("type PROCEED to run it");
+    sh.line("PROCEED");
+    sh.expect("type PROCEED to run it");
+    sh.line("no");
+    let out = sh.expect("INNERDONE");
+    assert!(out.contains("not approved"), "{out}");
+    assert_eq!(sh.exit("exit"), 0);
+    assert_eq!(
+        server.psql(
+            "app",
+            "SELECT string_agg(tablename, ',') FROM pg_tables WHERE schemaname = 'public'"
+        ),
+        "u"
+    );
+}

@@ -136,6 +136,21 @@ impl Decider {
         Ok(())
     }
 
+    /// Records that each of `asks` goes ahead on the approval in audit record `seq`,
+    /// given at the shell's prompt (which this record uses up).
+    pub fn approved_at_the_prompt(&self, asks: &[(String, Evaluation)], seq: u64) {
+        for (line, eval) in asks {
+            hook::log(
+                &self.dirs,
+                &self.who,
+                "approved",
+                line,
+                Some(eval),
+                &super::approval::detail(seq),
+            );
+        }
+    }
+
     /// Run a `\gexec` query read-only (every transaction of the session read-only),
     /// and return the statements it generates as one-shot psql lines.
     fn gexec(&self, conn: &[String], query: &str, cwd: &Path) -> Result<Vec<String>, String> {

@@ -9,6 +9,7 @@
 //! whole input is decided first, as `check` decides a client's stdin, and the client
 //! is not started if it is refused: a pipe cannot feed a session past backstop.
 
+pub mod approval;
 pub mod client;
 pub mod decide;
 #[cfg(unix)]
@@ -81,7 +82,15 @@ pub fn run(a: &WrapArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(crate::cmd::hook::EXIT_DENIED));
         }
         Verdict::Ask(asks) => {
-            if let Err(why) = decider.ask(&asks) {
+            // Asked and answered at the shell's prompt a moment ago: not asked again.
+            let at_prompt = if piped {
+                None
+            } else {
+                approval::at_the_prompt(&decider.dirs, &asks)
+            };
+            if let Some(seq) = at_prompt {
+                decider.approved_at_the_prompt(&asks, seq);
+            } else if let Err(why) = decider.ask(&asks) {
                 eprintln!(
                     "backstop: not approved ({why}); {} was not started",
                     kind.program()
