@@ -14,6 +14,9 @@
 //! session of its own, could as well type the approval phrase on that terminal. The
 //! approval must also be the shell's latest decision, at most [`FRESH`] old, not
 //! used by another `wrap` yet, and name every rule and target `wrap` would ask about.
+//!
+//! Without `/proc` (not Linux) no approval is carried: `wrap` asks again.
+#![cfg_attr(not(target_os = "linux"), allow(dead_code))]
 
 use backstop_rules::Evaluation;
 

@@ -98,6 +98,7 @@ struct Proxy {
     /// The client's end of the terminal: what it has not read yet, and its mode.
     slave: File,
     /// The terminal's device number (a client blocked in `read` must be reading it).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     tty: u64,
     pid: u32,
     parser: vt100::Parser,
@@ -649,6 +650,12 @@ impl Proxy {
             i += 1;
         }
         self.forward(&bytes[start..]);
+        // Keys that came while an Enter that was not sent waited for its proof: the
+        // line editor still has them next.
+        if !self.held.is_empty() && matches!(self.mode, Mode::Editing { .. }) {
+            let held = std::mem::take(&mut self.held);
+            self.input(&held);
+        }
     }
 
     fn input_busy(&mut self, bytes: &[u8]) {
