@@ -751,8 +751,8 @@ fn under_load_refused_statements_never_reach_sqlite3() {
 /// t;` ran). A stand-in client that reads the keys, then takes 0.8 s to draw them (as
 /// on a starved machine: longer than the quiet time that used to stand for "drawn"),
 /// reproduces it every time; the Enter must wait for the line, and refuse it.
-#[test]
-fn a_line_the_client_draws_late_is_read_once_drawn() {
+/// `sqlite3` on PATH is the slow stand-in client, with these settings.
+fn slow_client(settings: &[(&str, &str)]) -> (Bench, tempfile::TempDir, PathBuf) {
     let stand_ins = tempfile::tempdir().expect("a PATH directory");
     std::os::unix::fs::symlink(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/stand-ins/slow-client"),
@@ -765,10 +765,39 @@ fn a_line_the_client_draws_late_is_read_once_drawn() {
         stand_ins.path().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let bench = Bench::new(vec![
-        ("PATH".into(), path),
-        ("SLOW_CLIENT_RAN".into(), ran.display().to_string()),
-    ]);
+    let mut env = vec![
+        ("PATH".to_string(), path),
+        ("SLOW_CLIENT_RAN".to_string(), ran.display().to_string()),
+    ];
+    env.extend(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    (Bench::new(env), stand_ins, ran)
+}
+
+/// The screen not proven final within the bound: the Enter is not sent, and the
+/// person is told; once the client has drawn the line, Enter decides it.
+#[test]
+fn an_enter_not_proven_in_time_is_not_sent() {
+    let (bench, _stand_ins, ran) =
+        slow_client(&[("SLOW_CLIENT_SECONDS", "4.5"), ("SLOW_CLIENT_READS", "1")]);
+    let db = bench.work.path().join("late.db");
+    let mut s = bench.wrap("sqlite3", &[db.to_str().expect("utf-8")]);
+    s.expect("sqlite>");
+    s.send("DROP TABLE t;\r");
+    s.expect("backstop: not sent: sqlite3 has not been seen to finish drawing the line");
+    s.expect("Press Enter again");
+    // The client draws the line (4.5 s after it read it), then the Enter again.
+    s.expect("DROP TABLE t;");
+    s.send("\r");
+    s.expect("backstop: refused `DROP TABLE t;`");
+    s.expect("sqlite>");
+    assert_eq!(s.exit(".quit"), 0);
+    let lines = std::fs::read_to_string(&ran).unwrap_or_default();
+    assert!(!lines.contains("DROP"), "the client ran: {lines:?}");
+}
+
+#[test]
+fn a_line_the_client_draws_late_is_read_once_drawn() {
+    let (bench, _stand_ins, ran) = slow_client(&[]);
     let db = bench.work.path().join("late.db");
     let mut s = bench.wrap("sqlite3", &[db.to_str().expect("utf-8")]);
     s.expect("sqlite>");
