@@ -59,6 +59,22 @@ pub enum Cmd {
     /// Decide an AI coding agent's shell command: reads the agent's hook JSON on stdin
     /// and answers in its protocol (claude, codex, gemini, cursor, copilot)
     AgentHook(AgentHookArgs),
+    /// Run psql, mysql, mariadb, sqlite3, redis-cli or mongosh with each statement you
+    /// submit decided before the client gets it
+    Wrap(WrapArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  backstop wrap psql -d app\n  backstop wrap sqlite3 ~/notes.db\n  backstop wrap redis-cli -p 6380\n\
+Exit codes: the client's own; 2 when its arguments or piped input are refused, 1 when they are not approved, 3 on an error."
+)]
+pub struct WrapArgs {
+    /// The client: psql, mysql, mariadb, sqlite3, redis-cli or mongosh
+    pub client: String,
+    /// The client's own arguments
+    #[arg(num_args = 0.., allow_hyphen_values = true, trailing_var_arg = true)]
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -155,6 +171,11 @@ pub struct InstallArgs {
     /// (.claude/settings.json, .codex/hooks.json, …) instead of the user's
     #[arg(long, conflicts_with = "profile")]
     pub project: bool,
+    /// For a shell: also make psql, mysql, mariadb, sqlite3, redis-cli and mongosh
+    /// run through `backstop wrap` (aliases in the same block; `uninstall` removes
+    /// them, and installing again without this flag drops them)
+    #[arg(long)]
+    pub wrap_clients: bool,
 }
 
 #[derive(Debug, Args)]

@@ -67,7 +67,7 @@ pub fn run(a: &HookArgs) -> Result<ExitCode> {
         eprintln!("backstop: interrupted; the line did not run");
         log(
             &dirs,
-            a,
+            &Who::of(a),
             "refused",
             &line,
             Some(&eval),
@@ -86,7 +86,7 @@ pub fn run(a: &HookArgs) -> Result<ExitCode> {
                 }
                 log(
                     &dirs,
-                    a,
+                    &Who::of(a),
                     "allowed",
                     &line,
                     Some(&eval),
@@ -102,7 +102,7 @@ pub fn run(a: &HookArgs) -> Result<ExitCode> {
                 text.push_str(&format!("  to go ahead: {remedy}\n"));
             }
             eprint!("{}backstop: refused `{line}`\n{text}", lead(a));
-            log(&dirs, a, "deny", &line, Some(&eval), "");
+            log(&dirs, &Who::of(a), "deny", &line, Some(&eval), "");
             if wants_only_a_backup(&eval) {
                 if let Some(code) = offer_backup(a, &dirs, &input, &oracle)? {
                     return Ok(code);
@@ -135,7 +135,7 @@ fn wants_only_a_backup(eval: &Evaluation) -> bool {
 }
 
 /// The time allowed for an answer: a minute, or less if the environment says so.
-fn answer_within() -> Duration {
+pub(crate) fn answer_within() -> Duration {
     std::env::var("BACKSTOP_ANSWER_WITHIN")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -229,7 +229,7 @@ fn offer_backup(
             eprintln!("backstop: the backup was not made ({why}); nothing of it was kept, and the line did not run");
             log(
                 dirs,
-                a,
+                &Who::of(a),
                 "refused",
                 &input.line,
                 None,
@@ -240,7 +240,7 @@ fn offer_backup(
     }
     log(
         dirs,
-        a,
+        &Who::of(a),
         "backed-up",
         &input.line,
         None,
@@ -263,7 +263,7 @@ fn offer_backup(
             );
             log(
                 dirs,
-                a,
+                &Who::of(a),
                 "deny",
                 &input.line,
                 Some(&eval),
@@ -275,7 +275,7 @@ fn offer_backup(
 }
 
 fn ask(a: &HookArgs, dirs: &Dirs, line: &str, eval: &Evaluation) -> Result<ExitCode> {
-    log(dirs, a, "ask", line, Some(eval), "");
+    log(dirs, &Who::of(a), "ask", line, Some(eval), "");
     let phrase = phrase(eval);
     let question = format!(
         "{}backstop: `{line}` needs your approval\n{}backstop: type {phrase} to run it (anything else refuses): ",
@@ -284,13 +284,13 @@ fn ask(a: &HookArgs, dirs: &Dirs, line: &str, eval: &Evaluation) -> Result<ExitC
     );
     match tty::ask(&question, &phrase, answer_within()) {
         Answer::Approved => {
-            log(dirs, a, "approved", line, Some(eval), "");
+            log(dirs, &Who::of(a), "approved", line, Some(eval), "");
             leave_note(a, dirs, line, manifest_ids(eval), true)?;
             Ok(ExitCode::SUCCESS)
         }
         Answer::Refused(why) => {
             eprintln!("backstop: not approved ({why}); the line did not run");
-            log(dirs, a, "refused", line, Some(eval), &why);
+            log(dirs, &Who::of(a), "refused", line, Some(eval), &why);
             Ok(ExitCode::from(EXIT_REFUSED))
         }
         Answer::NoTerminal => {
@@ -298,7 +298,7 @@ fn ask(a: &HookArgs, dirs: &Dirs, line: &str, eval: &Evaluation) -> Result<ExitC
             eprint!("{}", describe(eval, dirs, true));
             log(
                 dirs,
-                a,
+                &Who::of(a),
                 "refused",
                 line,
                 Some(eval),
@@ -371,7 +371,7 @@ fn session_file(session: &str) -> String {
 
 /// `PROCEED`, or the target's own name when a critical rule (or one that says so)
 /// matched: typing `Ubuntu-24.04` is a deliberate act that `PROCEED` may not be.
-fn phrase(eval: &Evaluation) -> String {
+pub(crate) fn phrase(eval: &Evaluation) -> String {
     eval.findings
         .iter()
         .filter(|f| f.decision == Decision::Ask)
@@ -399,7 +399,7 @@ fn manifest_ids(eval: &Evaluation) -> Vec<String> {
 }
 
 /// The rules and targets, briefly; with `evidence`, each covering backup's copies.
-fn describe(eval: &Evaluation, dirs: &Dirs, evidence: bool) -> String {
+pub(crate) fn describe(eval: &Evaluation, dirs: &Dirs, evidence: bool) -> String {
     let manifests = if evidence {
         Manifest::list(&manifests_dir(dirs)).unwrap_or_default()
     } else {
@@ -485,11 +485,27 @@ fn describe(eval: &Evaluation, dirs: &Dirs, evidence: bool) -> String {
     out
 }
 
+/// Who a decision is recorded for: the audit log's source (`bash`, `wrap:psql`) and session.
+#[derive(Debug, Clone)]
+pub struct Who {
+    pub source: String,
+    pub session: String,
+}
+
+impl Who {
+    fn of(a: &HookArgs) -> Who {
+        Who {
+            source: a.shell.clone(),
+            session: a.session.clone().unwrap_or_default(),
+        }
+    }
+}
+
 /// Record a decision. The log must not stop a decision from being enforced, so a
 /// failure to write it is reported, not fatal.
-fn log(
+pub(crate) fn log(
     dirs: &Dirs,
-    a: &HookArgs,
+    who: &Who,
     event: &str,
     line: &str,
     eval: Option<&Evaluation>,
@@ -506,8 +522,8 @@ fn log(
     });
     let entry = Entry {
         event: event.into(),
-        source: a.shell.clone(),
-        session: a.session.clone().unwrap_or_default(),
+        source: who.source.clone(),
+        session: who.session.clone(),
         line: line.into(),
         rules,
         targets,
@@ -536,7 +552,7 @@ fn after(a: &HookArgs, dirs: &Dirs) -> Result<ExitCode> {
     let status = a.status.unwrap_or(-1);
     log(
         dirs,
-        a,
+        &Who::of(a),
         "ran",
         &p.line,
         None,

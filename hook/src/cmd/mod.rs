@@ -5,7 +5,7 @@ mod audit;
 pub(crate) mod backup;
 mod check;
 mod explain;
-mod hook;
+pub(crate) mod hook;
 pub(crate) mod init;
 mod policy;
 mod scan;
@@ -40,6 +40,7 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
         Cmd::Install(a) => init::install(&a),
         Cmd::Uninstall(a) => init::uninstall(&a),
         Cmd::AgentHook(a) => Ok(agent::run(&a)),
+        Cmd::Wrap(a) => crate::wrap::run(&a),
     }
 }
 
