@@ -1574,8 +1574,7 @@ mod tests {
                 } else {
                     BackupStatus::NoRecipe
                 },
-                manifest: None,
-                detail: None,
+                ..Backup::default()
             }
         }
     }

@@ -23,8 +23,10 @@ struct Bench {
 impl Bench {
     fn new(env: Vec<(String, String)>) -> Bench {
         let real_home = std::env::var_os("HOME").expect("HOME is set");
+        let backstop_home = tempfile::tempdir().expect("BACKSTOP_HOME");
+        crate::count_tmpfs(backstop_home.path());
         Bench {
-            backstop_home: tempfile::tempdir().expect("BACKSTOP_HOME"),
+            backstop_home,
             work: tempfile::Builder::new()
                 .prefix("backstop-wrap-test")
                 .tempdir_in(real_home)
