@@ -229,6 +229,13 @@ impl Read for Verified {
     }
 }
 
+/// The copies of `m` in the order a restore tries them: local files first (no
+/// network, no program to start), then remote copies, each in the manifest's order.
+pub fn restore_order(m: &Manifest) -> Vec<&Copy> {
+    let (local, remote): (Vec<&Copy>, Vec<&Copy>) = m.copies.iter().partition(|c| !c.is_remote());
+    local.into_iter().chain(remote).collect()
+}
+
 /// Read `copy` of `m` once, giving `consume` its bytes as they are verified, and the
 /// verdict on the whole copy after it: `consume` must only write into a scratch place,
 /// to be committed by the caller once this returns `Ok`.
@@ -245,7 +252,7 @@ pub fn read_verified<T>(
 ) -> Result<T> {
     let mut src = crate::source::open_copy(copy)?;
     let unusable = |problem: String| Error::CopyUnusable {
-        path: copy.path.clone(),
+        copy: copy.shown(),
         problem,
     };
     let blocks_checked = recorded_blocks(m, copy).is_some();
@@ -258,7 +265,7 @@ pub fn read_verified<T>(
                 let end = produce(&mut *src, m, copy, cancel, progress, &tx, &spare_rx);
                 let _ = tx.send(Msg::End(end));
             })
-            .map_err(io("start reading", &copy.path))?;
+            .map_err(|e| unusable(format!("it cannot be read ({e})")))?;
         let mut reader = Verified {
             rx,
             spare: spare_tx,
@@ -311,7 +318,7 @@ pub fn copy_verified(
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     return Err(Error::CopyUnusable {
-                        path: copy.path.clone(),
+                        copy: copy.shown(),
                         problem: e.to_string(),
                     })
                 }
@@ -582,7 +589,7 @@ pub fn extract_tree(
     index: &[IndexEntry],
     select: &str,
     dest: &Path,
-    copy_path: &Path,
+    copy: &str,
     cancel: &AtomicBool,
 ) -> Result<Extracted> {
     let parent = dest.parent().unwrap_or(Path::new("."));
@@ -593,7 +600,7 @@ pub fn extract_tree(
             index,
             select,
             dest,
-            copy_path,
+            copy,
             cancel,
             as_root,
             flusher: &flusher,
@@ -610,7 +617,7 @@ struct Extraction<'a, F> {
     index: &'a [IndexEntry],
     select: &'a str,
     dest: &'a Path,
-    copy_path: &'a Path,
+    copy: &'a str,
     cancel: &'a AtomicBool,
     as_root: bool,
     flusher: &'a F,
@@ -619,7 +626,7 @@ struct Extraction<'a, F> {
 impl<F: Flush> Extraction<'_, F> {
     fn unusable(&self, problem: String) -> Error {
         Error::CopyUnusable {
-            path: self.copy_path.to_path_buf(),
+            copy: self.copy.to_string(),
             problem,
         }
     }
@@ -712,7 +719,7 @@ impl<F: Flush> Extraction<'_, F> {
                     Ok(())
                 } else {
                     Err(Error::CopyUnusable {
-                        path: self.copy_path.to_path_buf(),
+                        copy: self.copy.to_string(),
                         problem: format!(
                             "{name} is a {k:?} in the archive and a {:?} in the index",
                             ix.kind
@@ -1137,12 +1144,7 @@ mod tests {
             created: 0,
             backstop_version: "0".into(),
             recipe: "native-tar".into(),
-            copies: vec![Copy {
-                path,
-                device: 0,
-                size: digest.size,
-                sha256: digest.hex(),
-            }],
+            copies: vec![Copy::local(path, 0, digest.size, digest.hex())],
             redundant: true,
             verified: String::new(),
             restore_test: "not-run".into(),
@@ -1176,7 +1178,7 @@ mod tests {
                 &m.index,
                 select,
                 staging.path(),
-                &m.copies[0].path,
+                &m.copies[0].shown(),
                 &cancel,
             )
         })?;
@@ -1310,15 +1312,7 @@ mod tests {
         let staging = Staging::beside(&out.path().join("data")).unwrap();
         let cancel = AtomicBool::new(false);
         let mut r = Breaks(&bytes[..], 2 << 20);
-        let e = extract_tree(
-            &mut r,
-            &m.index,
-            "data",
-            staging.path(),
-            Path::new("c"),
-            &cancel,
-        )
-        .unwrap_err();
+        let e = extract_tree(&mut r, &m.index, "data", staging.path(), "c", &cancel).unwrap_err();
         assert!(e.to_string().contains("the disk went away"), "{e}");
         drop(staging);
         assert!(names(out.path()).is_empty(), "{:?}", names(out.path()));
@@ -1340,7 +1334,7 @@ mod tests {
                 &m.index,
                 "data",
                 staging.path(),
-                &m.copies[0].path,
+                &m.copies[0].shown(),
                 &cancel,
             )
         })
@@ -1369,7 +1363,7 @@ mod tests {
                 index,
                 "data",
                 staging.path(),
-                Path::new("c"),
+                "c",
                 &cancel,
             )
             .unwrap_err()

@@ -438,8 +438,10 @@ fn a_taken_place_is_refused_then_backed_up_before_force_replaces_it() {
     let r = h.run(&["restore-test", &id]);
     code(&r, 0);
     assert!(
-        r.stdout
-            .contains("5 entries extracted to a scratch directory; all 2 files"),
+        r.stdout.contains(&format!(
+            "5 entries extracted from {} to a scratch directory; all 2 files",
+            copies(&first)[0].display()
+        )),
         "{}",
         r.stdout
     );

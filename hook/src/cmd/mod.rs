@@ -2,14 +2,15 @@
 
 pub mod agent;
 mod audit;
-mod backup;
+pub(crate) mod backup;
 mod check;
 mod explain;
-mod hook;
+pub(crate) mod hook;
 pub(crate) mod init;
 mod policy;
 mod restore;
 mod scan;
+mod setup;
 mod words;
 
 use std::path::PathBuf;
@@ -35,12 +36,14 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
         Cmd::Cleanup(a) => backup::cleanup(&a),
         Cmd::Restore(a) => restore::run(&a),
         Cmd::Undo(a) => restore::undo(&a),
+        Cmd::Setup(a) => setup::run(&a),
         Cmd::Hook(a) => hook::run(&a),
         Cmd::Audit(a) => audit::run(&a),
         Cmd::Init(a) => init::init(&a),
         Cmd::Install(a) => init::install(&a),
         Cmd::Uninstall(a) => init::uninstall(&a),
         Cmd::AgentHook(a) => Ok(agent::run(&a)),
+        Cmd::Wrap(a) => crate::wrap::run(&a),
     }
 }
 

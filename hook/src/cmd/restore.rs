@@ -22,13 +22,15 @@ use backstop_rules::GitSource;
 use indicatif::HumanBytes;
 use serde::Serialize;
 
-use super::backup::{backup_one, stem, Dests};
+use super::backup::{make_backup, stem, Request};
 use crate::audit::{self, Entry, Record, TargetRecord};
 use crate::backups::manifests_dir;
 use crate::cli::{RestoreArgs, UndoArgs};
 use crate::config::Dirs;
 use crate::progress::Progress;
 use crate::recipes::{self, Recipes, Spec};
+use crate::settings::Settings;
+use backstop_backup::dest::Dest;
 
 /// Exit codes, beside `check`'s: restored; no copy could be restored; refused or bad input.
 pub const EXIT_RESTORED: u8 = 0;
@@ -42,6 +44,9 @@ const LISTED: usize = 10;
 struct Ctx {
     dirs: Dirs,
     recipes: Recipes,
+    /// config.toml, needed only where `--force` backs up to the configured
+    /// destinations: a mistake in it does not stop a restore that needs none.
+    settings: Result<Settings, String>,
     cancel: Arc<AtomicBool>,
     /// With `--json` stdout holds only the JSON: what happens is told on stderr.
     narrate_on_stderr: bool,
@@ -51,9 +56,11 @@ impl Ctx {
     fn new(json: bool) -> Result<Ctx> {
         let dirs = Dirs::discover()?;
         let recipes = Recipes::load(&dirs)?;
+        let settings = Settings::load(&dirs).map_err(|e| format!("{e:#}"));
         Ok(Ctx {
             dirs,
             recipes,
+            settings,
             cancel: catch_interrupts(),
             narrate_on_stderr: json,
         })
@@ -107,11 +114,11 @@ struct Job<'m> {
     dir: Option<PathBuf>,
 }
 
-/// `--force` and where its backups go.
+/// `--force` and where its backups go (`--backup-to`).
 #[derive(Debug, Clone, Copy)]
 struct Force<'a> {
     on: bool,
-    backup_to: &'a [PathBuf],
+    backup_to: &'a [String],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -129,8 +136,9 @@ struct Outcome {
     kind: String,
     place: String,
     outcome: Status,
-    /// The copy it was restored from.
-    copy: Option<PathBuf>,
+    /// The copy it was restored from: a file, or a remote copy
+    /// (`rclone:nas:backstop/x.tar`, `restic:REPO snapshot 1a2b3c4d`).
+    copy: Option<String>,
     /// With `--force`: the backup of what was at the place before.
     previous: Option<String>,
     /// What was restored, or why not.
@@ -190,7 +198,7 @@ fn tell(ctx: &Ctx, out: &Outcome) {
     match out.outcome {
         Status::Restored => {
             let from = match &out.copy {
-                Some(c) => format!("{} (backup {})", c.display(), out.id),
+                Some(c) => format!("{c} (backup {})", out.id),
                 None => out.id.clone(),
             };
             ctx.say(&format!(
@@ -500,31 +508,75 @@ fn taken(ctx: &Ctx, job: &Job) -> Result<Option<String>, String> {
     }))
 }
 
-/// Where a `--force` backup of the place goes: `--backup-to`, or the directories of
-/// the restored backup's own copies; and whether one filesystem is accepted there.
-fn force_dests(m: &Manifest, force: Force) -> (Vec<PathBuf>, bool) {
-    if !force.backup_to.is_empty() {
-        return (force.backup_to.to_vec(), false);
+/// The destinations a backup's copies were written to, rebuilt from its manifest: a
+/// local copy's directory, a remote copy's `restic:REPO` or `rclone:REMOTE:PATH`.
+/// `None` when one cannot be rebuilt (a directory that is gone, a remote copy that
+/// does not name its destination).
+fn dests_of(m: &Manifest) -> Option<Vec<Dest>> {
+    let mut out: Vec<Dest> = Vec::new();
+    for c in &m.copies {
+        let d = if c.is_remote() {
+            Dest::parse(c.location.as_deref()?)
+                .ok()
+                .filter(|d| d.kind() == c.kind)?
+        } else {
+            Dest::Local(c.path.parent().filter(|p| p.is_dir())?.to_path_buf())
+        };
+        if !out.contains(&d) {
+            out.push(d);
+        }
     }
-    let dirs = m
-        .copies
-        .iter()
-        .filter_map(|c| c.path.parent().map(Path::to_path_buf))
-        .collect();
-    // The person accepted one filesystem for these directories when they made it.
-    (dirs, !m.redundant)
+    (out.len() >= 2).then_some(out)
 }
 
-fn refusal(job: &Job, what: &str, force: Force) -> String {
-    let (dests, _) = force_dests(job.m, force);
-    let dests: Vec<String> = dests.iter().map(|d| d.display().to_string()).collect();
+/// Where a `--force` backup of the place goes: `--backup-to`; else where the
+/// restored backup's own copies are (remote ones included); else the destinations
+/// configured in config.toml. With the backup's own destinations, the person accepted
+/// a shared failure domain when they made it if it is not redundant.
+fn force_request(m: &Manifest, force: Force) -> Request {
+    if !force.backup_to.is_empty() {
+        return Request {
+            to: force.backup_to.to_vec(),
+            same_device: false,
+        };
+    }
+    match dests_of(m) {
+        Some(dests) => Request {
+            to: dests.iter().map(Dest::to_string).collect(),
+            same_device: !m.redundant,
+        },
+        // Empty: the configured destinations.
+        None => Request::default(),
+    }
+}
+
+/// The destinations of a `--force` backup, for a person.
+fn force_targets(ctx: &Ctx, r: &Request) -> String {
+    let named: Vec<String> = if r.to.is_empty() {
+        match &ctx.settings {
+            Ok(s) => s.backup.to.iter().map(|c| c.dest.to_string()).collect(),
+            Err(_) => Vec::new(),
+        }
+    } else {
+        r.to.clone()
+    };
+    if named.is_empty() {
+        "the destinations in config.toml, which names none yet: give --backup-to DEST --backup-to DEST".into()
+    } else {
+        named.join(" and ")
+    }
+}
+
+fn refusal(ctx: &Ctx, job: &Job, what: &str, force: Force) -> String {
+    let r = force_request(job.m, force);
     format!(
         "{what}. Nothing was changed. Restore elsewhere with --to, or pass --force to back up what is there first (to {}) and then replace it.",
-        dests.join(" and ")
+        force_targets(ctx, &r)
     )
 }
 
-/// Back up what is at the place, with the same two-destination rule as any backup.
+/// Back up what is at the place, with the same rule as any backup: two copies in
+/// different failure domains, each re-read and proven.
 fn back_up_place(ctx: &Ctx, job: &Job, force: Force) -> Result<Manifest, Stop> {
     let kind = job.m.target.kind.as_str();
     let spec = if kind == "path" {
@@ -543,22 +595,22 @@ fn back_up_place(ctx: &Ctx, job: &Job, force: Force) -> Result<Manifest, Stop> {
         let value = recipes::normalise(recipe, &job.place).map_err(|e| failed(format!("{e:#}")))?;
         Spec::Recipe { recipe, value }
     };
-    let (to, same_device) = force_dests(job.m, force);
+    let request = force_request(job.m, force);
+    let settings = ctx.settings.as_ref().map_err(|e| {
+        failed(format!(
+            "what is at {} could not be backed up, so it was left as it was: {e}",
+            job.place
+        ))
+    })?;
     ctx.say(&format!(
-        "backing up what is at {} first (--force)",
-        job.place
+        "backing up what is at {} first (--force), to {}",
+        job.place,
+        force_targets(ctx, &request)
     ));
-    let (m, _) = backup_one(
-        &ctx.dirs,
-        Dests {
-            to: &to,
-            same_device,
-        },
-        &spec,
-    )
-    .map_err(|e| {
+    let made = make_backup(&ctx.dirs, settings, &request, &spec, Some(&ctx.cancel));
+    let (m, _) = made.map_err(|e| {
         let hint = if force.backup_to.is_empty() {
-            " (give two other directories with --backup-to DIR --backup-to DIR)"
+            " (give two other destinations with --backup-to DEST --backup-to DEST)"
         } else {
             ""
         };
@@ -567,11 +619,7 @@ fn back_up_place(ctx: &Ctx, job: &Job, force: Force) -> Result<Manifest, Stop> {
             job.place
         ))
     })?;
-    let copies: Vec<String> = m
-        .copies
-        .iter()
-        .map(|c| c.path.display().to_string())
-        .collect();
+    let copies: Vec<String> = m.copies.iter().map(Copy::shown).collect();
     ctx.say(&format!(
         "  backed up as {} ({})",
         m.id,
@@ -580,8 +628,10 @@ fn back_up_place(ctx: &Ctx, job: &Job, force: Force) -> Result<Manifest, Stop> {
     Ok(m)
 }
 
-/// Read the copies in turn until one restores: a copy that fails (missing, wrong size,
-/// wrong hash) is reported and the other is tried; `reset` clears what it left.
+/// Read the copies in turn (local ones first, then remote ones: see
+/// `put::restore_order`) until one restores: a copy that fails (missing, wrong size,
+/// wrong hash, its program failing) is reported and the next is tried; `reset`
+/// clears what it left.
 fn first_good_copy<'m, T>(
     ctx: &Ctx,
     job: &Job<'m>,
@@ -589,11 +639,11 @@ fn first_good_copy<'m, T>(
     mut attempt: impl FnMut(&'m Copy, &Progress) -> backstop_backup::Result<T>,
     mut reset: impl FnMut(),
 ) -> Result<(T, &'m Copy), Stop> {
-    let copies = &job.m.copies;
-    for (i, copy) in copies.iter().enumerate() {
+    let copies = put::restore_order(job.m);
+    for (i, copy) in copies.iter().copied().enumerate() {
         let progress = Progress::new(
             Some(copy.size),
-            &format!("restoring {} from copy {}", job.place, i + 1),
+            &format!("restoring {} from {}", job.place, copy.shown()),
         );
         let result = attempt(copy, &progress);
         progress.finish();
@@ -603,8 +653,10 @@ fn first_good_copy<'m, T>(
                 ctx.say(&format!("  {e}"));
                 problems.push(e.to_string());
                 reset();
-                if i + 1 < copies.len() {
-                    ctx.say("  trying the other copy");
+                match copies.get(i + 1..).unwrap_or_default() {
+                    [] => {}
+                    [last] => ctx.say(&format!("  trying the other copy, {}", last.shown())),
+                    [next, ..] => ctx.say(&format!("  trying the next copy, {}", next.shown())),
                 }
             }
             Err(BackupError::Interrupted) => {
@@ -678,7 +730,7 @@ fn restore_job(ctx: &Ctx, job: &Job, force: Force, out: &mut Outcome) -> Result<
             job.place
         ))
     })? {
-        Some(what) if !force.on => return Err(Stop::Refused(refusal(job, &what, force))),
+        Some(what) if !force.on => return Err(Stop::Refused(refusal(ctx, job, &what, force))),
         Some(_) => true,
         None => false,
     };
@@ -739,14 +791,14 @@ fn restore_path(
         &mut out.problems,
         |c, p| {
             put::read_verified(m, c, cancel, &|n| p.inc(n), |r| {
-                put::extract_tree(r, &m.index, &select, staging.path(), &c.path, cancel)
+                put::extract_tree(r, &m.index, &select, staging.path(), &c.shown(), cancel)
             })
         },
         || {
             let _ = staging.clear();
         },
     )?;
-    out.copy = Some(copy.path.clone());
+    out.copy = Some(copy.shown());
     commit(ctx, staging, job, expect)?;
     Ok(format!(
         "{} ({}), {}, {}; each file hashed as it was written and matching the index",
@@ -803,7 +855,7 @@ fn restore_file(
             let _ = staging.clear();
         },
     )?;
-    out.copy = Some(copy.path.clone());
+    out.copy = Some(copy.shown());
     let r = runner(recipe, job, staging.scratch(), Some(staging.path()), None);
     r.restore().map_err(|(_, e)| {
         failed(format!(
@@ -831,9 +883,11 @@ fn restore_file(
 }
 
 /// A scratch directory for a verified copy: beside a local copy when one can be made
-/// there (its disk has room for it), else in the system's temporary directory.
+/// there (its disk has room for it), else in the system's temporary directory (a
+/// backup whose copies are all remote).
 pub(crate) fn scratch_near(m: &Manifest) -> Result<tempfile::TempDir, String> {
-    for c in &m.copies {
+    // A remote copy's path is its location (`rclone:nas:b/x.tar`), not a directory.
+    for c in m.copies.iter().filter(|c| !c.is_remote()) {
         if let Some(dir) = c.path.parent() {
             if let Ok(t) = tempfile::Builder::new()
                 .prefix(put::SCRATCH_PREFIX)
@@ -876,7 +930,7 @@ fn restore_named(
             let _ = std::fs::remove_file(&restored);
         },
     )?;
-    out.copy = Some(copy.path.clone());
+    out.copy = Some(copy.shown());
     if ctx.interrupted() {
         return Err(Stop::Failed(format!(
             "interrupted; nothing was written at {}",
@@ -946,7 +1000,7 @@ fn record(ctx: &Ctx, out: &Outcome, undo_of: Option<u64>, git: Option<&GitSource
         Status::Failed => ("restore-failed", "failed"),
     };
     let mut detail = match &out.copy {
-        Some(c) => format!("from {}: {}", c.display(), out.detail),
+        Some(c) => format!("from {c}: {}", out.detail),
         None => out.detail.clone(),
     };
     if let Some(prev) = &out.previous {
