@@ -1399,6 +1399,23 @@ mod tests {
     }
 
     #[test]
+    fn local_copies_are_tried_before_remote_ones() {
+        let src = tempfile::tempdir().unwrap();
+        let root = src.path().join("data");
+        tree(&root);
+        let (mut m, _) = backed_up(&root, src.path());
+        let local = m.copies[0].clone();
+        let mut remote = local.clone();
+        remote.kind = crate::manifest::CopyKind::Rclone;
+        remote.object = Some("nas:b/copy.tar".into());
+        let mut second = local.clone();
+        second.path = src.path().join("second.tar");
+        m.copies = vec![remote.clone(), local.clone(), second.clone()];
+        let order: Vec<String> = restore_order(&m).iter().map(|c| c.shown()).collect();
+        assert_eq!(order, vec![local.shown(), second.shown(), remote.shown()]);
+    }
+
+    #[test]
     fn what_is_at_a_place() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x");

@@ -18,6 +18,7 @@ mod pg;
 mod policy_cmd;
 mod recipes;
 mod remote;
+mod remote_restore;
 mod restore;
 mod scan;
 mod standins;

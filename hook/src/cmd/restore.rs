@@ -1436,6 +1436,95 @@ mod tests {
         assert_eq!(count(1, "directory"), "1 directory");
     }
 
+    fn manifest(copies: Vec<Copy>, redundant: bool) -> Manifest {
+        Manifest {
+            id: "bk-1".into(),
+            target: backstop_backup::manifest::Target {
+                kind: "path".into(),
+                value: "/data".into(),
+            },
+            created: 0,
+            backstop_version: "0".into(),
+            recipe: "native-tar".into(),
+            copies,
+            redundant,
+            verified: String::new(),
+            restore_test: "not-run".into(),
+            restore_tested: None,
+            restore_detail: None,
+            recorded: None,
+            block_sha256: Vec::new(),
+            block_size: 0,
+            index: Vec::new(),
+        }
+    }
+
+    fn remote(kind: backstop_backup::manifest::CopyKind, location: &str) -> Copy {
+        let mut c = Copy::local(PathBuf::from(location), 0, 1, String::new());
+        c.kind = kind;
+        c.location = Some(location.into());
+        c
+    }
+
+    #[test]
+    fn force_backs_up_where_the_copies_are_else_to_the_configured_destinations() {
+        use backstop_backup::manifest::CopyKind;
+        let dir = tempfile::tempdir().unwrap();
+        let local = Copy::local(dir.path().join("x.tar"), 0, 1, String::new());
+        let rclone = remote(CopyKind::Rclone, "rclone:nas:backstop");
+        let restic = remote(CopyKind::Restic, "restic:rest:http://127.0.0.1:8000/");
+        let none = Force {
+            on: true,
+            backup_to: &[],
+        };
+        // Where the copies are, remote ones rebuilt from the manifest.
+        let m = manifest(vec![local.clone(), rclone.clone(), restic.clone()], true);
+        let r = force_request(&m, none);
+        assert_eq!(
+            r.to,
+            vec![
+                dir.path().display().to_string(),
+                "rclone:nas:backstop".to_string(),
+                "restic:rest:http://127.0.0.1:8000/".to_string()
+            ]
+        );
+        assert!(!r.same_device);
+        // Made with --same-device: accepted again for the same places.
+        assert!(
+            force_request(&manifest(vec![local.clone(), rclone.clone()], false), none).same_device
+        );
+        // --backup-to wins.
+        let given = ["/srv/b".to_string(), "rclone:cloud:b".to_string()];
+        let r = force_request(
+            &m,
+            Force {
+                on: true,
+                backup_to: &given,
+            },
+        );
+        assert_eq!(r.to, given.to_vec());
+        // A directory that is gone, or a remote copy that names no destination: the
+        // configured destinations (an empty request).
+        let gone = Copy::local(dir.path().join("gone/x.tar"), 0, 1, String::new());
+        assert!(
+            force_request(&manifest(vec![gone, rclone.clone()], true), none)
+                .to
+                .is_empty()
+        );
+        let mut nameless = rclone.clone();
+        nameless.location = None;
+        assert!(
+            force_request(&manifest(vec![local.clone(), nameless], true), none)
+                .to
+                .is_empty()
+        );
+        // Two copies in one directory are one destination, too few for a backup.
+        let twin = Copy::local(dir.path().join("y.tar"), 0, 1, String::new());
+        assert!(force_request(&manifest(vec![local, twin], true), none)
+            .to
+            .is_empty());
+    }
+
     #[test]
     fn paths_and_names_tell_apart() {
         assert!(looks_like_path("/var/lib/wsl"));
