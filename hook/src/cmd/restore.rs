@@ -555,7 +555,9 @@ fn force_targets(ctx: &Ctx, r: &Request) -> String {
     let named: Vec<String> = if r.to.is_empty() {
         match &ctx.settings {
             Ok(s) => s.backup.to.iter().map(|c| c.dest.to_string()).collect(),
-            Err(_) => Vec::new(),
+            Err(e) => {
+                return format!("the destinations in config.toml, which cannot be read ({e}): fix it, or give --backup-to DEST --backup-to DEST")
+            }
         }
     } else {
         r.to.clone()
