@@ -34,25 +34,30 @@ pub mod args;
 mod cmd;
 pub mod command;
 pub mod dialect;
+mod dynamic;
 pub mod engine;
 pub mod error;
 pub mod examples;
+mod indirect;
+pub mod net;
 mod nu;
 pub mod policy;
 mod posix;
 mod powershell;
 pub mod prefilter;
 mod registry;
+mod runners;
+pub mod scripts;
 mod simple;
 pub mod sql;
 mod text;
 pub mod unwrap;
 
-pub use command::{Command, Origin, Script, Stdin, Word, WorkDir};
+pub use command::{Command, Container, FileLine, Origin, Script, Stdin, Word, WorkDir};
 pub use dialect::Dialect;
 pub use engine::{
-    Backup, BackupOracle, BackupStatus, Context, Decision, Engine, Evaluation, FileReader, Finding,
-    NoBackups, NoFiles, Source, Target, TargetFinding, MAX_SQL_FILE,
+    Backup, BackupOracle, BackupStatus, Context, Decision, Engine, Evaluation, FileReader,
+    FileText, Finding, NoBackups, NoFiles, Source, Target, TargetFinding, MAX_SQL_FILE,
 };
 pub use error::{Error, Result};
 pub use policy::{Layer, Policy, Requires, Rule, Severity};

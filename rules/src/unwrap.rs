@@ -291,6 +291,10 @@ fn peel_once(cmd: &Command, dialect: Dialect, depth: usize) -> Option<Peeled> {
                 .iter()
                 .filter(|a| a.quoted || !a.text.eq_ignore_ascii_case("-Command"))
                 .collect();
+            if let (true, Stdin::Download(how)) = (words.is_empty(), &cmd.stdin) {
+                let how = format!("{how} | Invoke-Expression");
+                return Some(Peeled::Many(vec![crate::scripts::downloaded(cmd, &how)]));
+            }
             if words.is_empty() || words.iter().any(|w| w.expansion) {
                 return None;
             }
@@ -309,6 +313,9 @@ fn peel_once(cmd: &Command, dialect: Dialect, depth: usize) -> Option<Peeled> {
         }
         "start-process" => return start_process(cmd, args).map(Peeled::One),
         _ => {}
+    }
+    if let Some(found) = crate::indirect::peel(cmd, &program, depth) {
+        return Some(Peeled::Many(found));
     }
     let w = wrapper(&program)?;
     let env_style = w.kind == Kind::Env;
@@ -352,6 +359,11 @@ fn peel_once(cmd: &Command, dialect: Dialect, depth: usize) -> Option<Peeled> {
             } else {
                 Dialect::Bash
             };
+            if let [only] = rest {
+                if let Some(found) = substituted(cmd, only, d, depth, &label) {
+                    return Some(Peeled::Many(found));
+                }
+            }
             return Some(Peeled::Many(reparse(cmd, &joined, d, depth, &label)));
         }
         Kind::Ssh => {
@@ -388,7 +400,7 @@ enum Peeled {
     Many(Vec<Command>),
 }
 
-fn inner_command(outer: &Command, words: &[Word], label: &str) -> Command {
+pub(crate) fn inner_command(outer: &Command, words: &[Word], label: &str) -> Command {
     let mut inner = outer.clone();
     inner.words = words.to_vec();
     inner.via.push(label.to_string());
@@ -405,7 +417,7 @@ fn inner_command(outer: &Command, words: &[Word], label: &str) -> Command {
 }
 
 /// Parse a command string found inside another command and mark where it came from.
-fn reparse(
+pub(crate) fn reparse(
     outer: &Command,
     text: &str,
     dialect: Dialect,
@@ -437,12 +449,39 @@ fn reparse(
         if c.stdin == Stdin::Terminal {
             c.stdin = outer.stdin.clone();
         }
+        c.file = outer.file.clone();
+        c.line = outer.line;
+        c.container = outer.container.clone();
         out.push(c);
     }
     if script.incomplete {
         out.extend(crate::text::fallback_commands(text));
     }
     out
+}
+
+/// A command string that is one command substitution (`"$(…)"`): what it prints, when
+/// the line says (a decoded base64 literal), or code downloaded at run time.
+fn substituted(
+    cmd: &Command,
+    word: &Word,
+    dialect: Dialect,
+    depth: usize,
+    label: &str,
+) -> Option<Vec<Command>> {
+    if word.subst.len() != 1 || !matches!(word.text.as_str(), "$(...)" | "`...`" | "(...)") {
+        return None;
+    }
+    let d = if dialect.is_posix_family() {
+        dialect
+    } else {
+        Dialect::Bash
+    };
+    if crate::dynamic::downloads(&word.subst, d) {
+        return Some(vec![crate::scripts::downloaded(cmd, label)]);
+    }
+    let text = crate::dynamic::literal_output(&word.subst[0], d)?;
+    Some(reparse(cmd, &text, d, depth, label))
 }
 
 /// `bash -c STRING`, `sh -ec STRING`, `fish --command=STRING`, `zsh -c STRING`; a shell
@@ -507,13 +546,28 @@ fn nested_shell(
     }
     if has_c {
         let s = args.get(i)?;
+        if let Some(found) = substituted(cmd, s, shell, depth, &label) {
+            return Some(found);
+        }
         return Some(reparse(cmd, &s.text, shell, depth, &label));
     }
-    if args.get(i).is_none() {
+    let script = args.get(i);
+    // `bash <(curl …)`: a script downloaded as it runs.
+    if script.is_some_and(|w| crate::dynamic::downloads(&w.subst, shell)) {
+        return Some(vec![crate::scripts::downloaded(cmd, program)]);
+    }
+    if script.is_none() || args.iter().any(|a| a.text == "-s") {
         // `sh` with no script: it reads commands from stdin.
-        if let Stdin::Text(t) = &cmd.stdin {
-            let t = t.clone();
-            return Some(reparse(cmd, &t, shell, depth, program));
+        match &cmd.stdin {
+            Stdin::Text(t) => {
+                let t = t.clone();
+                return Some(reparse(cmd, &t, shell, depth, program));
+            }
+            Stdin::Download(how) => {
+                let how = format!("{how} | {program}");
+                return Some(vec![crate::scripts::downloaded(cmd, &how)]);
+            }
+            _ => {}
         }
     }
     None
