@@ -40,7 +40,11 @@ impl FileReader for LocalFiles {
         let mut buf = Vec::new();
         // The file may grow between stat and read; never read past the limit. A file
         // over it is read only far enough to tell a program from a long script.
-        let want = if meta.len() > limit { HEAD } else { limit.saturating_add(1) };
+        let want = if meta.len() > limit {
+            HEAD
+        } else {
+            limit.saturating_add(1)
+        };
         if file.take(want).read_to_end(&mut buf).is_err() {
             return FileText::Denied;
         }
@@ -134,7 +138,9 @@ mod tests {
 
     #[test]
     fn programs_are_found_on_absolute_path_entries() {
-        assert!(LocalFiles.find_on_path("sh").is_some_and(|p| p.starts_with('/')));
+        assert!(LocalFiles
+            .find_on_path("sh")
+            .is_some_and(|p| p.starts_with('/')));
         assert_eq!(LocalFiles.find_on_path("./sh"), None);
         assert_eq!(LocalFiles.find_on_path("no-such-program-xyz"), None);
     }

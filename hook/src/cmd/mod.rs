@@ -9,7 +9,7 @@ mod hook;
 pub(crate) mod init;
 mod policy;
 mod scan;
-mod words;
+pub mod words;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
