@@ -607,7 +607,10 @@ impl Engine {
                         work.push((p, depth, nest + 1));
                     }
                 }
-                if info.code_options.is_empty() {
+                // Programs whose command strings the engine reads already are not guessed at.
+                if info.code_options.is_empty()
+                    && !crate::prefilter::INDIRECT_PROGRAMS.contains(&program.as_str())
+                {
                     for c in crate::net::argument_commands(&cmd, &program) {
                         for p in peel(c, Dialect::Bash, 0) {
                             work.push((p, depth, crate::unwrap::MAX_SHELL_DEPTH));

@@ -161,12 +161,12 @@ fn script(cmd: &Command, args: &[Word], depth: usize) -> Option<Vec<Command>> {
             i += if flags.ends_with(VALUES) { 2 } else { 1 };
             continue;
         }
+        // BSD: `script [-q] FILE CMD ARGS…` runs CMD directly, options and all.
+        if !positionals.is_empty() {
+            return Some(vec![inner_command(cmd, &args[i..], "script")]);
+        }
         positionals.push(a.clone());
         i += 1;
-    }
-    // BSD: `script [-q] FILE CMD ARGS…` runs CMD directly.
-    if positionals.len() >= 2 {
-        return Some(vec![inner_command(cmd, &positionals[1..], "script")]);
     }
     None
 }

@@ -452,13 +452,14 @@ pub(crate) fn expand(
     }
 
     // `source x`, `. x` (and PowerShell's `. .\x.ps1`), cmd's `call x.bat`.
-    if matches!(program, "source" | "." | "call") {
+    if matches!(program, "source" | "." | "call" | "source-env") {
         let Some(f) = args.first() else {
             return Vec::new();
         };
         let runs = match (program, cmd.dialect) {
             ("call", _) => Runs::Shell(Dialect::Cmd),
-            (_, d) if d.is_posix_family() || d == Dialect::PowerShell => Runs::Shell(d),
+            ("source-env", _) => Runs::Shell(Dialect::Nu),
+            (_, d) if d != Dialect::Cmd => Runs::Shell(d),
             _ => Runs::Shell(Dialect::Bash),
         };
         let label = format!("{program} {}", crate::command::display_word(&f.text));
