@@ -18,6 +18,7 @@ checks=(
   "command -v mysql && command -v mysqldump && command -v mariadb" mariadb-client
   "command -v shellcheck" shellcheck
   "command -v npm" npm
+  "command -v make" make
   "command -v x86_64-w64-mingw32-gcc" gcc-mingw-w64-x86-64
 )
 missing=()

@@ -9,6 +9,7 @@ mod agent;
 mod backup;
 mod check;
 mod hook;
+mod indirect;
 mod layers;
 mod mysql;
 mod pg;
@@ -59,6 +60,11 @@ impl Test {
 
     pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Test {
         self.cwd = Some(dir.into());
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: impl Into<String>) -> Test {
+        self.env.push((key.to_string(), value.into()));
         self
     }
 
