@@ -188,11 +188,7 @@ fn findings_say_which_file_and_line() {
 #[test]
 fn a_file_that_cannot_be_read_has_a_decision_of_its_own() {
     let p = Project::new();
-    std::fs::write(
-        p.root.join("big.sh"),
-        "echo hello\n".repeat(200 * 1024),
-    )
-    .expect("big script");
+    std::fs::write(p.root.join("big.sh"), "echo hello\n".repeat(200 * 1024)).expect("big script");
     let (code, json) = p.check("bash", "bash big.sh");
     assert_eq!(code, 1, "{json}");
     assert_eq!(json["rules"][0]["id"], "indirect.unreadable-file");
