@@ -61,9 +61,21 @@ pub fn followed_on_path(path: &str) -> bool {
 pub(crate) struct Seen {
     files: HashSet<String>,
     bytes: u64,
+    /// What `PATH` found for each bare name asked about on this line.
+    on_path: std::collections::HashMap<String, Option<String>>,
 }
 
 impl Seen {
+    /// [`crate::FileReader::find_on_path`], asked once per name however often a script runs it.
+    pub(crate) fn find_on_path(&mut self, ctx: &Context, name: &str) -> Option<String> {
+        if let Some(hit) = self.on_path.get(name) {
+            return hit.clone();
+        }
+        let found = ctx.files.find_on_path(name);
+        self.on_path.insert(name.to_string(), found.clone());
+        found
+    }
+
     /// Read `path` unless it was read already; `None` when it was, or the budget is spent.
     pub(crate) fn read(&mut self, ctx: &Context, path: &str) -> Option<FileText> {
         if !self.files.insert(path.to_string()) || self.bytes >= READ_BUDGET {
@@ -471,7 +483,7 @@ pub(crate) fn expand(
                 .as_deref()
                 .is_some_and(|p| !matches!(ctx.files.read_text(p, 0), FileText::Missing));
             if !present {
-                if let Some(found) = ctx.files.find_on_path(&name) {
+                if let Some(found) = seen.find_on_path(ctx, &name) {
                     name = found;
                 }
             }
@@ -648,7 +660,7 @@ pub(crate) fn expand(
     {
         first.text.clone()
     } else {
-        match ctx.files.find_on_path(&first.text) {
+        match seen.find_on_path(ctx, &first.text) {
             Some(p) if followed_on_path(&p) => p,
             _ => return Vec::new(),
         }
