@@ -55,7 +55,6 @@ fn bench(c: &mut Criterion) {
 
 criterion_group!(benches, bench);
 
-
 /// Serves two files from memory: a 1 MiB shell script and a 500-line Makefile.
 struct Files {
     script: String,
@@ -128,7 +127,11 @@ fn bench_files(c: &mut Criterion) {
         let e = warm.evaluate(line, &ctx).expect("evaluates");
         assert!(e.commands.len() > 100, "{name} read its file");
         c.bench_function(&format!("files/{name}"), |b| {
-            b.iter(|| warm.evaluate(black_box(line), &ctx).ok().map(|e| e.decision))
+            b.iter(|| {
+                warm.evaluate(black_box(line), &ctx)
+                    .ok()
+                    .map(|e| e.decision)
+            })
         });
     }
 }

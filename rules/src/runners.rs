@@ -401,8 +401,8 @@ fn read_makefile(
                             .is_some_and(|v| !v.is_empty()),
                     ),
                     "ifndef" => Some(
-                        !mf.value(&mf.expand(rest, &no_auto, 0))
-                            .is_some_and(|v| !v.is_empty()),
+                        mf.value(&mf.expand(rest, &no_auto, 0))
+                            .is_none_or(|v| v.is_empty()),
                     ),
                     _ => {
                         let e = mf.expand(rest, &no_auto, 0);

@@ -311,7 +311,7 @@ fn peel_once(cmd: &Command, dialect: Dialect, depth: usize) -> Option<Peeled> {
                 "Invoke-Expression",
             )));
         }
-        "start-process" => return start_process(cmd, args).map(Peeled::One),
+        "start-process" => return start_process(cmd, args).map(|c| Peeled::One(Box::new(c))),
         _ => {}
     }
     if let Some(found) = crate::indirect::peel(cmd, &program, depth) {
@@ -385,18 +385,18 @@ fn peel_once(cmd: &Command, dialect: Dialect, depth: usize) -> Option<Peeled> {
                 inner.words.push(Word::literal("echo"));
             }
             inner.args_from_stdin = true;
-            return Some(Peeled::One(inner));
+            return Some(Peeled::One(Box::new(inner)));
         }
         Kind::Exec | Kind::Env => {}
     }
     if rest.is_empty() {
         return Some(Peeled::Many(Vec::new()));
     }
-    Some(Peeled::One(inner_command(cmd, rest, &label)))
+    Some(Peeled::One(Box::new(inner_command(cmd, rest, &label))))
 }
 
 enum Peeled {
-    One(Command),
+    One(Box<Command>),
     Many(Vec<Command>),
 }
 
@@ -858,7 +858,7 @@ pub fn peel(cmd: Command, dialect: Dialect, depth: usize) -> Vec<Command> {
             .first()
             .is_some_and(|w| program_name(&w.text) == "find");
         match peel_once(&c, dialect, d) {
-            Some(Peeled::One(inner)) => work.push((inner, d)),
+            Some(Peeled::One(inner)) => work.push((*inner, d)),
             Some(Peeled::Many(list)) => {
                 for inner in list {
                     let same_find = is_find
