@@ -611,7 +611,7 @@ impl Engine {
                 if info.code_options.is_empty()
                     && !crate::prefilter::INDIRECT_PROGRAMS.contains(&program.as_str())
                 {
-                    for c in crate::net::argument_commands(&cmd, &program) {
+                    for c in crate::net::argument_commands(&cmd, &program, known) {
                         for p in peel(c, Dialect::Bash, 0) {
                             work.push((p, depth, crate::unwrap::MAX_SHELL_DEPTH));
                         }
