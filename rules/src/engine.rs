@@ -608,7 +608,12 @@ impl Engine {
                     }
                 }
                 // Programs whose command strings the engine reads already are not guessed at.
+                let sql_client = !info.sql_options.is_empty()
+                    || info.sql_positional.is_some()
+                    || info.sql_stdin
+                    || !info.sql_file_options.is_empty();
                 if info.code_options.is_empty()
+                    && !sql_client
                     && !crate::prefilter::INDIRECT_PROGRAMS.contains(&program.as_str())
                 {
                     for c in crate::net::argument_commands(&cmd, &program, known) {

@@ -218,7 +218,7 @@ pub(crate) fn argument_commands(cmd: &Command, program: &str, known: bool) -> Ve
             && !first.expansion
             && !first.text.starts_with('-')
             && !TEXT_PROGRAMS.contains(&inner.as_str())
-            && !sections_for(&inner).is_empty()
+            && names_a_rule(&inner)
         {
             let text = args
                 .iter()
@@ -263,6 +263,17 @@ pub(crate) fn argument_commands(cmd: &Command, program: &str, known: bool) -> Ve
     out
 }
 
+/// Whether a built-in pack has rules or specs for `program` — not counting SQL
+/// keywords (`DELETE`, `DROP`): a statement pasted at a prompt is a command, but in
+/// another program's argument it is text (and a SQL client's is read as SQL).
+fn names_a_rule(program: &str) -> bool {
+    sections_for(program).iter().any(|(pack, _)| {
+        backstop_policies::PACKS
+            .get(usize::from(*pack))
+            .is_some_and(|p| p.name != "pasted-sql")
+    })
+}
+
 /// `text` as bash, kept only when it parses whole and what it runs (past wrappers)
 /// is a program a rule names.
 fn read_as_command(outer: &Command, program: &str, text: &str) -> Vec<Command> {
@@ -275,10 +286,7 @@ fn read_as_command(outer: &Command, program: &str, text: &str) -> Vec<Command> {
             .iter()
             .any(|p| {
                 let prog = program_name(p.program().unwrap_or_default());
-                !prog.is_empty() && !TEXT_PROGRAMS.contains(&prog.as_str()) && {
-                    let s = sections_for(&prog);
-                    !s.is_empty()
-                }
+                !prog.is_empty() && !TEXT_PROGRAMS.contains(&prog.as_str()) && names_a_rule(&prog)
             })
     });
     if !names_a_rule {
@@ -326,5 +334,6 @@ mod tests {
         assert!(found("notes add 'buy milk and bread'").is_empty());
         assert_eq!(found("pkexec rm -rf /srv"), vec!["rm -rf /srv"]);
         assert!(found("tldr rm").is_empty());
+        assert!(found("oneliner -e 'delete node_modules recursively'").is_empty());
     }
 }

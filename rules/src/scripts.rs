@@ -507,7 +507,9 @@ pub(crate) fn expand(
     // reading one being downloaded (`curl … | python3`).
     if !info.code_options.is_empty() {
         if let Stdin::Download(how) = &cmd.stdin {
-            if interpreter_file(cmd, info).is_none() && !has_code_option(cmd, info) {
+            // `curl … | python3 -m json.tool` runs a module on the data, not the data.
+            let module = cmd.args().iter().any(|a| a.text.starts_with("-m"));
+            if !module && interpreter_file(cmd, info).is_none() && !has_code_option(cmd, info) {
                 return vec![downloaded(cmd, &format!("{how} | {program}"))];
             }
         }

@@ -460,3 +460,15 @@ fn a_script_that_runs_itself_is_read_once() {
         .count();
     assert_eq!(tidy, 1, "{:?}", e.commands);
 }
+
+/// Corpus rows the first version of the net and of the download rule flagged.
+#[test]
+fn regressions_from_the_corpora() {
+    for line in [
+        "curl -H 'Authorization: Token x' http://testsite/api/ | python -mjson.tool",
+        "psql -c 'UPDATE account SET balance=balance-- 1\n WHERE account_id=5752'",
+        "oneliner -e \"delete node_modules recursively\"",
+    ] {
+        allowed("bash", line);
+    }
+}
