@@ -63,12 +63,24 @@ struct Files {
 
 impl backstop_rules::FileReader for Files {
     fn read_small(&self, path: &str, limit: u64) -> Option<String> {
+        match self.read_text(path, limit) {
+            backstop_rules::FileText::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    fn read_text(&self, path: &str, limit: u64) -> backstop_rules::FileText {
+        use backstop_rules::FileText;
         let text = match path {
             "/home/u/src/big.sh" => &self.script,
             "/home/u/src/Makefile" => &self.makefile,
-            _ => return None,
+            _ => return FileText::Missing,
         };
-        (text.len() as u64 <= limit).then(|| text.clone())
+        if text.len() as u64 > limit {
+            FileText::TooLarge
+        } else {
+            FileText::Text(text.clone())
+        }
     }
 }
 
@@ -92,19 +104,26 @@ grep -q ready status.txt || sed -i 's/old/new/' config.ini
     s
 }
 
-/// A Makefile of 500 lines: variables, 60 targets chained by prerequisites, a pattern rule.
+/// A Makefile of 500 lines: variables, 80 targets that `all` depends on, each with a
+/// prerequisite built by a pattern rule.
 fn makefile() -> String {
+    let targets: Vec<String> = (0..80).map(|t| format!("t{t}")).collect();
     let mut s = String::from("CC = cc\nCFLAGS := -O2 -Wall\nBUILD = build\nSRC = src\n\n");
-    s.push_str("all: t0\n\n%.o: %.c\n\t$(CC) $(CFLAGS) -c $< -o $@\n\n");
-    let mut t = 0;
-    while s.lines().count() < 494 {
+    s.push_str(&format!(
+        "all: {}\n\n%.o: %.c\n\t$(CC) $(CFLAGS) -c $< -o $@\n\n",
+        targets.join(" ")
+    ));
+    for t in 0..80 {
         s.push_str(&format!(
-            "t{t}: t{} obj{t}.o\n\t@echo \"step {t}\"\n\tmkdir -p $(BUILD)/{t}\n\tcp $(SRC)/{t}.h $(BUILD)/{t}/\n\trm -rf $(BUILD)/{t}/old\n\n",
-            t + 1
+            "t{t}: obj{t}.o\n\t@echo \"step {t}\"\n\tmkdir -p $(BUILD)/{t}\n\tcp $(SRC)/{t}.h $(BUILD)/{t}/\n\trm -rf $(BUILD)/{t}/old\n\n"
         ));
-        t += 1;
+        if s.lines().count() >= 494 {
+            break;
+        }
     }
-    s.push_str(&format!("t{t}:\n\t@echo done\n"));
+    while s.lines().count() < 500 {
+        s.push_str("# end\n");
+    }
     s
 }
 

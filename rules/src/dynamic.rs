@@ -146,20 +146,21 @@ pub(crate) fn follow(commands: &mut Vec<Command>, dialect: Dialect, args: &[Word
     if !assigns && args.is_empty() {
         return;
     }
-    let mut out = Vec::with_capacity(commands.len());
-    for mut c in std::mem::take(commands) {
-        let follows = matches!(c.origin, Origin::Line | Origin::NestedShell(_));
-        if follows {
-            substitute(&mut c, &vars, dialect);
-            record(&c, &mut vars, dialect);
-            if let Some(expanded) = expand_alias(&c, &vars, dialect) {
-                out.extend(expanded);
-                continue;
-            }
+    // In place: commands are large, and a script has thousands.
+    let mut aliased: Vec<(usize, Vec<Command>)> = Vec::new();
+    for (i, c) in commands.iter_mut().enumerate() {
+        if !matches!(c.origin, Origin::Line | Origin::NestedShell(_)) {
+            continue;
         }
-        out.push(c);
+        substitute(c, &vars, dialect);
+        record(c, &mut vars, dialect);
+        if let Some(expanded) = expand_alias(c, &vars, dialect) {
+            aliased.push((i, expanded));
+        }
     }
-    *commands = out;
+    for (i, expanded) in aliased.into_iter().rev() {
+        commands.splice(i..=i, expanded);
+    }
 }
 
 /// Remember what `c` assigns: `x=v` alone, `export x=v`, fish `set [-gx] x v…`,

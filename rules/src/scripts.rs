@@ -252,11 +252,11 @@ pub(crate) fn commands_of_text(
     crate::engine::resolve_piped_stdin(&mut script.commands, dialect);
     crate::command::track_cd(&mut script.commands, &cwd, None);
     crate::dynamic::follow(&mut script.commands, dialect, args);
-    let mut out = Vec::with_capacity(script.commands.len());
-    for mut c in script.commands {
+    // In place: commands are large, and a script has thousands.
+    for c in &mut script.commands {
         let mut via = outer.via.clone();
         via.push(label.to_string());
-        via.extend(c.via);
+        via.append(&mut c.via);
         c.via = via;
         c.file = Some(FileLine {
             path: path.to_string(),
@@ -268,9 +268,9 @@ pub(crate) fn commands_of_text(
         if c.cwd == WorkDir::Inherit {
             c.cwd = cwd.clone();
         }
-        c.container = outer.container.clone();
-        out.push(c);
+        c.container.clone_from(&outer.container);
     }
+    let mut out = script.commands;
     if script.incomplete {
         for mut c in crate::text::fallback_commands(text) {
             c.file = Some(FileLine {

@@ -132,13 +132,15 @@ impl Reader {
 
     /// The line (from 1) that character `pos` is on.
     fn line_at(&mut self, pos: usize) -> usize {
-        let (from, line) = if pos >= self.lines.0 {
-            self.lines
-        } else {
-            (0, 1)
-        };
+        // Counted on from the last position asked for, backwards too: a command
+        // substitution's command finishes before the command around it.
         let pos = pos.min(self.src.len());
-        let n = line + self.src[from..pos].iter().filter(|c| **c == '\n').count();
+        let (last, line) = self.lines;
+        let n = if pos >= last {
+            line + self.src[last..pos].iter().filter(|b| **b == '\n').count()
+        } else {
+            line.saturating_sub(self.src[pos..last].iter().filter(|b| **b == '\n').count())
+        };
         self.lines = (pos, n);
         n
     }
