@@ -702,7 +702,7 @@ pub(crate) fn make(cmd: &Command, ctx: &Context, seen: &mut Seen) -> Expanded {
         ) || (t.starts_with('-')
             && !t.starts_with("--")
             && t[1..].contains(['n', 'q', 't'])
-            && !t[1..].contains(['j', 'l', 'C', 'f']))
+            && !t[1..].contains(['j', 'l', 'C', 'f', 'I', 'o', 'O', 'W', 'E']))
         {
             // Recipes are only printed, or not run at all.
             return Vec::new();
