@@ -616,7 +616,7 @@ impl Engine {
                     && !sql_client
                     && !crate::prefilter::INDIRECT_PROGRAMS.contains(&program.as_str())
                 {
-                    for c in crate::net::argument_commands(&cmd, &program, known) {
+                    for c in crate::net::argument_commands(&cmd, &program) {
                         for p in peel(c, Dialect::Bash, 0) {
                             work.push((p, depth, crate::unwrap::MAX_SHELL_DEPTH));
                         }

@@ -204,30 +204,14 @@ const TEXT_OPTIONS: &[&str] = &[
 ];
 
 /// Commands read out of `cmd`'s arguments: a quoted argument holding a command line,
-/// the words after `--`, and, for a program no policy knows, its arguments when the
-/// first names a program (`pkexec rm -rf /srv`, `tsp rm -rf data`); each only when
-/// what it runs is a program some rule names.
-pub(crate) fn argument_commands(cmd: &Command, program: &str, known: bool) -> Vec<Command> {
+/// and the words after `--`, when what they run is a program some rule names. (Not
+/// the bare words after a program: `brew rm x`, `dnf rm x`, `ollama rm x` name
+/// subcommands, and reading them as `rm` flagged dozens of the corpora's lines.)
+pub(crate) fn argument_commands(cmd: &Command, program: &str) -> Vec<Command> {
     if program.is_empty() || TEXT_PROGRAMS.contains(&program) || program.starts_with("backstop-") {
         return Vec::new();
     }
     let args = cmd.args();
-    if let Some(first) = args.first().filter(|_| !known && args.len() > 1) {
-        let inner = program_name(&first.text);
-        if !first.quoted
-            && !first.expansion
-            && !first.text.starts_with('-')
-            && !TEXT_PROGRAMS.contains(&inner.as_str())
-            && names_a_rule(&inner)
-        {
-            let text = args
-                .iter()
-                .map(|w| display_word(&w.text))
-                .collect::<Vec<_>>()
-                .join(" ");
-            return read_as_command(cmd, program, &text);
-        }
-    }
     // Cheap first: only arguments holding a blank, or a `--` with words after it.
     let has_string = args.iter().any(|a| a.text.contains(char::is_whitespace));
     let dashdash = args.iter().position(|a| a.text == "--" && !a.quoted);
@@ -314,7 +298,7 @@ mod tests {
     fn found(line: &str) -> Vec<String> {
         let c = Dialect::Bash.parse(line).commands.remove(0);
         let p = program_name(c.program().unwrap_or_default());
-        argument_commands(&c, &p, false)
+        argument_commands(&c, &p)
             .iter()
             .map(|c| c.to_string())
             .collect()
@@ -332,8 +316,8 @@ mod tests {
         assert!(found("git commit -m 'rm -rf the old build'").is_empty());
         assert!(found("mytool --title 'rm -rf data' go").is_empty());
         assert!(found("notes add 'buy milk and bread'").is_empty());
-        assert_eq!(found("pkexec rm -rf /srv"), vec!["rm -rf /srv"]);
-        assert!(found("tldr rm").is_empty());
+        assert!(found("brew rm formula").is_empty());
+        assert!(found("sudo dnf rm package").is_empty());
         assert!(found("oneliner -e 'delete node_modules recursively'").is_empty());
     }
 }

@@ -472,3 +472,19 @@ fn regressions_from_the_corpora() {
         allowed("bash", line);
     }
 }
+
+/// Subcommands named like destructive programs are not those programs (the corpora's
+/// `brew rm formula`, `dnf rm package`, `ollama rm model`, `route del …`).
+#[test]
+fn subcommands_named_rm_are_not_rm() {
+    for line in [
+        "brew rm formula",
+        "brew unlink bash-completion",
+        "sudo dnf rm package1 package2",
+        "ollama rm model",
+        "sudo route del -net 10.0.0.0 netmask 255.0.0.0",
+        "fossil rm --hard path/to/file",
+    ] {
+        allowed("bash", line);
+    }
+}
