@@ -84,6 +84,11 @@ const WRAPPERS: &[Wrapper] = &[
         kind: Kind::Exec,
     },
     Wrapper {
+        names: &["pkexec"],
+        value_opts: &["--user"],
+        kind: Kind::Exec,
+    },
+    Wrapper {
         names: &["run0"],
         value_opts: &["-u", "--user", "-g", "--group", "-D", "--chdir"],
         kind: Kind::Exec,
@@ -915,6 +920,7 @@ mod tests {
     );
     peels!(sudo_glued_user, "sudo -uroot rm x", ["rm x"]);
     peels!(doas, "doas -u root rm -rf /x", ["rm -rf /x"]);
+    peels!(pkexec, "pkexec --user root rm -rf /x", ["rm -rf /x"]);
     peels!(
         env_assignments,
         "env -i FOO=1 -u BAR rm -rf x",

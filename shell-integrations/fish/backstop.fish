@@ -20,7 +20,7 @@ function __backstop_reload
     else
         set -g __backstop_wall 1
         set -g __backstop_watch
-        set -g __backstop_wpath $PATH
+        set -g __backstop_wpath "$PATH"
     end
 end
 
@@ -36,7 +36,7 @@ function __backstop_benign --argument-names line
             break
         end
     end
-    # Scripts on another PATH are other words.
+    # Scripts on another PATH are other words ("$PATH" is joined with colons).
     if set -q __backstop_wpath; and test "$PATH" != "$__backstop_wpath"
         __backstop_reload
     end

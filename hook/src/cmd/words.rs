@@ -274,13 +274,8 @@ fn code(shell: Shell, r: Option<&Rendered>) -> String {
         Shell::Fish => format!(
             "set -g __backstop_wall {all}\nset -g __backstop_wredir {redir}\nset -g __backstop_wref {}\nset -g __backstop_wpath {}\nset -g __backstop_watch {watch}\nset -g __backstop_wlits {lits}\nset -g __backstop_words {}\n",
             if wref.is_empty() { "''".into() } else { wref },
-            // fish's PATH is a list: compared as a list, with no substitution.
-            r.map_or_else(String::new, |r| r
-                .path
-                .split(':')
-                .map(|p| shell.quote(p))
-                .collect::<Vec<_>>()
-                .join(" ")),
+            // fish joins a quoted "$PATH" with colons, as the environment has it.
+            wpath,
             shell.quote(&format!(
                 " {} ",
                 r.map_or_else(String::new, |r| r
