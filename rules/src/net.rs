@@ -176,7 +176,6 @@ const TEXT_OPTIONS: &[&str] = &[
     "--description",
     "--desc",
     "--subject",
-    "-s",
     "--comment",
     "--note",
     "--notes",
@@ -316,6 +315,7 @@ mod tests {
         assert!(found("git commit -m 'rm -rf the old build'").is_empty());
         assert!(found("mytool --title 'rm -rf data' go").is_empty());
         assert!(found("notes add 'buy milk and bread'").is_empty());
+        assert_eq!(found("entr -s 'rm -rf data'"), vec!["rm -rf data"]);
         assert!(found("brew rm formula").is_empty());
         assert!(found("sudo dnf rm package").is_empty());
         assert!(found("oneliner -e 'delete node_modules recursively'").is_empty());
