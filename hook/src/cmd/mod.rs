@@ -10,7 +10,7 @@ pub(crate) mod init;
 mod policy;
 mod scan;
 mod setup;
-mod words;
+pub mod words;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
