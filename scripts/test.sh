@@ -23,6 +23,7 @@ checks=(
   "command -v shellcheck" shellcheck
   "command -v git" git
   "command -v npm" npm
+  "command -v make" make
   "command -v x86_64-w64-mingw32-gcc" gcc-mingw-w64-x86-64
   "command -v restic" restic
   "command -v rclone" rclone

@@ -12,6 +12,7 @@ mod day;
 mod destinations;
 mod git;
 mod hook;
+mod indirect;
 mod layers;
 mod mysql;
 mod pg;
@@ -95,6 +96,11 @@ impl Test {
 
     pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Test {
         self.cwd = Some(dir.into());
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: impl Into<String>) -> Test {
+        self.env.push((key.to_string(), value.into()));
         self
     }
 

@@ -603,3 +603,75 @@ fn undo_brings_back_a_file_git_held() {
     );
     assert_eq!(std::fs::read(&big).expect("still there"), before);
 }
+
+/// A project whose script and Makefile delete the protected directory, beside twins
+/// that only write a file: real bash and real make, typed at the prompt.
+fn project(sb: &Sandbox) -> PathBuf {
+    let root = sb
+        .dir
+        .parent()
+        .expect("the sandbox's outside directory")
+        .to_path_buf();
+    let write = |name: &str, text: &str| {
+        std::fs::write(root.join(name), text).expect("write a project file");
+    };
+    write("cleanup.sh", "#!/bin/sh\necho cleaning\nrm -rf precious\n");
+    write("tidy.sh", "#!/bin/sh\necho tidied > tidy.out\n");
+    write(
+        "Makefile",
+        "clean:\n\trm -rf precious\n\ntidy:\n\techo made > make.out\n",
+    );
+    for script in ["cleanup.sh", "tidy.sh"] {
+        let status = Command::new("/bin/chmod")
+            .args(["+x", root.join(script).to_str().expect("utf-8")])
+            .status()
+            .expect("chmod");
+        assert!(status.success());
+    }
+    root
+}
+
+#[test]
+fn scripts_and_makefiles_that_delete_are_refused_and_their_twins_run() {
+    let sb = Sandbox::new();
+    if harness::shell("make").is_none() {
+        return;
+    }
+    let Some(mut sh) = start(&sb) else { return };
+    let root = project(&sb);
+    sh.line(&format!("cd {}", root.display()));
+    sh.sync();
+    for line in [
+        "./cleanup.sh",
+        "bash cleanup.sh",
+        "make clean",
+        "cat cleanup.sh | sh",
+    ] {
+        sh.line(line);
+        let out = sh.sync();
+        assert!(out.contains("backstop: refused"), "{line}:\n{out}");
+        assert!(
+            out.contains("cleanup.sh line 3") || out.contains("Makefile line 2"),
+            "{line}: the file and line are named:\n{out}"
+        );
+        assert!(sb.intact(), "{line} ran");
+    }
+    sh.line("./tidy.sh && make tidy");
+    let out = sh.sync();
+    assert!(!out.contains("backstop"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(root.join("tidy.out"))
+            .ok()
+            .as_deref(),
+        Some("tidied\n"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("make.out"))
+            .ok()
+            .as_deref(),
+        Some("made\n"),
+        "{out}"
+    );
+    assert!(sb.intact());
+}

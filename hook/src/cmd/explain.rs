@@ -10,6 +10,15 @@ use crate::cli::LineArgs;
 use crate::cmd::LineInput;
 use crate::report;
 
+/// `cleanup.sh line 3`, or the file alone when the line is not known.
+fn where_in(f: &backstop_rules::FileLine) -> String {
+    if f.line == 0 {
+        f.path.clone()
+    } else {
+        format!("{} line {}", f.path, f.line)
+    }
+}
+
 pub fn run(a: &LineArgs) -> Result<ExitCode> {
     let input = LineInput::from_args(a)?;
     let eval = input.evaluate()?;
@@ -37,6 +46,13 @@ pub fn run(a: &LineArgs) -> Result<ExitCode> {
             Origin::RunBy(s) => notes.push(format!("run by {s}")),
             Origin::EmbeddedIn(s) => notes.push(format!("inside {s} code")),
             Origin::TextFallback => notes.push("recovered from unparsed text".into()),
+            // Already said by "via", which ends with what ran the file.
+            Origin::File(s) if c.via.last() == Some(s) => {}
+            Origin::File(s) => notes.push(format!("run by {s}")),
+            Origin::Argument(s) => notes.push(format!("in an argument of {s}")),
+        }
+        if let Some(f) = &c.file {
+            notes.push(format!("from {}", where_in(f)));
         }
         if let backstop_rules::Stdin::Text(t) = &c.stdin {
             let first = t.lines().next().unwrap_or_default();
@@ -66,6 +82,9 @@ pub fn run(a: &LineArgs) -> Result<ExitCode> {
             f.description
         )?;
         writeln!(out, "    command: {}", f.command)?;
+        if let Some(from) = &f.from {
+            writeln!(out, "    from: {}", where_in(from))?;
+        }
         if !f.why.is_empty() {
             writeln!(out, "    because: {}", f.why.join("; "))?;
         }

@@ -416,6 +416,13 @@ pub(crate) fn describe(eval: &Evaluation, dirs: &Dirs, evidence: bool) -> String
             f.description,
             f.command
         ));
+        if let Some(from) = &f.from {
+            if from.line == 0 {
+                out.push_str(&format!("    from: {}\n", from.path));
+            } else {
+                out.push_str(&format!("    from: {} line {}\n", from.path, from.line));
+            }
+        }
         for t in &f.targets {
             let status = match t.backup.status {
                 BackupStatus::NotRequired => String::new(),

@@ -11,7 +11,7 @@ mod policy;
 mod restore;
 mod scan;
 mod setup;
-mod words;
+pub mod words;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
