@@ -10,6 +10,7 @@ pub mod cmd;
 pub mod config;
 pub mod files;
 pub mod progress;
+pub mod protect;
 pub mod recipes;
 pub mod report;
 pub mod tty;

@@ -1,0 +1,452 @@
+//! What an agent may not change by editing files, because changing it would turn
+//! backstop off: backstop's own configuration, policies and data (wherever
+//! [`Dirs`] puts them, a custom `BACKSTOP_HOME` included), the system layer, its
+//! executable, a repository's `.backstop/`, the agents' hook settings (user, project
+//! and managed), and any file that holds the block `backstop install SHELL` writes
+//! into a shell profile.
+//!
+//! A path is judged the way it will be opened: relative to the agent's working
+//! directory, with `~` read both as the agent may expand it and as the literal name
+//! the OS sees, with `..` folded both lexically (as Node's `path.resolve` does
+//! before the OS sees the path) and after symbolic links (as the kernel does), and
+//! through every symbolic link of the parts that exist, the last one included (a
+//! write follows it). Names compare without regard to case: macOS and Windows (and
+//! case-folding Linux directories) open `.Claude/Settings.json` as the same file,
+//! and refusing a differently-cased twin elsewhere costs nothing.
+
+use std::io::Read as _;
+use std::path::{Component, Path, PathBuf};
+
+use crate::config::Dirs;
+
+/// The first line of the block `backstop install SHELL` writes into a profile.
+pub const PROFILE_BLOCK: &str = "# >>> backstop >>>";
+
+/// How far into a file the profile block is looked for; a profile is never this large.
+const PROFILE_SCAN: u64 = 64 << 20;
+
+/// Symbolic links followed in one path before it is taken as it stands (Linux's limit).
+const MAX_LINKS: usize = 40;
+
+/// Why a path may not be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The path as the agent named it, made absolute.
+    pub path: PathBuf,
+    /// Where it leads when that differs (a symbolic link, `..`).
+    pub resolved: Option<PathBuf>,
+    /// What it is, for a sentence: "backstop's user policies (/home/ada/.config/backstop)".
+    pub what: String,
+}
+
+/// The places that keep backstop working, found once per decision.
+#[derive(Debug, Clone, Default)]
+pub struct Protected {
+    /// Whole trees: backstop's directories, Copilot's hook directory.
+    trees: Vec<(PathBuf, String)>,
+    /// Single files: backstop's executable, the agents' settings in their config dirs.
+    files: Vec<(PathBuf, String)>,
+    home: Option<PathBuf>,
+}
+
+impl Protected {
+    /// backstop's directories from `dirs`, its running executable, and each agent's
+    /// configuration directory (its own variable, else `~/.NAME`).
+    pub fn discover(dirs: &Dirs) -> Protected {
+        let home = crate::config::home_dir().map(PathBuf::from);
+        let exe = std::env::current_exe().ok();
+        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        let agent_dir = |name: &str, dot: &str| {
+            var(name)
+                .map(PathBuf::from)
+                .or_else(|| home.as_ref().map(|h| h.join(dot)))
+        };
+        let mut p = Protected::new(dirs, home.clone(), exe);
+        if let Some(d) = agent_dir("CLAUDE_CONFIG_DIR", ".claude") {
+            p.file(d.join("settings.json"), "Claude Code's hook settings");
+            p.file(d.join("settings.local.json"), "Claude Code's hook settings");
+        }
+        if let Some(d) = agent_dir("CODEX_HOME", ".codex") {
+            p.file(d.join("hooks.json"), "Codex's hook settings");
+            p.file(d.join("config.toml"), "Codex's hook settings");
+        }
+        if let Some(d) = agent_dir("COPILOT_HOME", ".copilot") {
+            p.tree(d.join("hooks"), "Copilot CLI's hook settings");
+            p.file(d.join("config.json"), "Copilot CLI's settings");
+            p.file(d.join("settings.json"), "Copilot CLI's settings");
+        }
+        if let Some(d) = agent_dir("GEMINI_CLI_HOME", ".gemini") {
+            p.file(d.join("settings.json"), "Gemini CLI's hook settings");
+        }
+        if let Some(h) = &home {
+            p.file(h.join(".cursor/hooks.json"), "Cursor's hook settings");
+        }
+        p
+    }
+
+    /// backstop's own places: its directories and its executable.
+    pub fn new(dirs: &Dirs, home: Option<PathBuf>, exe: Option<PathBuf>) -> Protected {
+        let mut p = Protected {
+            home,
+            ..Protected::default()
+        };
+        // Under BACKSTOP_HOME the policies' parent is BACKSTOP_HOME itself: all of it.
+        let config = dirs
+            .user_policies
+            .parent()
+            .map_or_else(|| dirs.user_policies.clone(), Path::to_path_buf);
+        p.tree(config.clone(), &format!("backstop's configuration ({})", config.display()));
+        p.tree(dirs.data.clone(), &format!("backstop's data: manifests, audit log ({})", dirs.data.display()));
+        p.tree(dirs.system.clone(), &format!("backstop's system policies ({})", dirs.system.display()));
+        if let Some(exe) = exe {
+            let what = format!("backstop's executable ({})", exe.display());
+            p.file(exe, &what);
+        }
+        p
+    }
+
+    fn tree(&mut self, dir: PathBuf, what: &str) {
+        for form in forms(&dir) {
+            self.trees.push((form, what.to_string()));
+        }
+    }
+
+    fn file(&mut self, file: PathBuf, what: &str) {
+        for form in forms(&file) {
+            self.files.push((form, what.to_string()));
+        }
+    }
+
+    /// Why `raw`, as an agent's file tool names it from `cwd`, may not be written.
+    pub fn check(&self, raw: &str, cwd: Option<&Path>) -> Option<Refusal> {
+        let given = self.absolute(raw, cwd);
+        let mut seen: Vec<PathBuf> = Vec::new();
+        for base in &given {
+            for form in forms(base) {
+                if seen.contains(&form) {
+                    continue;
+                }
+                if let Some(what) = self.what(&form) {
+                    let resolved = (form != *base).then_some(form);
+                    return Some(Refusal {
+                        path: base.clone(),
+                        resolved,
+                        what,
+                    });
+                }
+                seen.push(form);
+            }
+        }
+        None
+    }
+
+    /// `raw` made absolute: relative to `cwd`, and with a leading `~` both expanded
+    /// and literal (which of the two the agent's tool does is its own business).
+    fn absolute(&self, raw: &str, cwd: Option<&Path>) -> Vec<PathBuf> {
+        let cwd = cwd
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_default();
+        let mut out = vec![cwd.join(raw)];
+        let rest = if raw == "~" {
+            Some("")
+        } else {
+            raw.strip_prefix("~/").or_else(|| raw.strip_prefix("~\\"))
+        };
+        if let (Some(rest), Some(home)) = (rest, &self.home) {
+            out.insert(0, home.join(rest));
+        }
+        out
+    }
+
+    /// What `path` (one form of it) is, if it is protected.
+    fn what(&self, path: &Path) -> Option<String> {
+        for (file, what) in &self.files {
+            if same(path, file) {
+                return Some(what.clone());
+            }
+        }
+        for (dir, what) in &self.trees {
+            if within(path, dir) {
+                return Some(what.clone());
+            }
+        }
+        if let Some(what) = by_name(path) {
+            return Some(what.to_string());
+        }
+        holds_profile_block(path).then(|| {
+            "a shell profile holding the block that loads backstop's shell integration".to_string()
+        })
+    }
+}
+
+/// Each way `path` (absolute) may be opened: as written, with `..` folded, and
+/// through its symbolic links, both before and after folding.
+pub fn forms(path: &Path) -> Vec<PathBuf> {
+    let folded = fold(path);
+    let mut out = vec![path.to_path_buf()];
+    for p in [folded.clone(), resolve(path), resolve(&folded)] {
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// `.` and `..` folded by name, as a program does before the OS sees the path.
+pub fn fold(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !matches!(
+                    out.components().next_back(),
+                    None | Some(Component::RootDir | Component::Prefix(_))
+                ) {
+                    out.pop();
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// Where the OS opens `path` (absolute): every symbolic link followed, the last part
+/// too, and `..` taken after the link before it (as the kernel does). Parts that do
+/// not exist are kept as they are, so that a file about to be created is judged too.
+pub fn resolve(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    // What is left to walk, the next part last.
+    let mut todo: Vec<PathBuf> = Vec::new();
+    push_parts(&mut todo, path);
+    let mut links = 0;
+    while let Some(part) = todo.pop() {
+        match part.components().next() {
+            Some(Component::Prefix(_)) => out = part,
+            Some(Component::RootDir) => {
+                // An absolute link target starts again from the root (of the same drive).
+                let prefix: PathBuf = out
+                    .components()
+                    .take_while(|c| matches!(c, Component::Prefix(_)))
+                    .collect();
+                out = prefix.join(part);
+            }
+            Some(Component::ParentDir) => {
+                out.pop();
+            }
+            Some(Component::CurDir) | None => {}
+            Some(Component::Normal(_)) => {
+                let next = out.join(&part);
+                let target = (links < MAX_LINKS)
+                    .then(|| std::fs::symlink_metadata(&next).ok())
+                    .flatten()
+                    .filter(|m| m.file_type().is_symlink())
+                    .and_then(|_| std::fs::read_link(&next).ok());
+                match target {
+                    // The link's target replaces it, read from the directory it is in.
+                    Some(t) => {
+                        links += 1;
+                        push_parts(&mut todo, &t);
+                    }
+                    None => out = next,
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `p`'s components onto `todo`, so that its first is popped first.
+fn push_parts(todo: &mut Vec<PathBuf>, p: &Path) {
+    let start = todo.len();
+    todo.extend(p.components().map(|c| PathBuf::from(c.as_os_str())));
+    todo[start..].reverse();
+}
+
+/// The components of `p`, lower-cased, for comparing paths without regard to case.
+fn folded_parts(p: &Path) -> Vec<String> {
+    p.components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .map(|c| c.as_os_str().to_string_lossy().to_lowercase())
+        .collect()
+}
+
+fn same(a: &Path, b: &Path) -> bool {
+    folded_parts(a) == folded_parts(b)
+}
+
+/// `path` is `dir` or inside it.
+fn within(path: &Path, dir: &Path) -> bool {
+    let (p, d) = (folded_parts(path), folded_parts(dir));
+    !d.is_empty() && p.len() >= d.len() && p[..d.len()] == d[..]
+}
+
+/// Protected by its name, wherever it is: a repository's `.backstop/`, and the
+/// agents' hook settings, which each agent finds by these names in any project
+/// (and in the system places an administrator manages).
+fn by_name(path: &Path) -> Option<&'static str> {
+    let parts = folded_parts(path);
+    if parts.iter().any(|p| p == ".backstop") {
+        return Some("a repository's backstop policies (.backstop/)");
+    }
+    let n = parts.len();
+    let (dir, file) = match n {
+        0 | 1 => return None,
+        _ => (parts[n - 2].as_str(), parts[n - 1].as_str()),
+    };
+    let settings = match (dir, file) {
+        (".claude", "settings.json" | "settings.local.json") => Some("Claude Code's hook settings"),
+        ("claude-code" | "claudecode", "managed-settings.json") => {
+            Some("Claude Code's managed settings")
+        }
+        (".gemini", "settings.json") => Some("Gemini CLI's hook settings"),
+        ("gemini-cli" | "geminicli", "settings.json" | "system-defaults.json") => {
+            Some("Gemini CLI's system settings")
+        }
+        (".codex" | "codex", "hooks.json" | "config.toml" | "requirements.toml") => {
+            Some("Codex's hook settings")
+        }
+        (".cursor" | "cursor", "hooks.json") => Some("Cursor's hook settings"),
+        (".copilot", "config.json" | "settings.json") => Some("Copilot CLI's settings"),
+        _ => None,
+    };
+    if settings.is_some() {
+        return settings;
+    }
+    // Copilot reads every file in these directories as hooks.
+    parts.windows(2).take(n.saturating_sub(2)).find_map(|w| {
+        match (w[0].as_str(), w[1].as_str()) {
+            (".copilot", "hooks") => Some("Copilot CLI's hook settings"),
+            (".github", "hooks") => Some("a repository's Copilot hook settings (.github/hooks/)"),
+            _ => None,
+        }
+    })
+}
+
+/// The file at `path` (followed through links) holds `backstop install`'s profile block.
+fn holds_profile_block(path: &Path) -> bool {
+    // A FIFO or device would block or never end: only regular files are read.
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    if !meta.is_file() {
+        return false;
+    }
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    contains(file.take(PROFILE_SCAN), PROFILE_BLOCK.as_bytes())
+}
+
+/// `needle` occurs in what `reader` yields, read in blocks.
+fn contains(mut reader: impl std::io::Read, needle: &[u8]) -> bool {
+    let mut buf = vec![0u8; 64 << 10];
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => n,
+        };
+        carry.extend_from_slice(&buf[..n]);
+        if carry.windows(needle.len()).any(|w| w == needle) {
+            return true;
+        }
+        // Keep what could be the start of the needle split across two blocks.
+        let keep = needle.len().saturating_sub(1).min(carry.len());
+        carry.drain(..carry.len() - keep);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dirs(home: &Path) -> Dirs {
+        Dirs {
+            system: home.join("system"),
+            user_policies: home.join("policies"),
+            data: home.join("data"),
+        }
+    }
+
+    #[test]
+    fn folding_and_resolving() {
+        assert_eq!(fold(Path::new("/a/b/../c/./d")), PathBuf::from("/a/c/d"));
+        assert_eq!(fold(Path::new("/../a")), PathBuf::from("/a"));
+        let t = tempfile::tempdir().unwrap();
+        let real = t.path().join("real");
+        std::fs::create_dir_all(real.join("sub")).unwrap();
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(real.join("sub"), t.path().join("link")).unwrap();
+            // The kernel takes `..` after the link: link/.. is `real`, not the temp dir.
+            assert_eq!(
+                resolve(&t.path().join("link/../x")),
+                resolve(&real).join("x")
+            );
+            assert_eq!(fold(&t.path().join("link/../x")), t.path().join("x"));
+            // A dangling link is followed to where a write would create the file.
+            std::os::unix::fs::symlink(real.join("new.toml"), t.path().join("dangling")).unwrap();
+            assert_eq!(
+                resolve(&t.path().join("dangling")),
+                resolve(&real).join("new.toml")
+            );
+            // A loop ends.
+            std::os::unix::fs::symlink(t.path().join("loop"), t.path().join("loop")).unwrap();
+            let _ = resolve(&t.path().join("loop/x"));
+        }
+    }
+
+    #[test]
+    fn backstops_directories_and_names() {
+        let t = tempfile::tempdir().unwrap();
+        let bs = t.path().join("bs");
+        let p = Protected::new(&dirs(&bs), Some(t.path().join("home")), Some(t.path().join("bin/backstop")));
+        let cwd = t.path().join("proj");
+        let refused = |raw: &str| p.check(raw, Some(&cwd)).map(|r| r.what);
+        assert!(refused(&bs.join("policies/x.toml").display().to_string())
+            .is_some_and(|w| w.starts_with("backstop's configuration")));
+        assert!(refused(&bs.join("data/audit.jsonl").display().to_string()).is_some());
+        assert!(refused(&t.path().join("BS/Policies/x.toml").display().to_string()).is_some());
+        assert!(refused("../bs/system/a.toml").is_some());
+        assert!(refused("../bin/backstop").is_some());
+        assert!(refused(".backstop/x.toml").is_some_and(|w| w.contains(".backstop/")));
+        assert!(refused("sub/.Backstop/x.toml").is_some());
+        assert!(refused("~/.claude/settings.json").is_some_and(|w| w.contains("Claude")));
+        assert!(refused(".claude/settings.local.json").is_some());
+        assert!(refused(".gemini/settings.json").is_some());
+        assert!(refused(".codex/config.toml").is_some());
+        assert!(refused(".cursor/hooks.json").is_some());
+        assert!(refused(".github/hooks/backstop.json").is_some());
+        assert!(refused("/etc/claude-code/managed-settings.json").is_some());
+        for fine in [
+            "src/main.rs",
+            ".claude/agents/reviewer.md",
+            ".claude/CLAUDE.md",
+            ".github/workflows/ci.yml",
+            ".github/hooks",
+            "backstop-notes.md",
+            "../bsx/policies/x.toml",
+        ] {
+            assert_eq!(refused(fine), None, "{fine}");
+        }
+    }
+
+    #[test]
+    fn a_file_holding_the_profile_block() {
+        let t = tempfile::tempdir().unwrap();
+        let p = Protected::new(&dirs(&t.path().join("bs")), None, None);
+        let rc = t.path().join("rc");
+        std::fs::write(&rc, format!("alias ll='ls -l'\n{PROFILE_BLOCK}\neval x\n")).unwrap();
+        assert!(p.check("rc", Some(t.path())).is_some());
+        std::fs::write(t.path().join("other"), "alias ll='ls -l'\n").unwrap();
+        assert!(p.check("other", Some(t.path())).is_none());
+        // Split across the blocks it is read in.
+        let mut big = vec![b'x'; (64 << 10) - 5];
+        big.extend_from_slice(PROFILE_BLOCK.as_bytes());
+        assert!(contains(&big[..], PROFILE_BLOCK.as_bytes()));
+        assert!(!contains(&big[..big.len() - 1], PROFILE_BLOCK.as_bytes()));
+    }
+}
