@@ -7,6 +7,7 @@ pub mod audit;
 pub mod backups;
 pub mod cli;
 pub mod cmd;
+pub mod coding_agent;
 pub mod config;
 pub mod files;
 pub mod progress;

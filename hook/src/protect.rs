@@ -95,9 +95,21 @@ impl Protected {
             .user_policies
             .parent()
             .map_or_else(|| dirs.user_policies.clone(), Path::to_path_buf);
-        p.tree(config.clone(), &format!("backstop's configuration ({})", config.display()));
-        p.tree(dirs.data.clone(), &format!("backstop's data: manifests, audit log ({})", dirs.data.display()));
-        p.tree(dirs.system.clone(), &format!("backstop's system policies ({})", dirs.system.display()));
+        p.tree(
+            config.clone(),
+            &format!("backstop's configuration ({})", config.display()),
+        );
+        p.tree(
+            dirs.data.clone(),
+            &format!(
+                "backstop's data: manifests, audit log ({})",
+                dirs.data.display()
+            ),
+        );
+        p.tree(
+            dirs.system.clone(),
+            &format!("backstop's system policies ({})", dirs.system.display()),
+        );
         if let Some(exe) = exe {
             let what = format!("backstop's executable ({})", exe.display());
             p.file(exe, &what);
@@ -316,13 +328,14 @@ fn by_name(path: &Path) -> Option<&'static str> {
         return settings;
     }
     // Copilot reads every file in these directories as hooks.
-    parts.windows(2).take(n.saturating_sub(2)).find_map(|w| {
-        match (w[0].as_str(), w[1].as_str()) {
+    parts
+        .windows(2)
+        .take(n.saturating_sub(2))
+        .find_map(|w| match (w[0].as_str(), w[1].as_str()) {
             (".copilot", "hooks") => Some("Copilot CLI's hook settings"),
             (".github", "hooks") => Some("a repository's Copilot hook settings (.github/hooks/)"),
             _ => None,
-        }
-    })
+        })
 }
 
 /// The file at `path` (followed through links) holds `backstop install`'s profile block.
@@ -403,7 +416,11 @@ mod tests {
     fn backstops_directories_and_names() {
         let t = tempfile::tempdir().unwrap();
         let bs = t.path().join("bs");
-        let p = Protected::new(&dirs(&bs), Some(t.path().join("home")), Some(t.path().join("bin/backstop")));
+        let p = Protected::new(
+            &dirs(&bs),
+            Some(t.path().join("home")),
+            Some(t.path().join("bin/backstop")),
+        );
         let cwd = t.path().join("proj");
         let refused = |raw: &str| p.check(raw, Some(&cwd)).map(|r| r.what);
         assert!(refused(&bs.join("policies/x.toml").display().to_string())

@@ -619,7 +619,10 @@ fn install_and_uninstall_keep_every_other_byte() {
         if agent == "cursor" {
             let file_hook = entries(&installed, &["hooks", "preToolUse"]);
             assert_eq!(file_hook.len(), 1, "{installed}");
-            assert_eq!(file_hook[0]["matcher"], "Write|Edit|StrReplace|MultiEdit|Delete");
+            assert_eq!(
+                file_hook[0]["matcher"],
+                "Write|Edit|StrReplace|MultiEdit|Delete"
+            );
             assert_eq!(file_hook[0]["failClosed"], true);
             assert!(file_hook[0]["command"]
                 .as_str()
@@ -748,7 +751,8 @@ fn an_older_install_is_brought_up_to_date_in_place_and_still_uninstalls() {
     let bin = std::fs::canonicalize(env!("CARGO_BIN_EXE_backstop")).expect("bin");
     let cmd = format!("'{}' agent-hook", bin.display());
     // What an install before the file tools were registered left.
-    let older = |agent: &str| match agent {
+    let older = |agent: &str| {
+        match agent {
         "claude" => format!(
             "{{\n  \"model\": \"opus\",\n  \"hooks\": {{\n    \"PreToolUse\": [\n      {{\n        \"matcher\": \"Bash\",\n        \"hooks\": [\n          {{\n            \"type\": \"command\",\n            \"command\": \"{} claude\",\n            \"timeout\": 60,\n            \"onFailure\": \"block\"\n          }}\n        ]\n      }}\n    ]\n  }}\n}}\n",
             cmd.replace('"', "\\\"")
@@ -757,6 +761,7 @@ fn an_older_install_is_brought_up_to_date_in_place_and_still_uninstalls() {
             "{{\n  \"version\": 1,\n  \"hooks\": {{\n    \"afterFileEdit\": [\n      {{\n        \"command\": \"./format.sh\"\n      }}\n    ],\n    \"beforeShellExecution\": [\n      {{\n        \"command\": \"{} cursor\",\n        \"timeout\": 60,\n        \"failClosed\": true\n      }}\n    ]\n  }}\n}}\n",
             cmd.replace('"', "\\\"")
         ),
+    }
     };
     for (agent, rel) in [
         ("claude", ".claude/settings.json"),
@@ -772,7 +777,10 @@ fn an_older_install_is_brought_up_to_date_in_place_and_still_uninstalls() {
             assert_eq!(list.len(), 1, "updated in place, not added again: {text}");
             assert_eq!(list[0]["matcher"], "Bash|Write|Edit|MultiEdit|NotebookEdit");
         } else {
-            assert_eq!(v["hooks"]["beforeShellExecution"].as_array().map(Vec::len), Some(1));
+            assert_eq!(
+                v["hooks"]["beforeShellExecution"].as_array().map(Vec::len),
+                Some(1)
+            );
             assert_eq!(v["hooks"]["preToolUse"].as_array().map(Vec::len), Some(1));
             assert_eq!(v["hooks"]["afterFileEdit"][0]["command"], "./format.sh");
         }

@@ -33,8 +33,7 @@ fn edit(agent: &str, path: &str, cwd: &Path) -> Vec<u8> {
             ))
         }
         "copilot" => {
-            v["toolArgs"] =
-                json!(json!({"path": path, "old_str": "a", "new_str": "b"}).to_string())
+            v["toolArgs"] = json!(json!({"path": path, "old_str": "a", "new_str": "b"}).to_string())
         }
         _ => v["tool_input"]["file_path"] = json!(path),
     }
@@ -175,13 +174,19 @@ fn backstops_own_files_are_refused_to_every_agents_file_tool() {
     m.all_refuse(".codex/hooks.json", "Codex's hook settings");
     m.all_refuse(".cursor/hooks.json", "Cursor's hook settings");
     m.all_refuse(".github/hooks/off.json", "Copilot hook settings");
-    m.all_refuse("/etc/backstop/policies.d/x.toml", "backstop's system policies");
+    m.all_refuse(
+        "/etc/backstop/policies.d/x.toml",
+        "backstop's system policies",
+    );
     // `..` and a case the filesystem may fold.
     m.all_refuse(
         "src/../../.CONFIG/backstop/policies/x.toml",
         "backstop's configuration",
     );
-    m.all_refuse("src/../.backstop/x.toml", "a repository's backstop policies");
+    m.all_refuse(
+        "src/../.backstop/x.toml",
+        "a repository's backstop policies",
+    );
     // backstop's own executable.
     m.all_refuse(
         &std::fs::canonicalize(env!("CARGO_BIN_EXE_backstop"))
@@ -205,15 +210,19 @@ fn backstops_own_files_are_refused_to_every_agents_file_tool() {
         .map(|l| serde_json::from_str(l).expect("record"))
         .collect();
     assert_eq!(records.len(), 12 * AGENTS.len(), "{log}");
-    assert!(records.iter().all(|r| r["event"] == "deny"
-        && r["rules"] == json!(["backstop.agent-file-edit"])));
+    assert!(records
+        .iter()
+        .all(|r| r["event"] == "deny" && r["rules"] == json!(["backstop.agent-file-edit"])));
     assert_eq!(records[0]["source"], "claude");
     assert_eq!(
         records[0]["line"],
         format!("Edit {home}/.config/backstop/policies/x.toml")
     );
     assert_eq!(records[1]["source"], "codex");
-    assert_eq!(records[1]["session"], "019a1b2c-3d4e-7f60-8a9b-0c1d2e3f4a5b");
+    assert_eq!(
+        records[1]["session"],
+        "019a1b2c-3d4e-7f60-8a9b-0c1d2e3f4a5b"
+    );
 }
 
 #[test]
@@ -224,27 +233,34 @@ fn a_custom_backstop_home_is_protected_where_it_is() {
     m.backstop_home = Some(custom.clone());
     let c = custom.display().to_string();
     // Nothing in these names says backstop: only where BACKSTOP_HOME points does.
-    m.all_refuse(&format!("{c}/policies/off.toml"), "backstop's configuration");
+    m.all_refuse(
+        &format!("{c}/policies/off.toml"),
+        "backstop's configuration",
+    );
     m.all_refuse(&format!("{c}/data/audit.jsonl"), "backstop's configuration");
     m.all_refuse(&format!("{c}/system/x.toml"), "backstop's configuration");
     m.all_refuse(&format!("{c}/new-file"), "backstop's configuration");
     // Through a symbolic link to one of its directories, and through `..`.
-    std::os::unix::fs::symlink(custom.join("policies"), m.project().join("pol"))
-        .expect("symlink");
+    std::os::unix::fs::symlink(custom.join("policies"), m.project().join("pol")).expect("symlink");
     m.all_refuse("pol/off.toml", "backstop's configuration");
     m.all_refuse("pol/../data/audit.jsonl", "backstop's configuration");
-    m.all_refuse("src/../../../srv/state-of-backstop/x", "backstop's configuration");
+    m.all_refuse(
+        "src/../../../srv/state-of-backstop/x",
+        "backstop's configuration",
+    );
     // A link named like nothing, pointing at the agents' settings directory.
     std::fs::create_dir_all(m.home().join(".claude")).expect("mkdir");
-    std::os::unix::fs::symlink(m.home().join(".claude"), m.project().join("cfg"))
-        .expect("symlink");
+    std::os::unix::fs::symlink(m.home().join(".claude"), m.project().join("cfg")).expect("symlink");
     m.all_refuse("cfg/settings.json", "Claude Code's hook settings");
     // With BACKSTOP_HOME set, the default places are ordinary files.
     m.all_allow(&format!(
         "{}/.config/backstop/policies/x.toml",
         m.home().display()
     ));
-    m.all_allow(&format!("{}/policiesx/a.toml", m.root.path().join("srv").display()));
+    m.all_allow(&format!(
+        "{}/policiesx/a.toml",
+        m.root.path().join("srv").display()
+    ));
 }
 
 #[test]
@@ -271,11 +287,23 @@ fn a_profile_that_loads_backstop_is_refused_and_others_are_not() {
 fn a_file_tool_without_a_file_is_refused() {
     let m = Machine::new();
     let bad = [
-        ("claude", json!({"tool_name": "Write", "tool_input": {"content": "x"}})),
-        ("codex", json!({"tool_name": "apply_patch", "tool_input": {"command": "no patch"}})),
+        (
+            "claude",
+            json!({"tool_name": "Write", "tool_input": {"content": "x"}}),
+        ),
+        (
+            "codex",
+            json!({"tool_name": "apply_patch", "tool_input": {"command": "no patch"}}),
+        ),
         ("gemini", json!({"tool_name": "replace", "tool_input": {}})),
-        ("cursor", json!({"hook_event_name": "preToolUse", "tool_name": "Write", "tool_input": {}})),
-        ("copilot", json!({"toolName": "create", "toolArgs": "{\"file_text\": \"x\"}"})),
+        (
+            "cursor",
+            json!({"hook_event_name": "preToolUse", "tool_name": "Write", "tool_input": {}}),
+        ),
+        (
+            "copilot",
+            json!({"toolName": "create", "toolArgs": "{\"file_text\": \"x\"}"}),
+        ),
     ];
     for (agent, input) in bad {
         let (code, v) = m.hook(agent, &serde_json::to_vec(&input).expect("json"));
@@ -287,8 +315,5 @@ fn a_file_tool_without_a_file_is_refused() {
         );
     }
     let (_, v) = m.hook("claude", b"{\"tool_name\": \"Edit\", \"tool_input\": {");
-    assert_eq!(
-        v["hookSpecificOutput"]["permissionDecision"], "deny",
-        "{v}"
-    );
+    assert_eq!(v["hookSpecificOutput"]["permissionDecision"], "deny", "{v}");
 }

@@ -372,7 +372,9 @@ pub fn patch_paths(patch: &str) -> Vec<String> {
         .iter()
         .find_map(|p| line.strip_prefix(p))
         .or_else(|| {
-            let diff = line.strip_prefix("+++ ").or_else(|| line.strip_prefix("--- "))?;
+            let diff = line
+                .strip_prefix("+++ ")
+                .or_else(|| line.strip_prefix("--- "))?;
             // `a/x` and `b/x` are git's; a tab starts the timestamp.
             let diff = diff.split('\t').next().unwrap_or(diff);
             (diff != "/dev/null").then(|| {
@@ -487,8 +489,11 @@ mod tests {
         };
         let p = |s: &str| vec![s.to_string()];
         assert_eq!(
-            files(Agent::Claude, json!({"tool_name": "Write", "cwd": "/p",
-                "tool_input": {"file_path": "/p/a.rs", "content": "x"}})),
+            files(
+                Agent::Claude,
+                json!({"tool_name": "Write", "cwd": "/p",
+                "tool_input": {"file_path": "/p/a.rs", "content": "x"}})
+            ),
             ("Write".into(), p("/p/a.rs"), Some("/p".into()))
         );
         assert_eq!(
@@ -497,29 +502,48 @@ mod tests {
             p("/p/a.rs")
         );
         assert_eq!(
-            files(Agent::Claude, json!({"tool_name": "NotebookEdit",
-                "tool_input": {"notebook_path": "/p/n.ipynb", "new_source": "x"}})).1,
+            files(
+                Agent::Claude,
+                json!({"tool_name": "NotebookEdit",
+                "tool_input": {"notebook_path": "/p/n.ipynb", "new_source": "x"}})
+            )
+            .1,
             p("/p/n.ipynb")
         );
         let patch = "*** Begin Patch\n*** Add File: new.txt\n+hi\n*** Update File: src/a.rs\n*** Move to: src/b.rs\n@@\n-a\n+b\n*** Delete File: old.txt\n*** End Patch\n";
         assert_eq!(
-            files(Agent::Codex, json!({"tool_name": "apply_patch", "cwd": "/p",
-                "tool_input": {"command": patch}})).1,
+            files(
+                Agent::Codex,
+                json!({"tool_name": "apply_patch", "cwd": "/p",
+                "tool_input": {"command": patch}})
+            )
+            .1,
             vec!["new.txt", "src/a.rs", "src/b.rs", "old.txt"]
         );
         assert_eq!(
-            files(Agent::Gemini, json!({"tool_name": "replace",
-                "tool_input": {"file_path": "/p/a.rs", "old_string": "a", "new_string": "b"}})).1,
+            files(
+                Agent::Gemini,
+                json!({"tool_name": "replace",
+                "tool_input": {"file_path": "/p/a.rs", "old_string": "a", "new_string": "b"}})
+            )
+            .1,
             p("/p/a.rs")
         );
         assert_eq!(
-            files(Agent::Cursor, json!({"hook_event_name": "preToolUse", "tool_name": "Write",
-                "workspace_roots": ["/p"], "tool_input": {"file_path": "a.rs", "content": "x"}})),
+            files(
+                Agent::Cursor,
+                json!({"hook_event_name": "preToolUse", "tool_name": "Write",
+                "workspace_roots": ["/p"], "tool_input": {"file_path": "a.rs", "content": "x"}})
+            ),
             ("Write".into(), p("a.rs"), Some("/p".into()))
         );
         assert_eq!(
-            files(Agent::Copilot, json!({"toolName": "create", "cwd": "/p",
-                "toolArgs": "{\"path\": \"/p/a.rs\", \"file_text\": \"x\"}"})).1,
+            files(
+                Agent::Copilot,
+                json!({"toolName": "create", "cwd": "/p",
+                "toolArgs": "{\"path\": \"/p/a.rs\", \"file_text\": \"x\"}"})
+            )
+            .1,
             p("/p/a.rs")
         );
         // Cursor's preToolUse for its shell is a shell command.

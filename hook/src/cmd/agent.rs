@@ -260,7 +260,12 @@ fn refusal(edit: FileEdit, within: Duration) -> Result<Option<Refusal>, String> 
 }
 
 /// The deny for an agent's edit of something that keeps backstop working.
-fn refuse_edit(agent: Agent, session: String, line: String, r: &Refusal) -> (Answer, Option<Entry>) {
+fn refuse_edit(
+    agent: Agent,
+    session: String,
+    line: String,
+    r: &Refusal,
+) -> (Answer, Option<Entry>) {
     let leads = r
         .resolved
         .as_ref()
