@@ -22,8 +22,10 @@ use crate::config::Dirs;
 /// The first line of the block `backstop install SHELL` writes into a profile.
 pub const PROFILE_BLOCK: &str = "# >>> backstop >>>";
 
-/// How far into a file the profile block is looked for; a profile is never this large.
-const PROFILE_SCAN: u64 = 64 << 20;
+/// How much of a file's start, and of its end (where install appends the block), is
+/// searched for the profile block: a profile is never larger, and an agent editing a
+/// large data file does not wait for all of it to be read.
+const PROFILE_SCAN: u64 = 1 << 20;
 
 /// Symbolic links followed in one path before it is taken as it stands (Linux's limit).
 const MAX_LINKS: usize = 40;
@@ -75,10 +77,11 @@ impl Protected {
             p.file(d.join("config.json"), "Copilot CLI's settings");
             p.file(d.join("settings.json"), "Copilot CLI's settings");
         }
-        if let Some(d) = agent_dir("GEMINI_CLI_HOME", ".gemini") {
-            p.file(d.join("settings.json"), "Gemini CLI's hook settings");
-        }
         if let Some(h) = &home {
+            p.file(
+                h.join(".gemini/settings.json"),
+                "Gemini CLI's hook settings",
+            );
             p.file(h.join(".cursor/hooks.json"), "Cursor's hook settings");
         }
         p
@@ -192,15 +195,209 @@ impl Protected {
     }
 }
 
+/// backstop's own places for reading a shell line: its directories wherever `Dirs`
+/// puts them, its executable, and the agents' configuration directories that their
+/// variables move (`CLAUDE_CONFIG_DIR`, `CODEX_HOME`, `COPILOT_HOME`). The built-in
+/// pack knows the usual places by name; these it cannot know. Named as they are set,
+/// without reading the filesystem: this runs on every line that names a path.
+#[derive(Debug, Clone, Default)]
+pub struct OwnPlaces {
+    places: Vec<(PathBuf, String)>,
+    home: Option<String>,
+}
+
+/// A word of a shell command that names one of backstop's own places.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// Index of the command in the evaluation's commands.
+    pub command: usize,
+    /// The command as the pack's rules would read it with the place renamed to
+    /// backstop's usual system directory, which they know by name.
+    pub as_known: String,
+    pub word: String,
+    pub what: String,
+}
+
+/// Where [`OwnPlaces`] renames a hit: a path the built-in pack knows is backstop's.
+const KNOWN_PLACE: &str = "/etc/backstop/policies/renamed";
+
+/// Variables a line may name backstop's or an agent's directories by.
+const PLACE_VARS: &[&str] = &[
+    "BACKSTOP_HOME",
+    "CLAUDE_CONFIG_DIR",
+    "CODEX_HOME",
+    "COPILOT_HOME",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+];
+
+impl OwnPlaces {
+    pub fn new(dirs: &Dirs, home: Option<&str>) -> OwnPlaces {
+        let mut places = Vec::new();
+        let config = dirs
+            .user_policies
+            .parent()
+            .map_or_else(|| dirs.user_policies.clone(), Path::to_path_buf);
+        places.push((config, "backstop's configuration".to_string()));
+        places.push((dirs.data.clone(), "backstop's data".to_string()));
+        places.push((
+            dirs.system.clone(),
+            "backstop's system policies".to_string(),
+        ));
+        if let Ok(exe) = std::env::current_exe() {
+            places.push((exe, "backstop's executable".to_string()));
+        }
+        let var = |name: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        for (name, files, what) in [
+            (
+                "CLAUDE_CONFIG_DIR",
+                &["settings.json", "settings.local.json"][..],
+                "Claude Code's hook settings",
+            ),
+            (
+                "CODEX_HOME",
+                &["hooks.json", "config.toml"][..],
+                "Codex's hook settings",
+            ),
+            (
+                "COPILOT_HOME",
+                &["hooks", "config.json", "settings.json"][..],
+                "Copilot CLI's hook settings",
+            ),
+        ] {
+            if let Some(dir) = var(name) {
+                for f in files {
+                    places.push((dir.join(f), what.to_string()));
+                }
+            }
+        }
+        OwnPlaces {
+            places,
+            home: home.map(str::to_string),
+        }
+    }
+
+    /// The words of `commands` (arguments and output redirections) that name one of
+    /// these places, with `~`, these variables and each command's directory taken
+    /// into account.
+    pub fn hits(&self, commands: &[backstop_rules::Command], cwd: Option<&Path>) -> Vec<Hit> {
+        let mut out = Vec::new();
+        for (i, c) in commands.iter().enumerate() {
+            let dir = match &c.cwd {
+                backstop_rules::WorkDir::Inherit => cwd.map(Path::to_path_buf),
+                backstop_rules::WorkDir::Known(d) => Some(match cwd {
+                    Some(base) => base.join(d),
+                    None => PathBuf::from(d),
+                }),
+                backstop_rules::WorkDir::Unknown => None,
+            };
+            let named = |text: &str| self.place(text, dir.as_deref());
+            let rename = |words: &[backstop_rules::Word], at: Option<usize>| {
+                words
+                    .iter()
+                    .enumerate()
+                    .map(|(j, w)| {
+                        if Some(j) == at {
+                            KNOWN_PLACE.to_string()
+                        } else {
+                            backstop_rules::command::display_word(&w.text)
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            if let Some((j, what)) = c
+                .words
+                .iter()
+                .enumerate()
+                .skip(1)
+                .find_map(|(j, w)| named(&w.text).map(|what| (j, what)))
+            {
+                out.push(Hit {
+                    command: i,
+                    as_known: rename(&c.words, Some(j)),
+                    word: c.words[j].text.clone(),
+                    what,
+                });
+                continue;
+            }
+            let written = c
+                .redirects
+                .iter()
+                .filter(|r| r.op.contains('>') && !r.op.ends_with('&'))
+                .find_map(|r| named(&r.target.text).map(|what| (r.target.text.clone(), what)));
+            if let Some((word, what)) = written {
+                out.push(Hit {
+                    command: i,
+                    as_known: format!("{} > {KNOWN_PLACE}", rename(&c.words, None)),
+                    word,
+                    what,
+                });
+            }
+        }
+        out
+    }
+
+    /// What `text`, a word run from `dir`, names among these places.
+    fn place(&self, text: &str, dir: Option<&Path>) -> Option<String> {
+        if text.is_empty() || text.starts_with('-') && !text.contains('/') {
+            return None;
+        }
+        let mut expanded = text.to_string();
+        if let Some(home) = &self.home {
+            if expanded == "~" || expanded.starts_with("~/") {
+                expanded = format!("{home}{}", &expanded[1..]);
+            }
+            expanded = expanded.replace("${HOME}", home).replace("$HOME", home);
+        }
+        if expanded.contains('$') {
+            for name in PLACE_VARS {
+                if let Some(v) = std::env::var_os(name).filter(|v| !v.is_empty()) {
+                    let v = v.to_string_lossy();
+                    expanded = expanded
+                        .replace(&format!("${{{name}}}"), &v)
+                        .replace(&format!("${name}"), &v);
+                }
+            }
+        }
+        // `--target-directory=DIR`, `of=FILE`: the path after the `=`.
+        let path = match expanded.split_once('=') {
+            Some((key, value)) if !key.contains('/') => value.to_string(),
+            _ => expanded,
+        };
+        let path = Path::new(&path);
+        let path = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            dir?.join(path)
+        };
+        let path = fold(&path);
+        self.places
+            .iter()
+            .find(|(place, _)| within(&path, place))
+            .map(|(place, what)| format!("{what} ({})", place.display()))
+    }
+}
+
 /// Each way `path` (absolute) may be opened: as written, with `..` folded, and
 /// through its symbolic links, both before and after folding.
 pub fn forms(path: &Path) -> Vec<PathBuf> {
     let folded = fold(path);
     let mut out = vec![path.to_path_buf()];
-    for p in [folded.clone(), resolve(path), resolve(&folded)] {
+    let mut add = |p: PathBuf| {
         if !out.contains(&p) {
             out.push(p);
         }
+    };
+    add(resolve(path));
+    // Without `..` the folded path resolves the same: one walk is enough.
+    if folded != path {
+        add(resolve(&folded));
+        add(folded);
     }
     out
 }
@@ -347,10 +544,19 @@ fn holds_profile_block(path: &Path) -> bool {
     if !meta.is_file() {
         return false;
     }
-    let Ok(file) = std::fs::File::open(path) else {
+    let Ok(mut file) = std::fs::File::open(path) else {
         return false;
     };
-    contains(file.take(PROFILE_SCAN), PROFILE_BLOCK.as_bytes())
+    let needle = PROFILE_BLOCK.as_bytes();
+    if meta.len() <= 2 * PROFILE_SCAN {
+        return contains(file.take(2 * PROFILE_SCAN), needle);
+    }
+    if contains((&file).take(PROFILE_SCAN), needle) {
+        return true;
+    }
+    use std::io::Seek as _;
+    file.seek(std::io::SeekFrom::Start(meta.len() - PROFILE_SCAN))
+        .is_ok_and(|_| contains(file.take(PROFILE_SCAN), needle))
 }
 
 /// `needle` occurs in what `reader` yields, read in blocks.
@@ -460,6 +666,11 @@ mod tests {
         assert!(p.check("rc", Some(t.path())).is_some());
         std::fs::write(t.path().join("other"), "alias ll='ls -l'\n").unwrap();
         assert!(p.check("other", Some(t.path())).is_none());
+        // At the end of a file larger than what is read from its start.
+        let mut large = vec![b'#'; 3 << 20];
+        large.extend_from_slice(format!("\n{PROFILE_BLOCK}\n").as_bytes());
+        std::fs::write(t.path().join("large"), &large).unwrap();
+        assert!(p.check("large", Some(t.path())).is_some());
         // Split across the blocks it is read in.
         let mut big = vec![b'x'; (64 << 10) - 5];
         big.extend_from_slice(PROFILE_BLOCK.as_bytes());

@@ -317,3 +317,66 @@ fn a_file_tool_without_a_file_is_refused() {
     let (_, v) = m.hook("claude", b"{\"tool_name\": \"Edit\", \"tool_input\": {");
     assert_eq!(v["hookSpecificOutput"]["permissionDecision"], "deny", "{v}");
 }
+
+/// The self-protection rules know backstop's usual places by name; a custom
+/// BACKSTOP_HOME is protected from shell commands by where it is, too.
+#[test]
+fn a_custom_backstop_home_is_protected_from_shell_commands() {
+    let t = crate::Test::new();
+    let home = t.home().display().to_string();
+    let ids = |line: &str| -> Vec<String> {
+        let r = std::process::Command::new(env!("CARGO_BIN_EXE_backstop"))
+            .args(["check", "--json", "--cwd", "/", "--", line])
+            .env("BACKSTOP_HOME", &home)
+            .env("HOME", "/home/tester")
+            .output()
+            .expect("run");
+        let v: Value = serde_json::from_slice(&r.stdout).expect("json");
+        v["rules"]
+            .as_array()
+            .map(|f| {
+                f.iter()
+                    .filter_map(|f| f["id"].as_str())
+                    .filter(|id| id.starts_with("backstop."))
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let cases = [
+        (
+            "rm $BACKSTOP_HOME/policies/x.toml",
+            "backstop.change-protected-files",
+        ),
+        (
+            &format!("rm -f {home}/data/audit.jsonl") as &str,
+            "backstop.change-protected-files",
+        ),
+        (
+            &format!("cd {home} && rm -f policies/a.toml"),
+            "backstop.change-protected-files",
+        ),
+        (
+            &format!("echo '[[override]]' > {home}/policies/off.toml"),
+            "backstop.write-protected-files",
+        ),
+        (
+            &format!("cp /dev/null {home}/policies/a.toml"),
+            "backstop.overwrite-protected-files",
+        ),
+        (
+            "sed -i s/deny/allow/ ${BACKSTOP_HOME}/policies/a.toml",
+            "backstop.edit-protected-files",
+        ),
+    ];
+    for (line, id) in cases {
+        assert_eq!(ids(line), vec![id.to_string()], "{line}");
+    }
+    for line in [
+        format!("cat {home}/policies/a.toml"),
+        format!("cp {home}/policies/a.toml /var/tmp/copy.toml"),
+        format!("ls {home}x"),
+    ] {
+        assert_eq!(ids(&line), Vec::<String>::new(), "{line}");
+    }
+}

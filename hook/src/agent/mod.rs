@@ -2,8 +2,8 @@
 //! on stdin and what it reads back), and where its hook settings live
 //! ([`settings`]). The decision itself is `cmd/agent.rs`.
 //!
-//! Each agent's fields, exit codes and files are described, with sources, in the
-//! README's "AI coding agents" section.
+//! Each agent's fields, exit codes and files are described, with sources, in
+//! docs/agents.md.
 
 pub mod jsonc;
 pub mod settings;
@@ -13,13 +13,14 @@ use serde_json::{json, Value};
 /// The agents backstop speaks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Agent {
-    /// Claude Code: `PreToolUse` on the `Bash` tool.
+    /// Claude Code: `PreToolUse` on `Bash` and its file tools.
     Claude,
-    /// OpenAI Codex CLI: `PreToolUse` on `Bash`; no `ask`, unknown output fields are errors.
+    /// OpenAI Codex CLI: `PreToolUse` on `Bash` and `apply_patch`; no `ask`, unknown
+    /// output fields are errors.
     Codex,
-    /// Gemini CLI: `BeforeTool` on `run_shell_command`.
+    /// Gemini CLI: `BeforeTool` on `run_shell_command`, `write_file` and `replace`.
     Gemini,
-    /// Cursor: `beforeShellExecution`.
+    /// Cursor: `beforeShellExecution`, and `preToolUse` on its file tools.
     Cursor,
     /// GitHub Copilot CLI: `preToolUse` on every tool (`bash`, `powershell`, …).
     Copilot,

@@ -455,7 +455,7 @@ fn note(agent: Agent, text: &str) -> Option<String> {
             });
             off.then(|| "warning: this file turns Gemini CLI's hooks off (`hooksConfig.enabled` or `tools.enableHooks` is false); backstop's hook will not run until they are on.".into())
         }
-        Agent::Cursor => Some("Cursor reads hooks.json when it starts: restart it.".into()),
+        Agent::Cursor => Some("Cursor reloads hooks.json when it changes; if backstop does not show in its Hooks settings, restart it.".into()),
         Agent::Copilot => None,
     }
 }

@@ -1,5 +1,6 @@
-//! `backstop agent-hook AGENT`: decides an AI coding agent's shell command from the
-//! agent's hook JSON on stdin, and answers on stdout in that agent's protocol.
+//! `backstop agent-hook AGENT`: decides an AI coding agent's shell command, or an edit
+//! by its own file tools, from the agent's hook JSON on stdin, and answers on stdout
+//! in that agent's protocol (docs/agents.md).
 //!
 //! It fails closed: several agents run the command when a hook crashes, times out or
 //! exits with an unexpected code, so every failure here (unreadable or oversized
