@@ -4,7 +4,10 @@
 //!   warm evaluation of such a line (`rm -rf ~/x`), which that path always pays;
 //! - a file edit's check (`Protected::discover` and one path), run on every edit an
 //!   agent's file tool makes; beside it, the engine's warm evaluation of a benign
-//!   line, which every agent shell command pays.
+//!   line, which every agent shell command pays;
+//! - the reading of a line's commands for paths into backstop's own directories
+//!   (`OwnPlaces`), which every line the hook decides now pays, beside the engine's
+//!   evaluation of the same benign line.
 //!
 //! `cargo bench -p backstop --bench agents`
 
@@ -12,7 +15,7 @@ use std::hint::black_box;
 use std::path::Path;
 
 use backstop::config::Dirs;
-use backstop::protect::Protected;
+use backstop::protect::{OwnPlaces, Protected};
 use backstop_rules::{Context, Dialect, Engine};
 use criterion::{criterion_group, criterion_main, Criterion};
 
@@ -40,6 +43,14 @@ fn bench(c: &mut Criterion) {
         data: home.path().join("data"),
     };
     let cwd = std::env::current_dir().expect("cwd");
+    let benign = "ls -la --color=auto ~/src";
+    let commands = engine.evaluate(benign, &ctx).expect("evaluate").commands;
+    c.bench_function("own_places/new+hits ls -la --color=auto ~/src", |b| {
+        b.iter(|| {
+            let places = OwnPlaces::new(black_box(&dirs), Some("/home/u"));
+            black_box(places.hits(&commands, Some(Path::new("/home/u/src"))))
+        })
+    });
     c.bench_function("protect/discover+check src/main.rs", |b| {
         b.iter(|| {
             let p = Protected::discover(black_box(&dirs));

@@ -37,7 +37,7 @@ pub struct Refusal {
     pub path: PathBuf,
     /// Where it leads when that differs (a symbolic link, `..`).
     pub resolved: Option<PathBuf>,
-    /// What it is, for a sentence: "backstop's user policies (/home/ada/.config/backstop)".
+    /// What it is, for a sentence: "backstop's configuration (/home/ada/.config/backstop)".
     pub what: String,
 }
 
@@ -196,13 +196,15 @@ impl Protected {
 }
 
 /// backstop's own places for reading a shell line: its directories wherever `Dirs`
-/// puts them, its executable, and the agents' configuration directories that their
-/// variables move (`CLAUDE_CONFIG_DIR`, `CODEX_HOME`, `COPILOT_HOME`). The built-in
-/// pack knows the usual places by name; these it cannot know. Named as they are set,
-/// without reading the filesystem: this runs on every line that names a path.
+/// puts them, and the agents' configuration directories that their variables move
+/// (`CLAUDE_CONFIG_DIR`, `CODEX_HOME`, `COPILOT_HOME`). The built-in pack knows the
+/// usual places by name; these it cannot know. Named as they are set, without
+/// reading the filesystem: this runs on every line the hook decides.
 #[derive(Debug, Clone, Default)]
 pub struct OwnPlaces {
-    places: Vec<(PathBuf, String)>,
+    /// Each place's components lower-cased (names compare without regard to case),
+    /// the place, and what it is.
+    places: Vec<(Vec<String>, PathBuf, String)>,
     home: Option<String>,
 }
 
@@ -238,15 +240,9 @@ impl OwnPlaces {
             .user_policies
             .parent()
             .map_or_else(|| dirs.user_policies.clone(), Path::to_path_buf);
-        places.push((config, "backstop's configuration".to_string()));
-        places.push((dirs.data.clone(), "backstop's data".to_string()));
-        places.push((
-            dirs.system.clone(),
-            "backstop's system policies".to_string(),
-        ));
-        if let Ok(exe) = std::env::current_exe() {
-            places.push((exe, "backstop's executable".to_string()));
-        }
+        places.push((config, "backstop's configuration"));
+        places.push((dirs.data.clone(), "backstop's data"));
+        places.push((dirs.system.clone(), "backstop's system policies"));
         let var = |name: &str| {
             std::env::var_os(name)
                 .filter(|v| !v.is_empty())
@@ -271,12 +267,15 @@ impl OwnPlaces {
         ] {
             if let Some(dir) = var(name) {
                 for f in files {
-                    places.push((dir.join(f), what.to_string()));
+                    places.push((dir.join(f), what));
                 }
             }
         }
         OwnPlaces {
-            places,
+            places: places
+                .into_iter()
+                .map(|(p, what)| (folded_parts(&fold(&p)), p, what.to_string()))
+                .collect(),
             home: home.map(str::to_string),
         }
     }
@@ -302,7 +301,13 @@ impl OwnPlaces {
                     .enumerate()
                     .map(|(j, w)| {
                         if Some(j) == at {
-                            KNOWN_PLACE.to_string()
+                            // `of=FILE` stays `of=…`: the rules read the option too.
+                            match w.text.split_once('=') {
+                                Some((key, _)) if !key.contains('/') => {
+                                    format!("{key}={KNOWN_PLACE}")
+                                }
+                                _ => KNOWN_PLACE.to_string(),
+                            }
                         } else {
                             backstop_rules::command::display_word(&w.text)
                         }
@@ -347,39 +352,42 @@ impl OwnPlaces {
         if text.is_empty() || text.starts_with('-') && !text.contains('/') {
             return None;
         }
-        let mut expanded = text.to_string();
+        let mut expanded = std::borrow::Cow::Borrowed(text);
         if let Some(home) = &self.home {
-            if expanded == "~" || expanded.starts_with("~/") {
-                expanded = format!("{home}{}", &expanded[1..]);
+            if text == "~" || text.starts_with("~/") {
+                expanded = format!("{home}{}", &text[1..]).into();
             }
-            expanded = expanded.replace("${HOME}", home).replace("$HOME", home);
         }
         if expanded.contains('$') {
+            let mut owned = expanded.into_owned();
+            if let Some(home) = &self.home {
+                owned = owned.replace("${HOME}", home).replace("$HOME", home);
+            }
             for name in PLACE_VARS {
                 if let Some(v) = std::env::var_os(name).filter(|v| !v.is_empty()) {
                     let v = v.to_string_lossy();
-                    expanded = expanded
+                    owned = owned
                         .replace(&format!("${{{name}}}"), &v)
                         .replace(&format!("${name}"), &v);
                 }
             }
+            expanded = owned.into();
         }
         // `--target-directory=DIR`, `of=FILE`: the path after the `=`.
         let path = match expanded.split_once('=') {
-            Some((key, value)) if !key.contains('/') => value.to_string(),
-            _ => expanded,
+            Some((key, value)) if !key.contains('/') => value,
+            _ => &expanded,
         };
-        let path = Path::new(&path);
+        let path = Path::new(path);
         let path = if path.is_absolute() {
-            path.to_path_buf()
+            fold(path)
         } else {
-            dir?.join(path)
+            fold(&dir?.join(path))
         };
-        let path = fold(&path);
         self.places
             .iter()
-            .find(|(place, _)| within(&path, place))
-            .map(|(place, what)| format!("{what} ({})", place.display()))
+            .find(|(place, _, _)| starts_with_folded(&path, place))
+            .map(|(_, place, what)| format!("{what} ({})", place.display()))
     }
 }
 
@@ -480,6 +488,25 @@ fn folded_parts(p: &Path) -> Vec<String> {
         .filter(|c| !matches!(c, Component::CurDir))
         .map(|c| c.as_os_str().to_string_lossy().to_lowercase())
         .collect()
+}
+
+/// `path` is `place` (given lower-cased by [`folded_parts`]) or inside it, compared
+/// part by part without allocating for ASCII names: this runs on every word.
+fn starts_with_folded(path: &Path, place: &[String]) -> bool {
+    let mut parts = path
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir));
+    !place.is_empty()
+        && place.iter().all(|want| {
+            parts.next().is_some_and(|c| {
+                let got = c.as_os_str().to_string_lossy();
+                if got.is_ascii() {
+                    got.eq_ignore_ascii_case(want)
+                } else {
+                    got.to_lowercase() == *want
+                }
+            })
+        })
 }
 
 fn same(a: &Path, b: &Path) -> bool {
@@ -655,6 +682,47 @@ mod tests {
         ] {
             assert_eq!(refused(fine), None, "{fine}");
         }
+    }
+
+    #[test]
+    fn shell_words_into_backstops_own_places() {
+        let bs = Path::new("/srv/State");
+        let places = OwnPlaces::new(&dirs(bs), Some("/home/u"));
+        let engine = backstop_rules::Engine::builtin();
+        let hits = |line: &str| {
+            let eval = engine
+                .evaluate(line, &backstop_rules::Context::default())
+                .unwrap();
+            places
+                .hits(&eval.commands, Some(Path::new("/home/u")))
+                .into_iter()
+                .map(|h| (h.word, h.as_known))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            hits("rm -f /srv/state/policies/a.toml"),
+            vec![(
+                "/srv/state/policies/a.toml".to_string(),
+                "rm -f /etc/backstop/policies/renamed".to_string()
+            )]
+        );
+        assert_eq!(
+            hits("cd /srv && rm -rf State/data"),
+            vec![(
+                "State/data".to_string(),
+                "rm -rf /etc/backstop/policies/renamed".to_string()
+            )]
+        );
+        assert_eq!(
+            hits("echo x > ../../srv/State/policies/off.toml")[0].1,
+            "echo x > /etc/backstop/policies/renamed"
+        );
+        assert_eq!(
+            hits("dd if=/dev/zero of=/srv/State/data/audit.jsonl")[0].1,
+            "dd if=/dev/zero of=/etc/backstop/policies/renamed"
+        );
+        assert!(hits("ls -la /srv/StateX ~/src").is_empty());
+        assert!(hits("cat < /srv/State/policies/a.toml").is_empty());
     }
 
     #[test]
