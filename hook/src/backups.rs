@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use backstop_backup::coverage::{self, path_status, Status};
+use backstop_backup::coverage::{self, path_status, Status, Trust};
 use backstop_backup::manifest::Manifest;
 use backstop_rules::{Backup, BackupOracle, BackupStatus, Need, Target};
 
@@ -16,6 +16,7 @@ pub struct ManifestOracle {
     dirs: Dirs,
     manifests: OnceLock<Vec<Manifest>>,
     recipes: OnceLock<Result<Recipes, String>>,
+    trust: OnceLock<Result<Trust, String>>,
     /// Set by Ctrl-C once a backup is being checked (see [`ManifestOracle::interrupted`]).
     interrupted: OnceLock<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
@@ -26,6 +27,7 @@ impl ManifestOracle {
             dirs,
             manifests: OnceLock::new(),
             recipes: OnceLock::new(),
+            trust: OnceLock::new(),
             interrupted: OnceLock::new(),
         }
     }
@@ -65,6 +67,29 @@ impl ManifestOracle {
             .get_or_init(|| Manifest::list(&manifests_dir(&self.dirs)).unwrap_or_default())
     }
 
+    /// What the settings let a backup count on; a broken config.toml lets it count
+    /// on nothing.
+    fn trust(&self) -> Result<Trust, &str> {
+        self.trust
+            .get_or_init(|| {
+                crate::settings::Settings::load(&self.dirs)
+                    .map(|s| s.trust())
+                    .map_err(|e| format!("{e:#}"))
+            })
+            .as_ref()
+            .map(|t| *t)
+            .map_err(String::as_str)
+    }
+
+    /// The interrupt flag, shared with a backup made from the refusal.
+    pub fn interrupt_flag(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+        self.catch_interrupts();
+        self.interrupted
+            .get()
+            .map(std::sync::Arc::clone)
+            .unwrap_or_default()
+    }
+
     fn recipes(&self) -> Result<&Recipes, &str> {
         self.recipes
             .get_or_init(|| Recipes::load(&self.dirs).map_err(|e| format!("{e:#}")))
@@ -79,10 +104,7 @@ fn answer(status: Status, manifest: Option<&Manifest>) -> Backup {
         Status::Missing => (BackupStatus::Missing, None),
         Status::Stale(why) => (BackupStatus::Stale, Some(why)),
         Status::Corrupt(why) => (BackupStatus::Corrupt, Some(why)),
-        Status::NotRedundant => (
-            BackupStatus::NotRedundant,
-            Some("both copies are on one filesystem".into()),
-        ),
+        Status::NotRedundant(why) => (BackupStatus::NotRedundant, Some(why)),
     };
     Backup {
         status,
@@ -124,6 +146,10 @@ impl BackupOracle for ManifestOracle {
             detail,
             ..Backup::default()
         };
+        let trust = match self.trust() {
+            Ok(t) => t,
+            Err(e) => return missing(Some(format!("the settings cannot be read: {e}"))),
+        };
         if matches!(target.kind.as_str(), "path" | "git-repo") {
             let Ok(path) = std::fs::canonicalize(&target.value) else {
                 return missing(Some(format!(
@@ -136,6 +162,7 @@ impl BackupOracle for ManifestOracle {
                 &path,
                 max_age_secs,
                 crate::config::unix_now().as_secs(),
+                trust,
             );
             return answer(status, m);
         }
@@ -144,6 +171,16 @@ impl BackupOracle for ManifestOracle {
             Err(e) => return missing(Some(format!("the backup recipes cannot be read: {e}"))),
         };
         let Some(recipe) = recipes.for_target(&target.kind, program) else {
+            // Recipes back up this kind of target, but none that of this program's
+            // store (a Redis database): no backup can be asked for. A kind no recipe
+            // backs up at all (a table without its database) still needs one.
+            if recipes.cover(&target.kind) {
+                return Backup {
+                    status: BackupStatus::NoRecipe,
+                    detail: Some(no_recipe(&target.kind, program)),
+                    ..Backup::default()
+                };
+            }
             return missing(Some(format!(
                 "backstop has no recipe to back up a {} destroyed by {program}",
                 target.kind
@@ -159,9 +196,17 @@ impl BackupOracle for ManifestOracle {
             &wanted,
             max_age_secs,
             crate::config::unix_now().as_secs(),
+            trust,
         );
         answer(status, m)
     }
+}
+
+/// Why a target cannot be backed up, for a person.
+pub fn no_recipe(kind: &str, program: &str) -> String {
+    format!(
+        "backstop has no recipe that backs up a {kind} destroyed by {program} (a policy file's [[recipe]] can add one)"
+    )
 }
 
 /// Where a path copy of a manifest would be: the manifests' directory.

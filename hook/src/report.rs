@@ -19,6 +19,34 @@ fn recipes() -> &'static Recipes {
     })
 }
 
+/// Are backup destinations configured (so `backstop backup` needs no `--to`)? Read
+/// once, only when a remedy is written; a broken config.toml counts as none.
+pub fn destinations_configured() -> bool {
+    static CONFIGURED: OnceLock<bool> = OnceLock::new();
+    *CONFIGURED.get_or_init(|| {
+        crate::config::Dirs::discover()
+            .ok()
+            .and_then(|d| crate::settings::Settings::load(&d).ok())
+            .is_some_and(|s| !s.backup.to.is_empty())
+    })
+}
+
+/// A line quoted for a POSIX shell: `'…'`, with `'\''` for each quote inside.
+pub fn shell_quote(line: &str) -> String {
+    format!("'{}'", line.replace('\'', "'\\''"))
+}
+
+/// The one command that backs up everything a line would destroy, for whoever
+/// cannot be asked at a terminal (agents): `backstop backup --for '…'`.
+pub fn backup_for(line: &str, shell: &str) -> String {
+    let shell = if shell == "bash" {
+        String::new()
+    } else {
+        format!(" --shell {shell}")
+    };
+    format!("backstop backup{shell} --for {}", shell_quote(line))
+}
+
 /// How `backstop backup` names a target of this kind (`wsl:Ubuntu`, `postgres:app`):
 /// the recipe that covers the kind for this program says.
 pub fn backup_spec(t: &TargetFinding, program: &str) -> String {
@@ -157,7 +185,22 @@ pub fn allowed_because(eval: &Evaluation) -> Vec<String> {
 
 /// What the person can do to go ahead, when there is something.
 pub fn remedy(eval: &Evaluation) -> Option<String> {
+    remedy_with(eval, None)
+}
+
+/// [`remedy`], with the backup named as `backstop backup --for LINE` when the line
+/// (and its shell) is given and destinations are configured: one command an agent
+/// can run as it is.
+pub fn remedy_with(eval: &Evaluation, line: Option<(&str, &str)>) -> Option<String> {
+    let configured = destinations_configured();
+    let to = if configured {
+        ""
+    } else {
+        " --to DIR1 --to DIR2"
+    };
+    let mut for_line = line.filter(|_| configured);
     let mut steps = Vec::new();
+    let mut backups_asked = false;
     // A rule that refuses outright makes backups for the others beside the point.
     let denied = eval.findings.iter().any(|f| f.requires == Requires::Deny);
     for f in eval
@@ -182,8 +225,26 @@ pub fn remedy(eval: &Evaluation) -> Option<String> {
                     .filter(|t| !matches!(t.backup.status, BackupStatus::Covered | BackupStatus::NotRequired))
                     .filter(|t| !(has_db && matches!(t.kind.as_str(), "table" | "schema")))
                     .collect();
-                for t in &missing {
-                    steps.push(format!("backstop backup {} --to DIR1 --to DIR2", backup_spec(t, &program)));
+                let (no_recipe, backupable): (Vec<&TargetFinding>, Vec<&TargetFinding>) = missing
+                    .into_iter()
+                    .partition(|t| t.backup.status == BackupStatus::NoRecipe);
+                for t in &no_recipe {
+                    // Never a command that cannot back it up: say so.
+                    steps.push(format!(
+                        "{}; back up {} {} your own way first, then approve it at the terminal",
+                        crate::backups::no_recipe(&t.kind, &program),
+                        t.kind,
+                        quote(&t.value)
+                    ));
+                }
+                if !backupable.is_empty() {
+                    backups_asked = true;
+                    if let Some((line, shell)) = for_line.take() {
+                        steps.push(backup_for(line, shell));
+                    }
+                }
+                for t in backupable.iter().filter(|_| line.is_none() || !configured) {
+                    steps.push(format!("backstop backup {}{to}", backup_spec(t, &program)));
                 }
                 if f.targets.is_empty() {
                     steps.push(format!(
@@ -220,12 +281,17 @@ pub fn remedy(eval: &Evaluation) -> Option<String> {
     } else {
         ""
     };
-    if !denied && backing_up(Requires::BackupAndApproval) {
-        text.push_str(&format!(" (two directories on different filesystems){or_git}, then run the command again and approve it"));
-    } else if !denied && backing_up(Requires::Backup) {
+    let where_to = if configured {
+        ""
+    } else {
+        " (two directories on different disks, or restic:REPO / rclone:REMOTE:PATH; `backstop setup` configures them once)"
+    };
+    if !denied && backups_asked && backing_up(Requires::BackupAndApproval) {
         text.push_str(&format!(
-            " (two directories on different filesystems){or_git}, then run the command again"
+            "{where_to}{or_git}, then run the command again and approve it"
         ));
+    } else if !denied && backups_asked && backing_up(Requires::Backup) {
+        text.push_str(&format!("{where_to}{or_git}, then run the command again"));
     }
     Some(text)
 }

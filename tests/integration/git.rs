@@ -393,6 +393,7 @@ fn a_manifest_covers_what_git_does_not_yet() {
     git(&p.work, &["add", "-A"]);
     git(&p.work, &["commit", "-q", "-m", "second"]);
     let home = tempfile::tempdir().expect("tmp");
+    crate::count_tmpfs(home.path());
     let disk = outside_exceptions();
     let src = p.work.join("src");
     let r = bs(

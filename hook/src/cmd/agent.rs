@@ -126,6 +126,7 @@ fn decide(agent: Agent, within: Duration) -> (Answer, Option<Entry>) {
         return (Answer::NoObjection, None);
     }
     let line = request.command.clone();
+    let shell = request.shell.to_string();
     let (eval, evidence) = match evaluate(request, within) {
         Ok(x) => x,
         Err(why) => return failed(session, line, why),
@@ -198,7 +199,7 @@ fn decide(agent: Agent, within: Duration) -> (Answer, Option<Entry>) {
             "backstop refused this command. {}",
             sentence(&report::reason(&shown))
         );
-        if let Some(remedy) = report::remedy(&shown) {
+        if let Some(remedy) = report::remedy_with(&shown, Some((&line, &shell))) {
             // Approving is the person's part, said below for this agent.
             let remedy = remedy
                 .trim_end_matches(" and approve it")
@@ -373,7 +374,7 @@ fn evidence(eval: &Evaluation, dirs: &Dirs) -> String {
             .map(|c| {
                 format!(
                     "{} ({} bytes, sha256 {}…)",
-                    c.path.display(),
+                    c.shown(),
                     c.size,
                     c.sha256.get(..12).unwrap_or(&c.sha256)
                 )
@@ -384,9 +385,9 @@ fn evidence(eval: &Evaluation, dirs: &Dirs) -> String {
             t.value,
             report::human_age(now.saturating_sub(m.created)),
             if m.redundant {
-                "on two filesystems"
+                "in separate failure domains"
             } else {
-                "on ONE filesystem"
+                "in ONE failure domain"
             },
             m.restore_test,
             copies.join(" and ")
