@@ -1574,9 +1574,7 @@ mod tests {
                 } else {
                     BackupStatus::NoRecipe
                 },
-                manifest: None,
-                detail: None,
-                git: None,
+                ..Backup::default()
             }
         }
     }

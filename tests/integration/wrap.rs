@@ -23,8 +23,10 @@ struct Bench {
 impl Bench {
     fn new(env: Vec<(String, String)>) -> Bench {
         let real_home = std::env::var_os("HOME").expect("HOME is set");
+        let backstop_home = tempfile::tempdir().expect("BACKSTOP_HOME");
+        crate::count_tmpfs(backstop_home.path());
         Bench {
-            backstop_home: tempfile::tempdir().expect("BACKSTOP_HOME"),
+            backstop_home,
             work: tempfile::Builder::new()
                 .prefix("backstop-wrap-test")
                 .tempdir_in(real_home)
@@ -88,12 +90,6 @@ impl Bench {
     fn back_up(&self, spec: &str) {
         let disk = self.work.path().join("backups");
         std::fs::create_dir_all(&disk).expect("backup dir");
-        // The second copy is on /dev/shm, a tmpfs, which counts only when asked.
-        std::fs::write(
-            self.backstop_home.path().join("config.toml"),
-            "[backup]\nvolatile_counts = true\n",
-        )
-        .expect("config.toml");
         self.backstop(&[
             "backup",
             spec,
