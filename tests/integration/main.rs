@@ -6,6 +6,7 @@
 #![allow(clippy::panic, clippy::new_without_default)]
 
 mod agent;
+mod agent_files;
 mod backup;
 mod check;
 mod day;

@@ -8,6 +8,7 @@
 
 mod harness;
 
+mod agents;
 mod bash;
 mod fish;
 mod nu;

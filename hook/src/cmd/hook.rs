@@ -275,6 +275,24 @@ fn offer_backup(
 }
 
 fn ask(a: &HookArgs, dirs: &Dirs, line: &str, eval: &Evaluation) -> Result<ExitCode> {
+    // A program can open a terminal and type the phrase: under an agent, no one is asked.
+    if let Some(agent) = crate::coding_agent::detect() {
+        eprint!(
+            "{}backstop: `{line}` needs a person's approval, and backstop does not ask for it here: {agent}. A coding agent can type into a terminal it opened, so nothing typed here would count. If you are a person, run the command in your own terminal, outside {}.\n{}",
+            lead(a),
+            agent.agent(),
+            describe(eval, dirs, true)
+        );
+        log(
+            dirs,
+            &Who::of(a),
+            "refused",
+            line,
+            Some(eval),
+            &format!("under a coding agent: {agent}"),
+        );
+        return Ok(ExitCode::from(EXIT_REFUSED));
+    }
     log(dirs, &Who::of(a), "ask", line, Some(eval), "");
     let phrase = phrase(eval);
     let question = format!(
