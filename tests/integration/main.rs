@@ -8,6 +8,7 @@
 mod agent;
 mod backup;
 mod check;
+mod colour;
 mod day;
 mod destinations;
 mod git;
@@ -95,6 +96,12 @@ impl Test {
         self
     }
 
+    /// A variable in backstop's environment.
+    pub fn env(mut self, key: &str, value: &str) -> Test {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
     /// Write a file under BACKSTOP_HOME (e.g. `policies/mine.toml`).
     pub fn file(self, rel: &str, text: &str) -> Test {
         let path = self.home.path().join(rel);
@@ -106,6 +113,10 @@ impl Test {
     pub fn run(&self) -> Ran {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_backstop"));
         cmd.args(&self.args).env("BACKSTOP_HOME", self.home.path());
+        // Colour follows these; a test that wants them sets them with `env`.
+        for var in ["NO_COLOR", "CLICOLOR_FORCE", "CLICOLOR"] {
+            cmd.env_remove(var);
+        }
         for (k, v) in &self.env {
             cmd.env(k, v);
         }

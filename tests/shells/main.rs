@@ -9,6 +9,7 @@
 mod harness;
 
 mod bash;
+mod colour;
 mod fish;
 mod nu;
 mod powershell;

@@ -8,6 +8,7 @@ use backstop_rules::Decision;
 use crate::cli::CheckArgs;
 use crate::cmd::LineInput;
 use crate::report;
+use crate::style;
 
 pub fn run(a: &CheckArgs) -> Result<ExitCode> {
     let input = LineInput::from_args(&a.line)?;
@@ -15,9 +16,18 @@ pub fn run(a: &CheckArgs) -> Result<ExitCode> {
     if a.json {
         println!("{}", serde_json::to_string(&report::json(&input, &eval))?);
     } else if eval.decision != Decision::Allow {
-        println!("{}: {}", eval.decision.name(), report::reason(&eval));
+        let look = if eval.decision == Decision::Deny {
+            style::REFUSED
+        } else {
+            style::ASK
+        };
+        anstream::println!(
+            "{}: {}",
+            style::paint(look, eval.decision.name()),
+            report::reason(&eval)
+        );
         if let Some(r) = report::remedy(&eval) {
-            println!("remedy: {r}");
+            anstream::println!("remedy: {}", style::paint(style::HINT, r));
         }
     } else {
         // A line a backup let through says where its targets come back from.

@@ -4,11 +4,12 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use backstop_rules::Origin;
+use backstop_rules::{Decision, Origin};
 
 use crate::cli::LineArgs;
 use crate::cmd::LineInput;
 use crate::report;
+use crate::style::{paint, ASK, HEADER, HINT, OK, REFUSED, RULE, TARGET};
 
 pub fn run(a: &LineArgs) -> Result<ExitCode> {
     let input = LineInput::from_args(a)?;
@@ -21,7 +22,7 @@ pub fn run(a: &LineArgs) -> Result<ExitCode> {
             "  (part of it could not be parsed; its text was examined as well)"
         )?;
     }
-    writeln!(out, "\nRuns:")?;
+    writeln!(out, "\n{}", paint(HEADER, "Runs:"))?;
     if eval.commands.is_empty() {
         writeln!(out, "  nothing")?;
     }
@@ -52,7 +53,7 @@ pub fn run(a: &LineArgs) -> Result<ExitCode> {
         };
         writeln!(out, "  {c}{notes}")?;
     }
-    writeln!(out, "\nMatched:")?;
+    writeln!(out, "\n{}", paint(HEADER, "Matched:"))?;
     if eval.findings.is_empty() {
         writeln!(out, "  no rule")?;
     }
@@ -60,7 +61,7 @@ pub fn run(a: &LineArgs) -> Result<ExitCode> {
         writeln!(
             out,
             "  {} [{:?}, {}] {}",
-            f.id,
+            paint(RULE, &f.id),
             f.severity,
             f.layer.name(),
             f.description
@@ -83,19 +84,36 @@ pub fn run(a: &LineArgs) -> Result<ExitCode> {
                 out,
                 "    target: {} {} (backup: {}{evidence})",
                 t.kind,
-                t.value,
-                t.backup.status.name()
+                paint(TARGET, &t.value),
+                paint(
+                    if t.backup.status == backstop_rules::BackupStatus::Covered {
+                        OK
+                    } else {
+                        ASK
+                    },
+                    t.backup.status.name()
+                )
             )?;
         }
         writeln!(out, "    requires: {}", f.requires.name())?;
     }
-    writeln!(out, "\nDecision: {}", eval.decision.name().to_uppercase())?;
+    let look = match eval.decision {
+        Decision::Allow => OK,
+        Decision::Ask => ASK,
+        Decision::Deny => REFUSED,
+    };
+    writeln!(
+        out,
+        "\n{} {}",
+        paint(HEADER, "Decision:"),
+        paint(look, eval.decision.name().to_uppercase())
+    )?;
     for r in report::restorable(&eval) {
-        writeln!(out, "Restore: {r}")?;
+        writeln!(out, "Restore: {}", paint(OK, r))?;
     }
     if let Some(r) = report::remedy(&eval) {
-        writeln!(out, "To go ahead: {r}")?;
+        writeln!(out, "To go ahead: {}", paint(HINT, r))?;
     }
-    print!("{out}");
+    anstream::print!("{out}");
     Ok(ExitCode::SUCCESS)
 }
