@@ -9,6 +9,7 @@ mod agent;
 mod backup;
 mod check;
 mod colour;
+mod completions;
 mod day;
 mod destinations;
 mod git;

@@ -10,6 +10,7 @@ mod harness;
 
 mod bash;
 mod colour;
+mod completions;
 mod fish;
 mod nu;
 mod powershell;

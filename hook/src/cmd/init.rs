@@ -117,6 +117,22 @@ impl Shell {
             Shell::Pwsh => format!("Invoke-Expression (& {b} init powershell | Out-String)"),
         }
     }
+
+    /// The profile line that loads backstop's tab completions (`nu_file`: where
+    /// install rendered nushell's, which it too sources only at parse time).
+    fn completions_loader(self, bin: &str, nu_file: &Path) -> String {
+        let b = self.quote(bin);
+        match self {
+            Shell::Bash => format!("eval \"$({b} completions bash)\""),
+            // `compdef` exists only once compinit has run; without it zsh completes nothing anyway.
+            Shell::Zsh => format!("(( $+functions[compdef] )) && eval \"$({b} completions zsh)\""),
+            Shell::Fish => format!("{b} completions fish | source"),
+            Shell::Nu => format!("source {}", self.quote(&nu_file.display().to_string())),
+            Shell::Pwsh => {
+                format!("Invoke-Expression (& {b} completions powershell | Out-String)")
+            }
+        }
+    }
 }
 
 /// The Documents folder as Windows knows it (it may be redirected, to OneDrive say).
@@ -150,6 +166,11 @@ pub fn own_path() -> Result<String> {
         Some(rest) if !rest.starts_with("UNC\\") => rest.to_string(),
         _ => shown,
     })
+}
+
+/// Where `install nu` renders nushell's completions, which config.nu sources.
+pub fn nu_completions_file(dirs: &Dirs) -> PathBuf {
+    dirs.data.join("backstop-completions.nu")
 }
 
 /// Where the hook leaves a note that an approved line is about to run, so that the
@@ -239,10 +260,22 @@ pub fn install(a: &InstallArgs) -> Result<ExitCode> {
     };
     let bin = own_path()?;
     let nu_script = dirs.data.join("backstop.nu");
+    let nu_completions = nu_completions_file(&dirs);
     if shell == Shell::Nu {
         std::fs::create_dir_all(&dirs.data)
             .with_context(|| format!("cannot create {}", dirs.data.display()))?;
         backstop_backup::atomic::write_atomic(&nu_script, render(shell, &bin, &dirs).as_bytes())?;
+        if !a.no_completions {
+            backstop_backup::atomic::write_atomic(
+                &nu_completions,
+                &super::completions::script(shell),
+            )?;
+        }
+    }
+    let mut loader = shell.loader(&bin, &nu_script);
+    if !a.no_completions {
+        loader.push('\n');
+        loader.push_str(&shell.completions_loader(&bin, &nu_completions));
     }
     let old = match std::fs::read_to_string(&profile) {
         Ok(t) => t,
@@ -255,11 +288,7 @@ pub fn install(a: &InstallArgs) -> Result<ExitCode> {
     if needs_newline {
         new.push('\n');
     }
-    new.push_str(&block(
-        shell,
-        &shell.loader(&bin, &nu_script),
-        needs_newline,
-    ));
+    new.push_str(&block(shell, &loader, needs_newline));
     if new == old {
         println!("backstop is already installed in {}", profile.display());
         return Ok(ExitCode::SUCCESS);

@@ -1,5 +1,6 @@
 //! `backstop policy list | show | test | check`.
 
+use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -7,29 +8,14 @@ use anyhow::{bail, Context as _, Result};
 use backstop_rules::engine::Source;
 use backstop_rules::{Engine, Layer, Policy};
 
-use crate::cli::PolicyCmd;
+use crate::cli::{PolicyCmd, PolicyListArgs};
 use crate::config::{self, Dirs};
 
 pub fn run(cmd: PolicyCmd) -> Result<ExitCode> {
     let dirs = Dirs::discover()?;
     let cwd = std::env::current_dir().ok();
     match cmd {
-        PolicyCmd::List => {
-            let engine = config::engine(&dirs, cwd.as_deref())?;
-            for p in engine.all_policies()? {
-                for r in &p.rules {
-                    println!(
-                        "{:<34} {:<9} {:<20} {:<10} {}",
-                        r.id(),
-                        format!("{:?}", r.spec.severity).to_lowercase(),
-                        r.spec.requires.name(),
-                        r.layer.name(),
-                        r.spec.description
-                    );
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        PolicyCmd::List(a) => list(&config::engine(&dirs, cwd.as_deref())?, &a),
         PolicyCmd::Show { id } => {
             let engine = config::engine(&dirs, cwd.as_deref())?;
             let Some(r) = engine.find_rule(&id)? else {
@@ -179,6 +165,195 @@ pub fn run(cmd: PolicyCmd) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The built-in packs in the order a person reaching for backstop looks for them:
+/// what destroys files and work first, backstop's own protection last. Packs from
+/// policy files (the system's, the user's, a repository's) come before all of them.
+const PACK_ORDER: &[&str] = &[
+    "filesystem",
+    "git",
+    "sql",
+    "pasted-sql",
+    "disks",
+    "services",
+    "saas",
+    "system",
+    "windows",
+    "interpreters",
+    "backups",
+    "backstop",
+];
+
+/// A policy's pack: the id its `[pack]` table gives, else its file's name.
+fn pack_name(p: &Policy) -> String {
+    match &p.meta {
+        Some(m) if !m.id.is_empty() => m.id.clone(),
+        _ => Path::new(&p.origin)
+            .file_stem()
+            .map_or_else(|| p.origin.clone(), |s| s.to_string_lossy().into_owned()),
+    }
+}
+
+/// Where a pack goes in the list: a policy file's first, then [`PACK_ORDER`], then
+/// any other built-in pack before backstop's.
+fn pack_rank(p: &Policy, name: &str) -> (usize, usize) {
+    if p.layer != Layer::Builtin {
+        return (0, 0);
+    }
+    match PACK_ORDER.iter().position(|n| *n == name) {
+        Some(i) if name == "backstop" => (3, i),
+        Some(i) => (1, i),
+        None => (2, 0),
+    }
+}
+
+/// One row of `policy list`.
+#[derive(Debug, serde::Serialize)]
+struct Row<'a> {
+    id: &'a str,
+    pack: String,
+    severity: String,
+    requires: &'static str,
+    layer: &'static str,
+    programs: &'a [String],
+    description: &'a str,
+    origin: String,
+}
+
+const REQUIREMENTS: &[&str] = &["deny", "approval", "backup", "backup-and-approval"];
+
+fn list(engine: &Engine, a: &PolicyListArgs) -> Result<ExitCode> {
+    if let Some(r) = &a.requires {
+        if !REQUIREMENTS.contains(&r.as_str()) {
+            let hint = backstop_rules::error::suggest(r, REQUIREMENTS)
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default();
+            bail!(
+                "--requires {r}: a rule requires one of {}{hint}",
+                REQUIREMENTS.join(", ")
+            );
+        }
+    }
+    let mut policies: Vec<(&Policy, String)> = engine
+        .all_policies()?
+        .into_iter()
+        .map(|p| (p, pack_name(p)))
+        .collect();
+    if let Some(pack) = &a.pack {
+        let names: Vec<&str> = policies.iter().map(|(_, n)| n.as_str()).collect();
+        if !names.iter().any(|n| n.eq_ignore_ascii_case(pack)) {
+            let mut known = names.clone();
+            known.sort_unstable();
+            known.dedup();
+            let hint = backstop_rules::error::suggest(pack, &known)
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default();
+            bail!(
+                "--pack {pack}: no pack of that name is in force{hint}; the packs are {}",
+                known.join(", ")
+            );
+        }
+    }
+    // A stable sort keeps each pack's rules in their file's order.
+    policies.sort_by_key(|(p, name)| pack_rank(p, name));
+    let program = a.program.as_deref().map(program_key);
+    let mut rows = Vec::new();
+    for (p, pack) in &policies {
+        if a.pack
+            .as_ref()
+            .is_some_and(|want| !want.eq_ignore_ascii_case(pack))
+        {
+            continue;
+        }
+        for r in &p.rules {
+            let s = &r.spec;
+            if a.requires
+                .as_deref()
+                .is_some_and(|want| want != s.requires.name())
+            {
+                continue;
+            }
+            if program
+                .as_ref()
+                .is_some_and(|want| !s.programs.iter().any(|p| &program_key(p) == want))
+            {
+                continue;
+            }
+            rows.push(Row {
+                id: r.id(),
+                pack: pack.clone(),
+                severity: format!("{:?}", s.severity).to_lowercase(),
+                requires: s.requires.name(),
+                layer: r.layer.name(),
+                programs: &s.programs,
+                description: &s.description,
+                origin: format!("{}:{}", r.origin, r.line),
+            });
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        serde_json::to_writer_pretty(&mut out, &rows)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if rows.is_empty() {
+        eprintln!("no rule in force matches; `backstop policy list` shows them all");
+        return Ok(ExitCode::from(1));
+    }
+    let header = [
+        "RULE",
+        "PACK",
+        "SEVERITY",
+        "REQUIRES",
+        "LAYER",
+        "DESCRIPTION",
+    ];
+    let cells = |r: &Row| -> [String; 6] {
+        [
+            r.id.to_string(),
+            r.pack.clone(),
+            r.severity.clone(),
+            r.requires.to_string(),
+            r.layer.to_string(),
+            r.description.to_string(),
+        ]
+    };
+    let mut widths = header.map(|h| h.chars().count());
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(cells(r)) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = anstream::AutoStream::auto(out);
+    let line = |cells: [String; 6]| -> String {
+        let mut text = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                text.push_str(c);
+            } else {
+                let pad = widths[i] - c.chars().count();
+                text.push_str(&format!("{c}{}  ", " ".repeat(pad)));
+            }
+        }
+        text
+    };
+    writeln!(
+        out,
+        "{}",
+        crate::style::paint(crate::style::HEADER, line(header.map(String::from)))
+    )?;
+    for r in &rows {
+        writeln!(out, "{}", line(cells(r)))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A program name as rules and `--program` are compared: lower case, without `.exe`.
+fn program_key(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    lower.strip_suffix(".exe").unwrap_or(&lower).to_string()
 }
 
 fn strsim_like(a: &str, b: &str) -> bool {
