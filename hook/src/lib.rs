@@ -14,6 +14,7 @@ pub mod recipes;
 pub mod report;
 pub mod settings;
 pub mod style;
+pub mod syslog;
 pub mod tty;
 
 /// Exit code for bad input or configuration (check's 0, 1, 2 are decisions).

@@ -22,6 +22,7 @@ mod recipes;
 mod remote;
 mod scan;
 mod standins;
+mod syslog;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
