@@ -282,8 +282,13 @@ pub fn message(record: &Record, hash: &str, facility: u8) -> String {
         let (detail, _) = cut(&record.detail, LINE_MAX);
         param("detail", detail);
     }
-    param("prev", &record.prev);
-    param("hash", hash);
+    // A probe (`backstop doctor`) is in no chain.
+    if !record.prev.is_empty() {
+        param("prev", &record.prev);
+    }
+    if !hash.is_empty() {
+        param("hash", hash);
+    }
     sd.push(']');
     // The message itself, for a person reading the collector's log: one line.
     let rules = if record.rules.is_empty() {

@@ -294,3 +294,53 @@ fn a_collector_that_is_down_or_stopped_does_not_fail_or_hold_up_a_decision() {
     assert!(error.contains("could not be forwarded to unix:"), "{error}");
     c.signal("CONT");
 }
+
+fn doctor_check(t: &Test, name: &str) -> serde_json::Value {
+    let r = t.clone_home().args(["doctor", "--json"]).run();
+    let v = r.json();
+    v["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["area"] == "audit" && c["name"] == name))
+        .cloned()
+        .unwrap_or_else(|| panic!("no audit check {name}: {v:#}"))
+}
+
+#[test]
+fn doctor_tests_forwarding_and_reports_records_that_were_not_forwarded() {
+    let Some(c) = Collector::start() else { return };
+    let t = with_syslog(&format!("tcp:127.0.0.1:{}", c.tcp));
+    let check = doctor_check(&t, "syslog");
+    assert_eq!(check["status"], "ok", "{check:#}");
+    let deadline = Instant::now() + PATIENCE;
+    while !c
+        .received()
+        .contains("imtcp auth info backstop doctor [backstop@32473 seq=\"0\" event=\"doctor\"")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no test message:\n{}",
+            c.received()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let closed = free_port(false);
+    let t = with_syslog(&format!("tcp:127.0.0.1:{closed}"));
+    t.clone_home().args(["hook", "--", LINE]).code(2);
+    let check = doctor_check(&t, "syslog");
+    assert_eq!(check["status"], "fail", "{check:#}");
+    assert!(
+        check["fix"]
+            .as_str()
+            .is_some_and(|f| f.contains("start the collector")),
+        "{check:#}"
+    );
+    let note = doctor_check(&t, "forwarding");
+    assert_eq!(note["status"], "warn", "{note:#}");
+    assert!(
+        note["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("record 1 could not be forwarded")),
+        "{note:#}"
+    );
+}

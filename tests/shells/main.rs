@@ -11,6 +11,7 @@ mod harness;
 mod bash;
 mod colour;
 mod completions;
+mod doctor;
 mod fish;
 mod nu;
 mod powershell;

@@ -405,6 +405,45 @@ fn note(agent: Agent, text: &str) -> Option<String> {
     }
 }
 
+/// The command line of backstop's entry in `file` (what the agent runs), or `None`
+/// when the file or the entry is not there: for `backstop doctor`.
+pub fn installed_command(agent: Agent, file: &Path) -> Result<Option<String>> {
+    let Some(text) = read(file)? else {
+        return Ok(None);
+    };
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let spec = spec(agent, "");
+    let root = parse(&text, file)?;
+    let (nodes, complete) = walk(&root, &spec, file)?;
+    let Kind::Array(items) = &nodes[nodes.len() - 1].kind else {
+        return Ok(None);
+    };
+    if !complete {
+        return Ok(None);
+    }
+    let Some(entry) = items.iter().find(|n| is_ours(agent, &text[n.start..n.end])) else {
+        return Ok(None);
+    };
+    // The string inside the entry that runs `agent-hook NAME`.
+    let mut stack = vec![entry];
+    while let Some(node) = stack.pop() {
+        match &node.kind {
+            Kind::String => {
+                let value: Option<String> = serde_json::from_str(&text[node.start..node.end]).ok();
+                if let Some(v) = value.filter(|v| is_ours(agent, v)) {
+                    return Ok(Some(v));
+                }
+            }
+            Kind::Object(members) => stack.extend(members.iter().map(|m| &m.value)),
+            Kind::Array(items) => stack.extend(items.iter()),
+            Kind::Other => {}
+        }
+    }
+    Ok(None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

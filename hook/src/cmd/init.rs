@@ -85,7 +85,7 @@ impl Shell {
     }
 
     /// The profile `install` edits when no `--profile` is given.
-    fn default_profile(self) -> Result<PathBuf> {
+    pub(crate) fn default_profile(self) -> Result<PathBuf> {
         let base = directories::BaseDirs::new()
             .context("cannot find your home directory; give the profile with --profile FILE")?;
         let home = base.home_dir();
@@ -202,8 +202,8 @@ pub fn init(a: &InitArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-const BEGIN: &str = "# >>> backstop >>>";
-const END: &str = "# <<< backstop <<<";
+pub(crate) const BEGIN: &str = "# >>> backstop >>>";
+pub(crate) const END: &str = "# <<< backstop <<<";
 /// Marks a block before which install added a newline the file lacked.
 const ADDED_NEWLINE: &str = " (newline added)";
 
