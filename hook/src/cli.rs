@@ -325,9 +325,19 @@ pub enum PolicyCmd {
     /// Show one rule: what it matches, its targets, exceptions and examples
     Show { id: String },
     /// Run a policy file's examples (all layers in force when no file is given)
-    Test { file: Option<PathBuf> },
+    Test {
+        file: Option<PathBuf>,
+        /// Read FILE as the system layer would (`locked = true` is allowed there)
+        #[arg(long, requires = "file")]
+        system: bool,
+    },
     /// Validate a policy file (all layers in force when no file is given)
-    Check { file: Option<PathBuf> },
+    Check {
+        file: Option<PathBuf>,
+        /// Read FILE as the system layer would (`locked = true` is allowed there)
+        #[arg(long, requires = "file")]
+        system: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -241,3 +241,44 @@ fn list_filters_by_pack_program_and_requirement() {
         "{rec}"
     );
 }
+
+/// A system-layer file may lock rules: `--system` checks it as that layer, so an
+/// administrator can validate it before shipping it (as a user file it is refused).
+#[test]
+fn a_system_layer_file_is_checked_as_one() {
+    let t = Test::new().file(
+        "team.toml",
+        r#"
+[[rule]]
+id = "team.tf-destroy"
+description = "terraform destroy"
+programs = ["terraform"]
+subcommand = ["destroy"]
+requires = "approval"
+[rule.examples]
+match = ["terraform destroy"]
+no_match = ["terraform plan"]
+
+[[override]]
+rule = "git.reset-hard"
+requires = "approval"
+locked = true
+"#,
+    );
+    let file = t.home().join("team.toml").display().to_string();
+    let r = t
+        .clone_home()
+        .args(["policy", "check", file.as_str()])
+        .code(3);
+    assert!(r.stderr.contains("only the system layer"), "{}", r.stderr);
+    let r = t
+        .clone_home()
+        .args(["policy", "check", "--system", file.as_str()])
+        .code(0);
+    assert!(r.stdout.contains("ok: 1 rules"), "{}", r.stdout);
+    let r = t
+        .clone_home()
+        .args(["policy", "test", "--system", file.as_str()])
+        .code(0);
+    assert!(r.stdout.contains("2 passed, 0 failed"), "{}", r.stdout);
+}

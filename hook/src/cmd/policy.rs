@@ -105,9 +105,9 @@ pub fn run(cmd: PolicyCmd) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        PolicyCmd::Test { file } => {
+        PolicyCmd::Test { file, system } => {
             let (engine, policies) = match &file {
-                Some(path) => standalone(path)?,
+                Some(path) => standalone(path, system)?,
                 None => (config::engine(&dirs, cwd.as_deref())?, None),
             };
             let list: Vec<&Policy> = match &policies {
@@ -143,9 +143,9 @@ pub fn run(cmd: PolicyCmd) -> Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
-        PolicyCmd::Check { file } => {
+        PolicyCmd::Check { file, system } => {
             let (engine, origin) = match &file {
-                Some(path) => standalone(path)?,
+                Some(path) => standalone(path, system)?,
                 None => (config::engine(&dirs, cwd.as_deref())?, None),
             };
             let mut n = 0;
@@ -360,13 +360,15 @@ fn strsim_like(a: &str, b: &str) -> bool {
     a.contains(b) || b.contains(a) || a.split('.').next_back() == b.split('.').next_back()
 }
 
-/// An engine holding `path` as a user-layer file on top of the built-in packs it does
-/// not redefine (testing a built-in pack's own file works too).
-fn standalone(path: &Path) -> Result<(Engine, Option<String>)> {
+/// An engine holding `path` as a user-layer file (the system layer's with `system`)
+/// on top of the built-in packs it does not redefine (testing a built-in pack's own
+/// file works too).
+fn standalone(path: &Path, system: bool) -> Result<(Engine, Option<String>)> {
+    let layer = if system { Layer::System } else { Layer::User };
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read policy file {}", path.display()))?;
     let origin = path.display().to_string();
-    let own = Policy::parse(&origin, Layer::User, &text, true)?;
+    let own = Policy::parse(&origin, layer, &text, true)?;
     let ids: Vec<&str> = own.rules.iter().map(|r| r.id()).collect();
     let replaced: Vec<&str> = backstop_policies::PACKS
         .iter()
@@ -375,7 +377,7 @@ fn standalone(path: &Path) -> Result<(Engine, Option<String>)> {
         .collect();
     let source = Source {
         origin: origin.clone(),
-        layer: Layer::User,
+        layer,
         text,
     };
     let engine = Engine::new_excluding(vec![source], &replaced)?;
