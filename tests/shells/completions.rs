@@ -71,8 +71,13 @@ fn bash_installed_with_completions_completes_at_the_prompt() {
     let start = sh.sync();
     assert!(!start.contains("backstop"), "{start}");
     // Tab completes the only subcommand starting with `ch`; Ctrl-U drops the line.
+    // The first Tab loads the script (lazily); the second uses it as loaded.
     sh.send("backstop ch\t");
     sh.expect("backstop check ");
+    sh.send("\x15");
+    sh.sync();
+    sh.send("backstop policy li\t");
+    sh.expect("backstop policy list ");
     sh.send("\x15");
     sh.sync();
 }
@@ -103,6 +108,10 @@ fn zsh_completes_a_subcommand_where_compinit_runs() {
     let mut sh = start("PS1='%% '\nautoload -Uz compinit && compinit -u\n");
     sh.send("backstop ch\t");
     sh.expect("backstop check ");
+    sh.send("\x15");
+    sh.sync();
+    sh.send("backstop policy li\t");
+    sh.expect("backstop policy list ");
     sh.send("\x15");
     sh.sync();
     drop(sh);

@@ -123,9 +123,15 @@ impl Shell {
     fn completions_loader(self, bin: &str, nu_file: &Path) -> String {
         let b = self.quote(bin);
         match self {
-            Shell::Bash => format!("eval \"$({b} completions bash)\""),
+            // Loaded at the first Tab on `backstop`, not at every start: parsing the
+            // whole script costs bash a few milliseconds (docs/doctor-and-completions.md).
+            Shell::Bash => format!(
+                "_backstop_lazy() {{ unset -f _backstop_lazy; eval \"$({b} completions bash)\" && _backstop \"$@\"; }}; complete -o bashdefault -o default -o nosort -F _backstop_lazy backstop"
+            ),
             // `compdef` exists only once compinit has run; without it zsh completes nothing anyway.
-            Shell::Zsh => format!("(( $+functions[compdef] )) && eval \"$({b} completions zsh)\""),
+            Shell::Zsh => format!(
+                "(( $+functions[compdef] )) && {{ _backstop_lazy() {{ unfunction _backstop_lazy; eval \"$({b} completions zsh)\"; _backstop \"$@\"; }}; compdef _backstop_lazy backstop; }}"
+            ),
             Shell::Fish => format!("{b} completions fish | source"),
             Shell::Nu => format!("source {}", self.quote(&nu_file.display().to_string())),
             Shell::Pwsh => {
