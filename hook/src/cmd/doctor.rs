@@ -792,6 +792,26 @@ fn policy_checks(dirs: &Dirs, settings: Result<&Settings, &anyhow::Error>) -> Ve
         },
     };
     out.push(check);
+    if let Some(home) = std::env::var_os("BACKSTOP_HOME").filter(|h| !h.is_empty()) {
+        out.push(
+            Check::new(
+                "policies",
+                "BACKSTOP_HOME",
+                Status::Warn,
+                format!(
+                    "is set ({}): the system layer is read from {} instead of {}",
+                    Path::new(&home).display(),
+                    dirs.system.display(),
+                    if cfg!(windows) {
+                        r"%ProgramData%\backstop"
+                    } else {
+                        "/etc/backstop"
+                    }
+                ),
+            )
+            .fix("unset BACKSTOP_HOME unless this is a test: it is for tests and the scorer"),
+        );
+    }
     out.push(match settings {
         Ok(_) => {
             let files: Vec<String> = [
