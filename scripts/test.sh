@@ -18,6 +18,9 @@ checks=(
   "command -v iconv" libc-bin
   "command -v mariadbd || command -v mysqld || ls /usr/sbin/mariadbd" mariadb-server
   "command -v mysql && command -v mysqldump && command -v mariadb" mariadb-client
+  "command -v redis-server" redis-server
+  "command -v redis-cli" redis-tools
+  "command -v python3" python3
   "command -v shellcheck" shellcheck
   "command -v git" git
   "command -v npm" npm

@@ -171,6 +171,16 @@ impl BackupOracle for ManifestOracle {
             Err(e) => return missing(Some(format!("the backup recipes cannot be read: {e}"))),
         };
         let Some(recipe) = recipes.for_target(&target.kind, program) else {
+            // Recipes back up this kind of target, but none that of this program's
+            // store (a Redis database): no backup can be asked for. A kind no recipe
+            // backs up at all (a table without its database) still needs one.
+            if recipes.cover(&target.kind) {
+                return Backup {
+                    status: BackupStatus::NoRecipe,
+                    detail: Some(no_recipe(&target.kind, program)),
+                    ..Backup::default()
+                };
+            }
             return missing(Some(format!(
                 "backstop has no recipe to back up a {} destroyed by {program}",
                 target.kind
@@ -190,6 +200,13 @@ impl BackupOracle for ManifestOracle {
         );
         answer(status, m)
     }
+}
+
+/// Why a target cannot be backed up, for a person.
+pub fn no_recipe(kind: &str, program: &str) -> String {
+    format!(
+        "backstop has no recipe that backs up a {kind} destroyed by {program} (a policy file's [[recipe]] can add one)"
+    )
 }
 
 /// Where a path copy of a manifest would be: the manifests' directory.

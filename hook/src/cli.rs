@@ -59,6 +59,9 @@ pub enum Cmd {
     /// Decide an AI coding agent's shell command: reads the agent's hook JSON on stdin
     /// and answers in its protocol (claude, codex, gemini, cursor, copilot)
     AgentHook(AgentHookArgs),
+    /// Run psql, mysql, mariadb, sqlite3, redis-cli or mongosh with each statement you
+    /// submit decided before the client gets it
+    Wrap(WrapArgs),
     /// Check that backstop works here: each shell and agent it is installed in, the
     /// policies, the data directory, the audit log, the destinations, the backups
     Doctor(DoctorArgs),
@@ -92,6 +95,19 @@ pub struct DoctorArgs {
 pub struct CompletionsArgs {
     /// bash, zsh, fish, powershell or nu
     pub shell: String,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  backstop wrap psql -d app\n  backstop wrap sqlite3 ~/notes.db\n  backstop wrap redis-cli -p 6380\n\
+Exit codes: the client's own; 2 when its arguments or piped input are refused, 1 when they are not approved, 3 on an error."
+)]
+pub struct WrapArgs {
+    /// The client: psql, mysql, mariadb, sqlite3, redis-cli or mongosh
+    pub client: String,
+    /// The client's own arguments
+    #[arg(num_args = 0.., allow_hyphen_values = true, trailing_var_arg = true)]
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -191,6 +207,11 @@ pub struct InstallArgs {
     /// For a shell: load the integration only, without backstop's tab completions
     #[arg(long)]
     pub no_completions: bool,
+    /// For a shell: also make psql, mysql, mariadb, sqlite3, redis-cli and mongosh
+    /// run through `backstop wrap` (aliases in the same block; `uninstall` removes
+    /// them, and installing again without this flag drops them)
+    #[arg(long)]
+    pub wrap_clients: bool,
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,7 @@ pub mod settings;
 pub mod style;
 pub mod syslog;
 pub mod tty;
+pub mod wrap;
 
 /// Exit code for bad input or configuration (check's 0, 1, 2 are decisions).
 pub const EXIT_ERROR: u8 = 3;

@@ -200,6 +200,7 @@ pub fn remedy_with(eval: &Evaluation, line: Option<(&str, &str)>) -> Option<Stri
     };
     let mut for_line = line.filter(|_| configured);
     let mut steps = Vec::new();
+    let mut backups_asked = false;
     // A rule that refuses outright makes backups for the others beside the point.
     let denied = eval.findings.iter().any(|f| f.requires == Requires::Deny);
     for f in eval
@@ -224,12 +225,25 @@ pub fn remedy_with(eval: &Evaluation, line: Option<(&str, &str)>) -> Option<Stri
                     .filter(|t| !matches!(t.backup.status, BackupStatus::Covered | BackupStatus::NotRequired))
                     .filter(|t| !(has_db && matches!(t.kind.as_str(), "table" | "schema")))
                     .collect();
-                if !missing.is_empty() {
+                let (no_recipe, backupable): (Vec<&TargetFinding>, Vec<&TargetFinding>) = missing
+                    .into_iter()
+                    .partition(|t| t.backup.status == BackupStatus::NoRecipe);
+                for t in &no_recipe {
+                    // Never a command that cannot back it up: say so.
+                    steps.push(format!(
+                        "{}; back up {} {} your own way first, then approve it at the terminal",
+                        crate::backups::no_recipe(&t.kind, &program),
+                        t.kind,
+                        quote(&t.value)
+                    ));
+                }
+                if !backupable.is_empty() {
+                    backups_asked = true;
                     if let Some((line, shell)) = for_line.take() {
                         steps.push(backup_for(line, shell));
                     }
                 }
-                for t in missing.iter().filter(|_| line.is_none() || !configured) {
+                for t in backupable.iter().filter(|_| line.is_none() || !configured) {
                     steps.push(format!("backstop backup {}{to}", backup_spec(t, &program)));
                 }
                 if f.targets.is_empty() {
@@ -272,11 +286,11 @@ pub fn remedy_with(eval: &Evaluation, line: Option<(&str, &str)>) -> Option<Stri
     } else {
         " (two directories on different disks, or restic:REPO / rclone:REMOTE:PATH; `backstop setup` configures them once)"
     };
-    if !denied && backing_up(Requires::BackupAndApproval) {
+    if !denied && backups_asked && backing_up(Requires::BackupAndApproval) {
         text.push_str(&format!(
             "{where_to}{or_git}, then run the command again and approve it"
         ));
-    } else if !denied && backing_up(Requires::Backup) {
+    } else if !denied && backups_asked && backing_up(Requires::Backup) {
         text.push_str(&format!("{where_to}{or_git}, then run the command again"));
     }
     Some(text)

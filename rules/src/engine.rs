@@ -50,6 +50,9 @@ pub enum BackupStatus {
     NotRedundant,
     /// The rule does not ask for a backup.
     NotRequired,
+    /// backstop has no recipe that can back this target up (a Redis or MongoDB
+    /// database, say): no backup can be asked for, so the rule asks for approval only.
+    NoRecipe,
 }
 
 impl BackupStatus {
@@ -61,6 +64,7 @@ impl BackupStatus {
             BackupStatus::Corrupt => "corrupt",
             BackupStatus::NotRedundant => "not-redundant",
             BackupStatus::NotRequired => "not-required",
+            BackupStatus::NoRecipe => "no-recipe",
         }
     }
 }
@@ -996,6 +1000,7 @@ impl Engine {
         let max_age_secs = eff.and_then(|e| e.max_age).unwrap_or(rule.max_age_secs);
         let mut target_findings: Vec<TargetFinding> = Vec::new();
         let mut all_covered = true;
+        let mut no_recipe = false;
         let program = program_name(cmd.program().unwrap_or_default());
         let not_required = |detail: Option<String>| Backup {
             status: BackupStatus::NotRequired,
@@ -1043,9 +1048,12 @@ impl Engine {
                 (Some(db), _) if inherits => db.clone(),
                 _ => ctx.backups.status_for(t, &need),
             };
+            // A target no recipe can back up cannot be asked to have a backup: the
+            // person's approval is all that can be asked.
+            no_recipe |= backup.status == BackupStatus::NoRecipe;
             all_covered &= matches!(
                 backup.status,
-                BackupStatus::Covered | BackupStatus::NotRequired
+                BackupStatus::Covered | BackupStatus::NotRequired | BackupStatus::NoRecipe
             );
             target_findings.push(TargetFinding {
                 kind: t.kind.clone(),
@@ -1058,6 +1066,7 @@ impl Engine {
             _ if all_expendable => Decision::Allow,
             Requires::Deny => Decision::Deny,
             Requires::Approval => Decision::Ask,
+            Requires::Backup if all_covered && !targets.is_empty() && no_recipe => Decision::Ask,
             Requires::Backup if all_covered && !targets.is_empty() => Decision::Allow,
             Requires::BackupAndApproval if all_covered && !targets.is_empty() => Decision::Ask,
             Requires::Backup | Requires::BackupAndApproval => Decision::Deny,
@@ -1552,6 +1561,45 @@ mod tests {
         assert!(wildcard("*-delete-*", "batch-delete-image"));
         assert!(!wildcard("delete-*", "describe"));
         assert!(wildcard("*", "x"));
+    }
+
+    /// Backups as a store with recipes for PostgreSQL only would answer.
+    struct PostgresOnly;
+
+    impl BackupOracle for PostgresOnly {
+        fn status(&self, _: &Target, program: &str, _: u64) -> Backup {
+            Backup {
+                status: if program == "psql" {
+                    BackupStatus::Missing
+                } else {
+                    BackupStatus::NoRecipe
+                },
+                manifest: None,
+                detail: None,
+            }
+        }
+    }
+
+    #[test]
+    fn a_target_no_recipe_can_back_up_needs_approval_only() {
+        let ctx = Context {
+            backups: &PostgresOnly,
+            ..Context::default()
+        };
+        let e = Engine::builtin()
+            .evaluate("redis-cli FLUSHALL", &ctx)
+            .expect("evaluates");
+        assert_eq!(e.decision, Decision::Ask);
+        assert_eq!(e.findings[0].requires, Requires::BackupAndApproval);
+        assert_eq!(
+            e.findings[0].targets[0].backup.status,
+            BackupStatus::NoRecipe
+        );
+        // A target that can be backed up still needs its backup.
+        let e = Engine::builtin()
+            .evaluate("psql -d app -c 'DROP TABLE t'", &ctx)
+            .expect("evaluates");
+        assert_eq!(e.decision, Decision::Deny);
     }
 
     /// A fake filesystem: a few named files, and a record of what was asked for.

@@ -79,7 +79,7 @@ impl Engine {
         }
         for name in crate::unwrap::wrapper_names()
             .chain(Dialect::SHELL_PROGRAMS.iter().copied())
-            .chain(["find"])
+            .chain(["find", "backstop"])
         {
             out.add(name);
         }

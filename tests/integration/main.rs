@@ -23,6 +23,12 @@ mod remote;
 mod scan;
 mod standins;
 mod syslog;
+mod wrap;
+
+// The pseudo-terminal driver the shell tests use, for `backstop wrap`'s clients.
+#[allow(dead_code)]
+#[path = "../shells/harness.rs"]
+mod harness;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -638,6 +638,7 @@ fn agent_checks(agent: Agent) -> Vec<Check> {
         profile: None,
         project,
         no_completions: false,
+        wrap_clients: false,
     };
     let mut out = Vec::new();
     for project in [false, true] {

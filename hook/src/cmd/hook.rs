@@ -71,7 +71,7 @@ pub fn run(a: &HookArgs) -> Result<ExitCode> {
         );
         log(
             &dirs,
-            a,
+            &Who::of(a),
             "refused",
             &line,
             Some(&eval),
@@ -90,7 +90,7 @@ pub fn run(a: &HookArgs) -> Result<ExitCode> {
                 }
                 log(
                     &dirs,
-                    a,
+                    &Who::of(a),
                     "allowed",
                     &line,
                     Some(&eval),
@@ -110,7 +110,7 @@ pub fn run(a: &HookArgs) -> Result<ExitCode> {
                 lead(a),
                 paint(REFUSED, "refused")
             );
-            log(&dirs, a, "deny", &line, Some(&eval), "");
+            log(&dirs, &Who::of(a), "deny", &line, Some(&eval), "");
             if wants_only_a_backup(&eval) {
                 if let Some(code) = offer_backup(a, &dirs, &input, &oracle)? {
                     return Ok(code);
@@ -143,7 +143,7 @@ fn wants_only_a_backup(eval: &Evaluation) -> bool {
 }
 
 /// The time allowed for an answer: a minute, or less if the environment says so.
-fn answer_within() -> Duration {
+pub(crate) fn answer_within() -> Duration {
     std::env::var("BACKSTOP_ANSWER_WITHIN")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -243,7 +243,7 @@ fn offer_backup(
             );
             log(
                 dirs,
-                a,
+                &Who::of(a),
                 "refused",
                 &input.line,
                 None,
@@ -254,7 +254,7 @@ fn offer_backup(
     }
     log(
         dirs,
-        a,
+        &Who::of(a),
         "backed-up",
         &input.line,
         None,
@@ -278,7 +278,7 @@ fn offer_backup(
             );
             log(
                 dirs,
-                a,
+                &Who::of(a),
                 "deny",
                 &input.line,
                 Some(&eval),
@@ -290,7 +290,7 @@ fn offer_backup(
 }
 
 fn ask(a: &HookArgs, dirs: &Dirs, line: &str, eval: &Evaluation) -> Result<ExitCode> {
-    log(dirs, a, "ask", line, Some(eval), "");
+    log(dirs, &Who::of(a), "ask", line, Some(eval), "");
     let phrase = phrase(eval);
     let question = format!(
         "{}backstop: `{line}` {}\n{}backstop: type {} to run it (anything else refuses): ",
@@ -301,7 +301,7 @@ fn ask(a: &HookArgs, dirs: &Dirs, line: &str, eval: &Evaluation) -> Result<ExitC
     );
     match tty::ask(&question, &phrase, answer_within()) {
         Answer::Approved => {
-            log(dirs, a, "approved", line, Some(eval), "");
+            log(dirs, &Who::of(a), "approved", line, Some(eval), "");
             leave_note(a, dirs, line, manifest_ids(eval), true)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -310,7 +310,7 @@ fn ask(a: &HookArgs, dirs: &Dirs, line: &str, eval: &Evaluation) -> Result<ExitC
                 "backstop: {} ({why}); the line did not run",
                 paint(REFUSED, "not approved")
             );
-            log(dirs, a, "refused", line, Some(eval), &why);
+            log(dirs, &Who::of(a), "refused", line, Some(eval), &why);
             Ok(ExitCode::from(EXIT_REFUSED))
         }
         Answer::NoTerminal => {
@@ -321,7 +321,7 @@ fn ask(a: &HookArgs, dirs: &Dirs, line: &str, eval: &Evaluation) -> Result<ExitC
             anstream::eprint!("{}", describe(eval, dirs, true));
             log(
                 dirs,
-                a,
+                &Who::of(a),
                 "refused",
                 line,
                 Some(eval),
@@ -394,7 +394,7 @@ fn session_file(session: &str) -> String {
 
 /// `PROCEED`, or the target's own name when a critical rule (or one that says so)
 /// matched: typing `Ubuntu-24.04` is a deliberate act that `PROCEED` may not be.
-fn phrase(eval: &Evaluation) -> String {
+pub(crate) fn phrase(eval: &Evaluation) -> String {
     eval.findings
         .iter()
         .filter(|f| f.decision == Decision::Ask)
@@ -422,7 +422,7 @@ fn manifest_ids(eval: &Evaluation) -> Vec<String> {
 }
 
 /// The rules and targets, briefly; with `evidence`, each covering backup's copies.
-fn describe(eval: &Evaluation, dirs: &Dirs, evidence: bool) -> String {
+pub(crate) fn describe(eval: &Evaluation, dirs: &Dirs, evidence: bool) -> String {
     let manifests = if evidence {
         Manifest::list(&manifests_dir(dirs)).unwrap_or_default()
     } else {
@@ -513,11 +513,27 @@ fn describe(eval: &Evaluation, dirs: &Dirs, evidence: bool) -> String {
     out
 }
 
+/// Who a decision is recorded for: the audit log's source (`bash`, `wrap:psql`) and session.
+#[derive(Debug, Clone)]
+pub struct Who {
+    pub source: String,
+    pub session: String,
+}
+
+impl Who {
+    fn of(a: &HookArgs) -> Who {
+        Who {
+            source: a.shell.clone(),
+            session: a.session.clone().unwrap_or_default(),
+        }
+    }
+}
+
 /// Record a decision. The log must not stop a decision from being enforced, so a
 /// failure to write it is reported, not fatal.
-fn log(
+pub(crate) fn log(
     dirs: &Dirs,
-    a: &HookArgs,
+    who: &Who,
     event: &str,
     line: &str,
     eval: Option<&Evaluation>,
@@ -534,8 +550,8 @@ fn log(
     });
     let entry = Entry {
         event: event.into(),
-        source: a.shell.clone(),
-        session: a.session.clone().unwrap_or_default(),
+        source: who.source.clone(),
+        session: who.session.clone(),
         line: line.into(),
         rules,
         targets,
@@ -564,7 +580,7 @@ fn after(a: &HookArgs, dirs: &Dirs) -> Result<ExitCode> {
     let status = a.status.unwrap_or(-1);
     log(
         dirs,
-        a,
+        &Who::of(a),
         "ran",
         &p.line,
         None,

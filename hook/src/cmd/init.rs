@@ -104,6 +104,23 @@ impl Shell {
         })
     }
 
+    /// Profile lines that run each database client through `backstop wrap`.
+    fn wrap_clients(self, bin: &str) -> String {
+        let b = self.quote(bin);
+        WRAPPED_CLIENTS
+            .iter()
+            .map(|c| match self {
+                Shell::Bash | Shell::Zsh => {
+                    format!("alias {c}={}", self.quote(&format!("{b} wrap {c}")))
+                }
+                Shell::Fish => format!("function {c} --wraps {c}; {b} wrap {c} $argv; end"),
+                Shell::Nu => format!("alias {c} = ^{b} wrap {c}"),
+                Shell::Pwsh => format!("function {c} {{ & {b} wrap {c} @args }}"),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// The profile line that loads the integration.
     fn loader(self, bin: &str, nu_script: &Path) -> String {
         let b = self.quote(bin);
@@ -140,6 +157,16 @@ impl Shell {
         }
     }
 }
+
+/// The clients `install --wrap-clients` puts behind `backstop wrap`.
+const WRAPPED_CLIENTS: [&str; 6] = [
+    "psql",
+    "mysql",
+    "mariadb",
+    "sqlite3",
+    "redis-cli",
+    "mongosh",
+];
 
 /// The Documents folder as Windows knows it (it may be redirected, to OneDrive say).
 fn documents_dir() -> Option<PathBuf> {
@@ -256,6 +283,9 @@ fn shell_for_profile(a: &InstallArgs) -> Result<Shell> {
 
 pub fn install(a: &InstallArgs) -> Result<ExitCode> {
     if let Some(agent) = crate::agent::Agent::from_name(&a.shell) {
+        if a.wrap_clients {
+            bail!("--wrap-clients is for shells: agents do not use interactive database clients");
+        }
         return crate::agent::settings::install(agent, a);
     }
     let shell = shell_for_profile(a)?;
@@ -294,6 +324,10 @@ pub fn install(a: &InstallArgs) -> Result<ExitCode> {
     if needs_newline {
         new.push('\n');
     }
+    if a.wrap_clients {
+        loader.push_str("\n# Database clients run through `backstop wrap` (--wrap-clients).\n");
+        loader.push_str(&shell.wrap_clients(&bin));
+    }
     new.push_str(&block(shell, &loader, needs_newline));
     if new == old {
         println!("backstop is already installed in {}", profile.display());
@@ -304,6 +338,13 @@ pub fn install(a: &InstallArgs) -> Result<ExitCode> {
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     backstop_backup::atomic::write_atomic(&profile, new.as_bytes())?;
+    if a.wrap_clients {
+        println!(
+            "psql, mysql, mariadb, sqlite3, redis-cli and mongosh will run through `backstop wrap` in new {} sessions; `backstop uninstall {}` removes that with the rest",
+            shell.name(),
+            shell.name()
+        );
+    }
     println!(
         "{} backstop in {}{}; open a new {} to use it",
         if had { "updated" } else { "installed" },

@@ -7,7 +7,7 @@ mod check;
 mod completions;
 mod doctor;
 mod explain;
-mod hook;
+pub(crate) mod hook;
 pub(crate) mod init;
 mod policy;
 mod scan;
@@ -42,6 +42,7 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
         Cmd::Install(a) => init::install(&a),
         Cmd::Uninstall(a) => init::uninstall(&a),
         Cmd::AgentHook(a) => Ok(agent::run(&a)),
+        Cmd::Wrap(a) => crate::wrap::run(&a),
         Cmd::Doctor(a) => doctor::run(&a),
         Cmd::Completions(a) => completions::completions(&a),
         Cmd::Man(a) => completions::man(&a),
