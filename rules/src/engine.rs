@@ -1576,6 +1576,7 @@ mod tests {
                 },
                 manifest: None,
                 detail: None,
+                git: None,
             }
         }
     }
