@@ -23,8 +23,11 @@ struct Bench {
 impl Bench {
     fn new(env: Vec<(String, String)>) -> Bench {
         let real_home = std::env::var_os("HOME").expect("HOME is set");
+        let backstop_home = tempfile::tempdir().expect("BACKSTOP_HOME");
+        // The second copy is on /dev/shm, a tmpfs, which counts only when asked.
+        crate::count_tmpfs(backstop_home.path());
         Bench {
-            backstop_home: tempfile::tempdir().expect("BACKSTOP_HOME"),
+            backstop_home,
             work: tempfile::Builder::new()
                 .prefix("backstop-wrap-test")
                 .tempdir_in(real_home)
