@@ -53,6 +53,15 @@ pub fn for_terminal<'a, S: anstream::stream::RawStream>(text: &'a str, stream: &
     }
 }
 
+/// Write `text` on stderr in one piece, its colour kept only where wanted: a terminal
+/// echoing keys typed meanwhile cannot land inside the message.
+pub fn eprint(text: &str) {
+    use std::io::Write as _;
+    let mut err = anstream::stderr().lock();
+    let _ = err.write_all(text.as_bytes());
+    let _ = err.flush();
+}
+
 /// `text` without escape codes.
 pub fn strip(text: &str) -> String {
     anstream::adapter::strip_str(text).to_string()

@@ -206,6 +206,13 @@ fn doctor_names_what_is_broken_and_its_fix() {
     }
     let codex = find(&v, "agent", "codex");
     assert_eq!(codex["status"], "fail", "{codex:#}");
+    // Run in the home directory, the project's settings are the user's: one check.
+    assert!(
+        v["checks"]
+            .as_array()
+            .is_some_and(|c| !c.iter().any(|c| c["name"] == "codex (project)")),
+        "{v:#}"
+    );
     assert!(
         codex["fix"]
             .as_str()
@@ -239,7 +246,7 @@ fn doctor_names_what_is_broken_and_its_fix() {
         "{text}"
     );
     assert!(
-        text.contains("problems found; each names its fix."),
+        text.contains("problems found") && text.contains("; each names its fix."),
         "{text}"
     );
 }

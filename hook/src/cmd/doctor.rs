@@ -641,6 +641,7 @@ fn agent_checks(agent: Agent) -> Vec<Check> {
         wrap_clients: false,
     };
     let mut out = Vec::new();
+    let mut user_file: Option<std::path::PathBuf> = None;
     for project in [false, true] {
         let file = match crate::agent::settings::settings_file(agent, &args(project)) {
             Ok(f) => f,
@@ -655,6 +656,13 @@ fn agent_checks(agent: Agent) -> Vec<Check> {
         } else {
             name.to_string()
         };
+        // In the home directory the project's file is the user's: said once.
+        if project && user_file.as_ref().is_some_and(|u| same_file(u, &file)) {
+            continue;
+        }
+        if !project {
+            user_file = Some(file.clone());
+        }
         match crate::agent::settings::installed_command(agent, &file) {
             Err(e) => out.push(
                 Check::new("agent", label, Status::Fail, format!("{e:#}")).fix(format!(
@@ -676,6 +684,13 @@ fn agent_checks(agent: Agent) -> Vec<Check> {
         }
     }
     out
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }
 
 /// Runs the hook command from the agent's settings, as the agent would, on a

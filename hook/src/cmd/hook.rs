@@ -65,9 +65,11 @@ pub fn run(a: &HookArgs) -> Result<ExitCode> {
     let oracle = crate::backups::ManifestOracle::new(dirs.clone());
     let eval = input.evaluate_with(&dirs, &oracle)?;
     if oracle.interrupted() {
-        anstream::eprintln!(
-            "backstop: {}; the line did not run",
-            paint(REFUSED, "interrupted")
+        crate::style::eprint(
+            &(format!(
+                "backstop: {}; the line did not run",
+                paint(REFUSED, "interrupted")
+            ) + "\n"),
         );
         log(
             &dirs,
@@ -86,7 +88,7 @@ pub fn run(a: &HookArgs) -> Result<ExitCode> {
                 // One line per target a backup let through: where it comes back from.
                 eprint!("{}", lead(a));
                 for r in &restorable {
-                    anstream::eprintln!("backstop: {}", paint(OK, r));
+                    crate::style::eprint(&(format!("backstop: {}", paint(OK, r)) + "\n"));
                 }
                 log(
                     &dirs,
@@ -105,11 +107,11 @@ pub fn run(a: &HookArgs) -> Result<ExitCode> {
             if let Some(remedy) = crate::report::remedy(&eval) {
                 text.push_str(&format!("  to go ahead: {}\n", paint(HINT, remedy)));
             }
-            anstream::eprint!(
+            crate::style::eprint(&format!(
                 "{}backstop: {} `{line}`\n{text}",
                 lead(a),
                 paint(REFUSED, "refused")
-            );
+            ));
             log(&dirs, &Who::of(a), "deny", &line, Some(&eval), "");
             if wants_only_a_backup(&eval) {
                 if let Some(code) = offer_backup(a, &dirs, &input, &oracle)? {
@@ -214,9 +216,11 @@ fn offer_backup(
         Answer::Approved => {}
         Answer::NoTerminal => return Ok(None),
         Answer::Refused(why) => {
-            anstream::eprintln!(
-                "backstop: {} ({why}); the line did not run",
-                paint(REFUSED, "no backup made")
+            crate::style::eprint(
+                &(format!(
+                    "backstop: {} ({why}); the line did not run",
+                    paint(REFUSED, "no backup made")
+                ) + "\n"),
             );
             return Ok(Some(ExitCode::from(EXIT_DENIED)));
         }
@@ -237,9 +241,11 @@ fn offer_backup(
             } else {
                 made.err().map(|e| format!("{e:#}")).unwrap_or_default()
             };
-            anstream::eprintln!(
-                "backstop: {} ({why}); nothing of it was kept, and the line did not run",
-                paint(REFUSED, "the backup was not made")
+            crate::style::eprint(
+                &(format!(
+                    "backstop: {} ({why}); nothing of it was kept, and the line did not run",
+                    paint(REFUSED, "the backup was not made")
+                ) + "\n"),
             );
             log(
                 dirs,
@@ -271,11 +277,11 @@ fn offer_backup(
         Decision::Allow => Ok(Some(ExitCode::SUCCESS)),
         Decision::Ask => ask(a, dirs, &input.line, &eval).map(Some),
         Decision::Deny => {
-            anstream::eprint!(
+            crate::style::eprint(&format!(
                 "backstop: {} after the backup\n{}",
                 paint(REFUSED, "still refused"),
                 describe(&eval, dirs, false)
-            );
+            ));
             log(
                 dirs,
                 &Who::of(a),
@@ -306,19 +312,23 @@ fn ask(a: &HookArgs, dirs: &Dirs, line: &str, eval: &Evaluation) -> Result<ExitC
             Ok(ExitCode::SUCCESS)
         }
         Answer::Refused(why) => {
-            anstream::eprintln!(
-                "backstop: {} ({why}); the line did not run",
-                paint(REFUSED, "not approved")
+            crate::style::eprint(
+                &(format!(
+                    "backstop: {} ({why}); the line did not run",
+                    paint(REFUSED, "not approved")
+                ) + "\n"),
             );
             log(dirs, &Who::of(a), "refused", line, Some(eval), &why);
             Ok(ExitCode::from(EXIT_REFUSED))
         }
         Answer::NoTerminal => {
-            anstream::eprintln!(
+            crate::style::eprint(
+                &(format!(
                 "backstop: `{line}` needs a person's approval at a terminal, and there is none; {}",
                 paint(REFUSED, "it did not run")
+            ) + "\n"),
             );
-            anstream::eprint!("{}", describe(eval, dirs, true));
+            crate::style::eprint(&format!("{}", describe(eval, dirs, true)));
             log(
                 dirs,
                 &Who::of(a),
