@@ -328,7 +328,7 @@ fn ask(a: &HookArgs, dirs: &Dirs, line: &str, eval: &Evaluation) -> Result<ExitC
                 paint(REFUSED, "it did not run")
             ) + "\n"),
             );
-            crate::style::eprint(&format!("{}", describe(eval, dirs, true)));
+            crate::style::eprint(&describe(eval, dirs, true));
             log(
                 dirs,
                 &Who::of(a),
