@@ -190,6 +190,9 @@ pub fn append(dirs: &Dirs, e: Entry) -> Result<Record> {
         &head_path(&log),
         serde_json::to_string(&head)?.as_bytes(),
     )?;
+    // The lock is let go first: a slow collector must not hold up another shell's record.
+    drop(file);
+    crate::syslog::forward(dirs, &record, &head.last);
     Ok(record)
 }
 

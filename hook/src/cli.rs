@@ -71,6 +71,39 @@ pub enum Cmd {
     /// Run psql, mysql, mariadb, sqlite3, redis-cli or mongosh with each statement you
     /// submit decided before the client gets it
     Wrap(WrapArgs),
+    /// Check that backstop works here: each shell and agent it is installed in, the
+    /// policies, the data directory, the audit log, the destinations, the backups
+    Doctor(DoctorArgs),
+    /// Print completions for a shell (bash, zsh, fish, powershell, nu)
+    Completions(CompletionsArgs),
+    /// Print backstop's man page, or a subcommand's (roff: `backstop man | man -l -`)
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// A subcommand (`check`, `backup`, …) for its own page, backstop-SUBCOMMAND(1)
+    pub subcommand: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 nothing is broken (warnings may be printed), 1 something is broken (each problem names its fix), 3 doctor itself failed.\n\
+Starts each installed shell with its own start-up files, and runs restic or rclone for remote destinations; each probe is given a few seconds at most."
+)]
+pub struct DoctorArgs {
+    /// Print the findings as one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Load them:\n  bash:  eval \"$(backstop completions bash)\"   (or save to ~/.local/share/bash-completion/completions/backstop)\n  zsh:   backstop completions zsh > ~/.zfunc/_backstop   (with fpath+=(~/.zfunc) before compinit)\n  fish:  backstop completions fish > ~/.config/fish/completions/backstop.fish\n  nu:    backstop completions nu | save -f ~/.config/nushell/backstop-completions.nu; then `source` it in config.nu\n  powershell:  backstop completions powershell | Out-String | Invoke-Expression\n`backstop install SHELL` loads them with the integration."
+)]
+pub struct CompletionsArgs {
+    /// bash, zsh, fish, powershell or nu
+    pub shell: String,
 }
 
 #[derive(Debug, Args)]
@@ -180,6 +213,9 @@ pub struct InstallArgs {
     /// (.claude/settings.json, .codex/hooks.json, …) instead of the user's
     #[arg(long, conflicts_with = "profile")]
     pub project: bool,
+    /// For a shell: load the integration only, without backstop's tab completions
+    #[arg(long)]
+    pub no_completions: bool,
     /// For a shell: also make psql, mysql, mariadb, sqlite3, redis-cli and mongosh
     /// run through `backstop wrap` (aliases in the same block; `uninstall` removes
     /// them, and installing again without this flag drops them)
@@ -367,14 +403,43 @@ pub struct ScanArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum PolicyCmd {
-    /// List every rule in force, with its layer
-    List,
+    /// List the rules in force: the packs people reach for first, backstop's own last
+    List(PolicyListArgs),
     /// Show one rule: what it matches, its targets, exceptions and examples
     Show { id: String },
     /// Run a policy file's examples (all layers in force when no file is given)
-    Test { file: Option<PathBuf> },
+    Test {
+        file: Option<PathBuf>,
+        /// Read FILE as the system layer would (`locked = true` is allowed there)
+        #[arg(long, requires = "file")]
+        system: bool,
+    },
     /// Validate a policy file (all layers in force when no file is given)
-    Check { file: Option<PathBuf> },
+    Check {
+        file: Option<PathBuf>,
+        /// Read FILE as the system layer would (`locked = true` is allowed there)
+        #[arg(long, requires = "file")]
+        system: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  backstop policy list --pack git\n  backstop policy list --program rm\n  backstop policy list --requires deny --json"
+)]
+pub struct PolicyListArgs {
+    /// Only the rules of this pack (filesystem, git, sql, disks, … or a policy file's pack id)
+    #[arg(long, value_name = "PACK")]
+    pub pack: Option<String>,
+    /// Only the rules that look at this program (`rm`, `git`, `psql`)
+    #[arg(long, value_name = "PROGRAM")]
+    pub program: Option<String>,
+    /// Only the rules that require this: deny, approval, backup or backup-and-approval
+    #[arg(long, value_name = "REQUIREMENT")]
+    pub requires: Option<String>,
+    /// Print the rules as a JSON array
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `backstop check …` parsed alone: a pre-exec hook calls it before every command,

@@ -158,7 +158,7 @@ mod unix {
         // Keys typed before the question was shown must not answer it.
         let _ = tcflush(&tty, QueueSelector::IFlush);
         let mut out = &tty;
-        let _ = out.write_all(question.as_bytes());
+        let _ = out.write_all(crate::style::for_terminal(question, &tty).as_bytes());
         let _ = out.flush();
         let answer = read_phrase(&tty, timeout);
         let _ = out.write_all(b"\r\n");
@@ -291,7 +291,8 @@ mod windows {
         let out = Console::from(output);
         // Keys typed before the question was shown must not answer it.
         let _ = console.read_console_input();
-        let _ = out.write_char_buffer(question.as_bytes());
+        // The console shows escape codes only with VT processing on: no colour here.
+        let _ = out.write_char_buffer(crate::style::strip(question).as_bytes());
         let answer = read_phrase(&console, &out, timeout);
         let _ = out.write_char_buffer(b"\r\n");
         verdict(answer, phrase)

@@ -24,6 +24,7 @@ impl Bench {
     fn new(env: Vec<(String, String)>) -> Bench {
         let real_home = std::env::var_os("HOME").expect("HOME is set");
         let backstop_home = tempfile::tempdir().expect("BACKSTOP_HOME");
+        // The second copy is on /dev/shm, a tmpfs, which counts only when asked.
         crate::count_tmpfs(backstop_home.path());
         Bench {
             backstop_home,

@@ -209,6 +209,12 @@ impl Pty {
         screen_of(&t.bytes)
     }
 
+    /// Everything printed so far, escape sequences and all.
+    pub fn raw(&self) -> String {
+        let t = self.shared.0.lock().unwrap_or_else(|p| p.into_inner());
+        String::from_utf8_lossy(&t.bytes).into_owned()
+    }
+
     /// Types `exit_line` and waits for the program to end; returns its exit status.
     pub fn exit(mut self, exit_line: &str) -> u32 {
         self.line(exit_line);

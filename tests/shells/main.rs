@@ -10,6 +10,9 @@ mod harness;
 
 mod agents;
 mod bash;
+mod colour;
+mod completions;
+mod doctor;
 mod fish;
 mod nu;
 mod powershell;

@@ -355,11 +355,11 @@ pub fn install(agent: Agent, a: &InstallArgs) -> Result<ExitCode> {
         _ => fresh(agent, &spec)?,
     };
     if old.as_deref() == Some(new.as_str()) {
-        println!(
+        crate::outln!(
             "backstop is already {}'s hook in {}",
             agent.name(),
             file.display()
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -367,7 +367,7 @@ pub fn install(agent: Agent, a: &InstallArgs) -> Result<ExitCode> {
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     backstop_backup::atomic::write_atomic(&file, new.as_bytes())?;
-    println!(
+    crate::outln!(
         "backstop now decides {}'s shell commands and file edits, from its next session ({}{})",
         agent.name(),
         file.display(),
@@ -379,9 +379,9 @@ pub fn install(agent: Agent, a: &InstallArgs) -> Result<ExitCode> {
         } else {
             String::new()
         }
-    );
+    )?;
     if let Some(note) = note(agent, &new) {
-        println!("{note}");
+        crate::outln!("{note}")?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -390,11 +390,11 @@ pub fn uninstall(agent: Agent, a: &InstallArgs) -> Result<ExitCode> {
     let file = settings_file(agent, a)?;
     let spec = spec(agent, &hook_command(agent)?);
     let not_there = || {
-        println!(
+        crate::outln!(
             "backstop is not {}'s hook in {}",
             agent.name(),
             file.display()
-        );
+        )?;
         Ok(ExitCode::SUCCESS)
     };
     let Some(old) = read(&file)? else {
@@ -411,11 +411,11 @@ pub fn uninstall(agent: Agent, a: &InstallArgs) -> Result<ExitCode> {
             )
         })?;
         std::fs::remove_file(&file).with_context(|| format!("cannot remove {}", file.display()))?;
-        println!(
+        crate::outln!(
             "removed {} (backstop had created it; a copy is kept as {})",
             file.display(),
             keep.display()
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     // Taken out in the reverse order of install's, so each splice undoes its own.
@@ -431,11 +431,11 @@ pub fn uninstall(agent: Agent, a: &InstallArgs) -> Result<ExitCode> {
         return not_there();
     }
     backstop_backup::atomic::write_atomic(&file, new.as_bytes())?;
-    println!(
+    crate::outln!(
         "removed backstop from {}; {} no longer asks backstop from its next session",
         file.display(),
         agent.name()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -458,6 +458,49 @@ fn note(agent: Agent, text: &str) -> Option<String> {
         Agent::Cursor => Some("Cursor reloads hooks.json when it changes; if backstop does not show in its Hooks settings, restart it.".into()),
         Agent::Copilot => None,
     }
+}
+
+/// The command line of backstop's entry in `file` (what the agent runs), or `None`
+/// when the file or the entry is not there: for `backstop doctor`.
+pub fn installed_command(agent: Agent, file: &Path) -> Result<Option<String>> {
+    let Some(text) = read(file)? else {
+        return Ok(None);
+    };
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let spec = spec(agent, "");
+    // The first hook is the shell command's; its entry is what doctor runs.
+    let Some(shell_hook) = spec.hooks.first() else {
+        return Ok(None);
+    };
+    let root = parse(&text, file)?;
+    let (nodes, complete) = walk(&root, shell_hook, file)?;
+    let Kind::Array(items) = &nodes[nodes.len() - 1].kind else {
+        return Ok(None);
+    };
+    if !complete {
+        return Ok(None);
+    }
+    let Some(entry) = items.iter().find(|n| is_ours(agent, &text[n.start..n.end])) else {
+        return Ok(None);
+    };
+    // The string inside the entry that runs `agent-hook NAME`.
+    let mut stack = vec![entry];
+    while let Some(node) = stack.pop() {
+        match &node.kind {
+            Kind::String => {
+                let value: Option<String> = serde_json::from_str(&text[node.start..node.end]).ok();
+                if let Some(v) = value.filter(|v| is_ours(agent, v)) {
+                    return Ok(Some(v));
+                }
+            }
+            Kind::Object(members) => stack.extend(members.iter().map(|m| &m.value)),
+            Kind::Array(items) => stack.extend(items.iter()),
+            Kind::Other => {}
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@ pub mod agent;
 mod audit;
 pub(crate) mod backup;
 mod check;
+mod completions;
+mod doctor;
 mod explain;
 pub(crate) mod hook;
 pub(crate) mod init;
@@ -44,6 +46,9 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
         Cmd::Uninstall(a) => init::uninstall(&a),
         Cmd::AgentHook(a) => Ok(agent::run(&a)),
         Cmd::Wrap(a) => crate::wrap::run(&a),
+        Cmd::Doctor(a) => doctor::run(&a),
+        Cmd::Completions(a) => completions::completions(&a),
+        Cmd::Man(a) => completions::man(&a),
     }
 }
 
