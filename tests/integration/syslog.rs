@@ -268,15 +268,27 @@ fn a_collector_that_is_down_or_stopped_does_not_fail_or_hold_up_a_decision() {
     // A collector that has stopped reading: its socket's queue is full, and a plain
     // send would wait until it reads again, which a stopped process never does.
     c.signal("STOP");
-    let filler = std::os::unix::net::UnixDatagram::unbound().expect("socket");
-    filler.set_nonblocking(true).expect("nonblocking");
+    // One socket stops at its own send buffer before the collector's queue is full
+    // (a fresh socket, like backstop's, would still get through): fill from new
+    // sockets until a fresh one cannot send either.
+    let mut fillers = Vec::new();
     let mut queued = 0;
-    while filler
-        .send_to(b"<14>1 - - filler - - - x", c.socket())
-        .is_ok()
-    {
-        queued += 1;
-        assert!(queued < 100_000, "the collector's queue never filled");
+    loop {
+        let filler = std::os::unix::net::UnixDatagram::unbound().expect("socket");
+        filler.set_nonblocking(true).expect("nonblocking");
+        let mut sent = 0;
+        while filler
+            .send_to(b"<14>1 - - filler - - - x", c.socket())
+            .is_ok()
+        {
+            sent += 1;
+            queued += 1;
+            assert!(queued < 1_000_000, "the collector's queue never filled");
+        }
+        fillers.push(filler);
+        if sent == 0 {
+            break;
+        }
     }
     let t = with_syslog(&format!("unix:{}", c.socket().display()));
     let started = Instant::now();
