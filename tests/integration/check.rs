@@ -540,6 +540,7 @@ fn a_closed_stdout_ends_quietly_without_a_panic() {
         &["completions", "bash"],
         &["man"],
         &["audit"],
+        &["undo", "--list"],
     ] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_backstop"))
             .args(args)

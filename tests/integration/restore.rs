@@ -909,6 +909,31 @@ fn registry_key_is_imported_back_through_the_stand_in() {
     assert_eq!(values(), before);
 }
 
+/// Regression: `restore --json` with nobody reading stdout panicked after restoring.
+#[test]
+fn a_closed_stdout_still_restores_and_says_so_by_the_exit_code() {
+    let h = Home::new();
+    let src = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tmp");
+    let root = src.path().join("ledger");
+    small_tree(&root);
+    let before = snapshot(&root);
+    code(&h.backup(&root.display().to_string()), 0);
+    let id = id_of(&h.only_manifest());
+    std::fs::remove_dir_all(&root).expect("rm");
+    let mut child = h
+        .command(&["restore", &id, "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start backstop");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(snapshot(&root), before);
+}
+
 #[test]
 fn bad_requests_are_clear_errors() {
     let h = Home::new();

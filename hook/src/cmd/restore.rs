@@ -179,7 +179,8 @@ pub fn run(a: &RestoreArgs) -> Result<ExitCode> {
     };
     let out = restore_one(&ctx, &job, force, None);
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        // Restored or not, the exit code says so even when nobody reads the JSON.
+        let _ = crate::outln!("{}", serde_json::to_string_pretty(&out)?);
     }
     tell(&ctx, &out);
     Ok(exit_code(&out))
