@@ -6,7 +6,7 @@
 
 use std::hint::black_box;
 
-use backstop_rules::{Context, Dialect, Engine};
+use backstop_rules::{Context, Dialect, Engine, FileSieve};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 const LINES: &[(&str, &str)] = &[
@@ -55,9 +55,12 @@ fn bench(c: &mut Criterion) {
 
 criterion_group!(benches, bench);
 
-/// Serves two files from memory: a 1 MiB shell script and a 500-line Makefile.
+/// Serves files from memory: 1 MiB shell scripts, one of 100,000 commands, and a
+/// 500-line Makefile.
 struct Files {
     script: String,
+    varied: String,
+    many: String,
     makefile: String,
 }
 
@@ -73,6 +76,8 @@ impl backstop_rules::FileReader for Files {
         use backstop_rules::FileText;
         let text = match path {
             "/home/u/src/big.sh" => &self.script,
+            "/home/u/src/varied.sh" => &self.varied,
+            "/home/u/src/many.sh" => &self.many,
             "/home/u/src/Makefile" => &self.makefile,
             _ => return FileText::Missing,
         };
@@ -104,6 +109,43 @@ grep -q ready status.txt || sed -i 's/old/new/' config.ini
     s
 }
 
+/// The same script with every block's names its own (`build17/tmp`): no two
+/// commands alike, so none is decided once for all its copies.
+fn varied_script() -> String {
+    let mut s = String::from("#!/bin/bash\nset -euo pipefail\n");
+    for i in 0.. {
+        let block = format!(
+            r#"# build step {i}
+if [ -d "$SRC{i}" ]; then
+  cp -r "$SRC{i}"/*.conf "$DEST/{i}/" && echo "copied {i}"
+fi
+for f in src{i}/*.c; do
+  cc -O2 -c "$f" -o "build{i}/$(basename "$f" .c).o"
+done
+mkdir -p dist{i} && tar -czf dist{i}/app.tar.gz build{i}
+rm -rf build{i}/tmp
+grep -q ready status{i}.txt || sed -i 's/old/new/' config{i}.ini
+"#
+        );
+        if s.len() + block.len() >= 1024 * 1024 {
+            break;
+        }
+        s.push_str(&block);
+    }
+    s
+}
+
+/// A script of 100,000 short commands (just under 1 MiB), one in ten an `rm` of a file
+/// of its own.
+fn many_commands() -> String {
+    let mut s = String::new();
+    for i in 0..100_000 {
+        let program = if i % 10 == 9 { "rm" } else { "ls" };
+        s.push_str(&format!("{program} x{i:05}\n"));
+    }
+    s
+}
+
 /// A Makefile of 500 lines: variables, 80 targets that `all` depends on, each with a
 /// prerequisite built by a pattern rule.
 fn makefile() -> String {
@@ -130,9 +172,15 @@ fn makefile() -> String {
 fn bench_files(c: &mut Criterion) {
     let files = Files {
         script: script(),
+        varied: varied_script(),
+        many: many_commands(),
         makefile: makefile(),
     };
-    assert!(files.script.len() <= 1024 * 1024 && files.script.len() > 1_000_000);
+    for s in [&files.script, &files.varied] {
+        assert!(s.len() <= 1024 * 1024 && s.len() > 1_000_000);
+    }
+    assert_eq!(files.many.lines().count(), 100_000);
+    assert!(files.many.len() <= 1024 * 1024);
     assert_eq!(files.makefile.lines().count(), 500);
     let ctx = Context {
         dialect: Dialect::Bash,
@@ -141,13 +189,39 @@ fn bench_files(c: &mut Criterion) {
         files: &files,
         ..Context::default()
     };
+    for (name, text) in [
+        ("script_1mib", &files.script),
+        ("script_1mib_varied", &files.varied),
+    ] {
+        c.bench_function(&format!("parse_only/{name}"), |b| {
+            b.iter(|| Dialect::Bash.parse(black_box(text)).commands.len())
+        });
+    }
     let warm = Engine::builtin();
-    for (name, line) in [("script_1mib", "bash big.sh"), ("make_500_lines", "make")] {
+    // Every command of every file read, as before the sieve (and as `explain` reads).
+    let whole = Engine::builtin().with_file_sieve(FileSieve::Never);
+    for (name, line) in [
+        ("script_1mib", "bash big.sh"),
+        ("script_1mib_varied", "bash varied.sh"),
+        ("script_100k_commands", "bash many.sh"),
+        ("make_500_lines", "make"),
+    ] {
+        let all = whole.evaluate(line, &ctx).expect("evaluates");
+        assert!(all.commands.len() > 100, "{name} read its file");
         let e = warm.evaluate(line, &ctx).expect("evaluates");
-        assert!(e.commands.len() > 100, "{name} read its file");
+        assert_eq!(e.findings.len(), all.findings.len(), "{name}");
+        assert_eq!(e.decision, all.decision, "{name}");
         c.bench_function(&format!("files/{name}"), |b| {
             b.iter(|| {
                 warm.evaluate(black_box(line), &ctx)
+                    .ok()
+                    .map(|e| e.decision)
+            })
+        });
+        c.bench_function(&format!("files_whole/{name}"), |b| {
+            b.iter(|| {
+                whole
+                    .evaluate(black_box(line), &ctx)
                     .ok()
                     .map(|e| e.decision)
             })

@@ -386,6 +386,9 @@ pub struct Engine {
     slices: Mutex<HashMap<String, Arc<Vec<Policy>>>>,
     extra: Vec<Policy>,
     effective: HashMap<String, Effective>,
+    /// Which script files are read through the sieve, and the sieve, made on first use.
+    file_sieve: crate::sieve::FileSieve,
+    sieve: OnceLock<Option<crate::sieve::Sieve>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -436,6 +439,8 @@ impl Engine {
             slices: Mutex::new(HashMap::new()),
             extra,
             effective: HashMap::new(),
+            file_sieve: crate::sieve::FileSieve::default(),
+            sieve: OnceLock::new(),
         };
         // With no files above the built-ins (the common case) there is nothing to check.
         if !engine.extra.is_empty() {
@@ -443,6 +448,29 @@ impl Engine {
             engine.apply_overrides()?;
         }
         Ok(engine)
+    }
+
+    /// Read script files through the sieve as `mode` says (see [`crate::FileSieve`]):
+    /// what is decided is the same; `Never` keeps every command of every file in
+    /// [`Evaluation::commands`], for explanations.
+    pub fn with_file_sieve(mut self, mode: crate::sieve::FileSieve) -> Engine {
+        self.file_sieve = mode;
+        self
+    }
+
+    /// The sieve for a script file of `len` bytes, when it is to be used.
+    pub(crate) fn file_sieve(&self, len: usize) -> Option<&crate::sieve::Sieve> {
+        let wanted = match self.file_sieve {
+            crate::sieve::FileSieve::Never => false,
+            crate::sieve::FileSieve::Always => true,
+            crate::sieve::FileSieve::Large => len >= crate::sieve::SIEVE_FROM,
+        };
+        if !wanted {
+            return None;
+        }
+        self.sieve
+            .get_or_init(|| crate::sieve::Sieve::new(&self.program_words()))
+            .as_ref()
     }
 
     /// The built-in packs in force.
@@ -694,7 +722,7 @@ impl Engine {
         let mut commands = Vec::new();
         let mut findings = Vec::new();
         let mut seen_findings: HashSet<(String, String)> = HashSet::new();
-        let mut seen_files = crate::scripts::Seen::default();
+        let mut seen_files = crate::scripts::Seen::new(self);
         while let Some((cmd, depth, nest)) = work.pop() {
             let writes = cmd.redirects.iter().any(|r| r.op.contains('>'));
             // `> /dev/sda` alone is a command with no words but a redirection.

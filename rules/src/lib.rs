@@ -49,6 +49,7 @@ pub mod prefilter;
 mod registry;
 mod runners;
 pub mod scripts;
+mod sieve;
 mod simple;
 pub mod sql;
 mod text;
@@ -64,3 +65,6 @@ pub use engine::{
 pub use error::{Error, Result};
 pub use policy::{Layer, Policy, Requires, Rule, Severity};
 pub use prefilter::ProgramWords;
+#[doc(hidden)]
+pub use sieve::read_every_piece as sieve_read_every_piece;
+pub use sieve::FileSieve;

@@ -13,10 +13,16 @@ use crate::dialect::Dialect;
 const MAX_NESTING: usize = 48;
 
 pub(crate) fn parse(line: &str, dialect: Dialect) -> Script {
+    parse_at(line, dialect, 1)
+}
+
+/// [`parse`] of a piece of a file that starts on line `first_line` (the reader keeps no
+/// state across the newline before it: see [`crate::sieve`]).
+pub(crate) fn parse_at(line: &str, dialect: Dialect, first_line: usize) -> Script {
     let mut p = Parser {
         src: line.as_bytes(),
         pos: 0,
-        lines: (0, 1),
+        lines: (0, first_line),
         dialect,
         out: Script::default(),
         pending_heredocs: Vec::new(),

@@ -58,14 +58,40 @@ pub fn followed_on_path(path: &str) -> bool {
 /// What has been read for one line: files already followed are not read again (a
 /// script that runs itself, or one run from many places), and the bytes read are capped.
 #[derive(Debug, Default)]
-pub(crate) struct Seen {
+pub(crate) struct Seen<'e> {
     files: HashSet<String>,
     bytes: u64,
     /// What `PATH` found for each bare name asked about on this line.
     on_path: std::collections::HashMap<String, Option<String>>,
+    /// The engine whose sieve reads large scripts; none: every file is read whole.
+    engine: Option<&'e crate::Engine>,
 }
 
-impl Seen {
+impl<'e> Seen<'e> {
+    pub(crate) fn new(engine: &'e crate::Engine) -> Seen<'e> {
+        Seen {
+            engine: Some(engine),
+            ..Seen::default()
+        }
+    }
+
+    /// The commands of a script's `text` that could matter, through the engine's sieve
+    /// (see [`crate::sieve`]); `None`: read the whole text.
+    fn sieved(
+        &mut self,
+        ctx: &Context,
+        text: &str,
+        dialect: Dialect,
+        args: bool,
+    ) -> Option<crate::command::Script> {
+        let sieve = self.engine?.file_sieve(text.len())?;
+        let mut on_path = |name: &str| {
+            self.find_on_path(ctx, name)
+                .is_some_and(|p| followed_on_path(&p))
+        };
+        sieve.commands(text, dialect, args, &mut on_path)
+    }
+
     /// [`crate::FileReader::find_on_path`], asked once per name however often a script runs it.
     pub(crate) fn find_on_path(&mut self, ctx: &Context, name: &str) -> Option<String> {
         if let Some(hit) = self.on_path.get(name) {
@@ -248,7 +274,30 @@ pub(crate) fn commands_of_text(
     cwd: WorkDir,
     args: &[Word],
 ) -> Expanded {
-    let mut script = dialect.parse(text);
+    commands_of_script(
+        outer,
+        dialect.parse(text),
+        text,
+        dialect,
+        path,
+        label,
+        cwd,
+        args,
+    )
+}
+
+/// [`commands_of_text`] of a text already parsed (whole, or through the sieve).
+#[allow(clippy::too_many_arguments)]
+fn commands_of_script(
+    outer: &Command,
+    mut script: crate::command::Script,
+    text: &str,
+    dialect: Dialect,
+    path: &str,
+    label: &str,
+    cwd: WorkDir,
+    args: &[Word],
+) -> Expanded {
     crate::engine::resolve_piped_stdin(&mut script.commands, dialect);
     crate::command::track_cd(&mut script.commands, &cwd, None);
     crate::dynamic::follow(&mut script.commands, dialect, args);
@@ -297,9 +346,16 @@ fn run_text(
     label: &str,
     cwd: WorkDir,
     args: &[Word],
+    ctx: &Context,
+    seen: &mut Seen,
 ) -> Expanded {
     match runs {
-        Runs::Shell(d) => commands_of_text(outer, text, d, path, label, cwd, args),
+        Runs::Shell(d) => {
+            let script = seen
+                .sieved(ctx, text, d, !args.is_empty())
+                .unwrap_or_else(|| d.parse(text));
+            commands_of_script(outer, script, text, d, path, label, cwd, args)
+        }
         Runs::Interpreter(prog) => {
             let mut c = outer.clone();
             c.words = vec![Word::literal(prog), Word::literal(shown)];
@@ -321,7 +377,7 @@ fn run_text(
 }
 
 /// Names of the shells' builtins and keywords: never looked up on `PATH`.
-const BUILTINS: &[&str] = &[
+pub(crate) const BUILTINS: &[&str] = &[
     "cd",
     "echo",
     "printf",
@@ -700,7 +756,7 @@ fn run_file(
                 Some(r) if explicit => r,
                 r => runs_file(&path, &text, r),
             };
-            run_text(cmd, runs, &text, &path, name, label, cwd, args)
+            run_text(cmd, runs, &text, &path, name, label, cwd, args, ctx, seen)
         }
         Some(t) => unreadable_why(&t, binary_counts)
             .map(|why| vec![unreadable(cmd, &path, why, label)])

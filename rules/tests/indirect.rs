@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use backstop_rules::{
-    Context, Decision, Dialect, Engine, Evaluation, FileReader, FileText, Layer, Source,
+    Context, Decision, Dialect, Engine, Evaluation, FileReader, FileSieve, FileText, Layer, Source,
 };
 
 /// Files by absolute path, and what `PATH` finds for a bare name.
@@ -130,8 +130,31 @@ fn eval_with(engine: &Engine, shell: &str, line: &str) -> Evaluation {
     engine.evaluate(line, &ctx).expect("evaluates")
 }
 
+/// `line` evaluated with every script file read whole, after checking that reading
+/// them through the sieve (as large files are read) decides it alike.
 fn eval(shell: &str, line: &str) -> Evaluation {
-    eval_with(&Engine::builtin(), shell, line)
+    let decided = |e: &Evaluation| {
+        format!(
+            "{:?} incomplete {}\n{:#?}",
+            e.decision, e.incomplete, e.findings
+        )
+    };
+    let whole = eval_with(
+        &Engine::builtin().with_file_sieve(FileSieve::Never),
+        shell,
+        line,
+    );
+    let sieved = eval_with(
+        &Engine::builtin().with_file_sieve(FileSieve::Always),
+        shell,
+        line,
+    );
+    assert_eq!(
+        decided(&sieved),
+        decided(&whole),
+        "{shell}: the sieve changed how `{line}` is decided"
+    );
+    whole
 }
 
 fn ids(e: &Evaluation) -> Vec<&str> {
