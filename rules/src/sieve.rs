@@ -121,8 +121,8 @@ impl WordSet {
     }
 }
 
-/// FNV-1a for the sieve's own maps: their keys are short, and SipHash costs more
-/// than the rest of the lookup.
+/// FNV-1a for the sieve's own maps, eight bytes at a step where a key is long (a
+/// repeated piece): SipHash costs more than the rest of the lookup.
 #[derive(Debug, Clone, Copy)]
 struct Fnv(u64);
 
@@ -138,7 +138,14 @@ impl std::hash::Hasher for Fnv {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+        for b in chunks.remainder() {
             self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(FNV_PRIME);
         }
     }
@@ -202,13 +209,18 @@ fn hash_words(text: &[u8], drop_backslash: bool, f: &mut impl FnMut(u64)) -> boo
     let mut h = FNV_OFFSET;
     let mut len = 0usize;
     let mut backslash = false;
-    for &b in text {
+    let mut i = 0;
+    while i < text.len() {
+        // Most bytes are part of a word: a run of them, without the `match` below.
+        let run = i;
+        while let Some(&b) = text.get(i).filter(|b| CLASS[usize::from(**b)] == WORD) {
+            h = step(h, b);
+            i += 1;
+        }
+        len += i - run;
+        let Some(&b) = text.get(i) else { break };
+        i += 1;
         match CLASS[usize::from(b)] {
-            WORD => {
-                h = step(h, b);
-                len += 1;
-                continue;
-            }
             SPLIT if len > 0 => f(h),
             DROP => continue,
             BACKSLASH if drop_backslash => continue,
@@ -458,18 +470,31 @@ enum Tok {
 struct WordInfo {
     start: usize,
     plain: Option<(usize, usize)>,
-    quoted: bool,
-    expansion: bool,
+    /// [`QUOTED`] and [`EXPANSION`], a whole word wide: a word is copied often, and
+    /// byte-wide fields stall those copies.
+    flags: usize,
 }
+
+/// The word had quotes or escapes.
+const QUOTED: usize = 1;
+/// The word holds an expansion or a substitution.
+const EXPANSION: usize = 2;
 
 impl WordInfo {
     fn at(start: usize) -> WordInfo {
         WordInfo {
             start,
             plain: None,
-            quoted: false,
-            expansion: false,
+            flags: 0,
         }
+    }
+
+    fn quoted(&self) -> bool {
+        self.flags & QUOTED != 0
+    }
+
+    fn expansion(&self) -> bool {
+        self.flags & EXPANSION != 0
     }
 }
 
@@ -707,7 +732,7 @@ impl Lexer<'_, '_> {
                 self.piece.stateful = true;
                 return;
             }
-            if !w.quoted && self.keyword_start(&w, b) {
+            if !w.quoted() && self.keyword_start(&w, b) {
                 return;
             }
             self.command_word(w);
@@ -791,7 +816,7 @@ impl Lexer<'_, '_> {
 
     /// The program word of a command, before wrappers are peeled.
     fn command_word(&mut self, w: WordInfo) {
-        if w.expansion {
+        if w.expansion() {
             // `$x args`: what a variable set earlier names runs, and it may be a `cd`.
             if self.assigned_any || self.args {
                 self.piece.keep = true;
@@ -852,7 +877,7 @@ impl Lexer<'_, '_> {
         let w = self.read_word();
         if heredoc {
             let (delimiter, quoted) = match w {
-                Some(w) => (word_text(self.src, &self.buf, &w).to_vec(), w.quoted),
+                Some(w) => (word_text(self.src, &self.buf, &w).to_vec(), w.quoted()),
                 None => (Vec::new(), false),
             };
             if let Some(w) = w {
@@ -936,6 +961,8 @@ impl Lexer<'_, '_> {
         self.bail = true;
     }
 
+    // Inlined into `list`: returning a token by value costs a stalled copy.
+    #[inline(always)]
     fn next_token(&mut self) -> Tok {
         loop {
             self.skip_blanks();
@@ -1034,7 +1061,7 @@ impl Lexer<'_, '_> {
                     };
                     let text = word_text(self.src, &self.buf, &w);
                     if matches!(self.peek(), Some(b'<' | b'>'))
-                        && !w.quoted
+                        && !w.quoted()
                         && !text.is_empty()
                         && text.iter().all(u8::is_ascii_digit)
                         && self.pos == start + text.len()
@@ -1126,38 +1153,38 @@ impl Lexer<'_, '_> {
                     Some(b'\n') => self.pos += 2,
                     Some(n) => {
                         self.buf.push(n);
-                        w.quoted = true;
+                        w.flags |= QUOTED;
                         self.pos += 2;
                     }
                     None => self.pos += 1,
                 },
                 b'\'' => {
                     self.pos += 1;
-                    w.quoted = true;
+                    w.flags |= QUOTED;
                     self.read_single_quoted();
                 }
                 b'"' => {
                     self.pos += 1;
-                    w.quoted = true;
+                    w.flags |= QUOTED;
                     self.read_double_quoted(&mut w);
                 }
                 b'$' => self.read_dollar(&mut w),
                 b'`' => {
                     self.pos += 1;
-                    w.expansion = true;
+                    w.flags |= EXPANSION;
                     self.buf.extend_from_slice(b"`...`");
                     self.read_backticks();
                 }
                 b'<' | b'>' => {
                     self.pos += 2;
-                    w.expansion = true;
+                    w.flags |= EXPANSION;
                     self.buf
                         .extend_from_slice(if c == b'<' { b"<(...)" } else { b">(...)" });
                     self.list(Term::Paren);
                 }
                 b'=' => {
                     self.pos += 2;
-                    w.expansion = true;
+                    w.flags |= EXPANSION;
                     self.buf.extend_from_slice(b"=(...)");
                     self.list(Term::Paren);
                 }
@@ -1260,7 +1287,7 @@ impl Lexer<'_, '_> {
                 b'$' => self.read_dollar(w),
                 b'`' => {
                     self.pos += 1;
-                    w.expansion = true;
+                    w.flags |= EXPANSION;
                     self.buf.extend_from_slice(b"`...`");
                     self.read_backticks();
                 }
@@ -1291,18 +1318,18 @@ impl Lexer<'_, '_> {
         match self.peek_at(1) {
             Some(b'(') if self.peek_at(2) == Some(b'(') => {
                 self.pos += 3;
-                w.expansion = true;
+                w.flags |= EXPANSION;
                 self.buf.extend_from_slice(b"$((...))");
                 self.skip_arithmetic();
             }
             Some(b'(') => {
                 self.pos += 2;
-                w.expansion = true;
+                w.flags |= EXPANSION;
                 self.buf.extend_from_slice(b"$(...)");
                 self.list(Term::Paren);
             }
             Some(b'{') => {
-                w.expansion = true;
+                w.flags |= EXPANSION;
                 let start = self.pos;
                 self.pos += 2;
                 let name_start = self.pos;
@@ -1354,18 +1381,18 @@ impl Lexer<'_, '_> {
             }
             Some(b'\'') => {
                 self.pos += 2;
-                w.quoted = true;
+                w.flags |= QUOTED;
                 // `$'\x72m'`: decoded by the reader, not here.
                 self.piece.keep = true;
                 self.read_ansi_c();
             }
             Some(b'"') => {
                 self.pos += 2;
-                w.quoted = true;
+                w.flags |= QUOTED;
                 self.read_double_quoted(w);
             }
             Some(c) if c.is_ascii_alphanumeric() || b"_@*#?$!-".contains(&c) => {
-                w.expansion = true;
+                w.flags |= EXPANSION;
                 self.buf.push(b'$');
                 self.pos += 1;
                 let name_start = self.pos;
