@@ -1,6 +1,6 @@
 //! PowerShell: none can be installed where backstop is tested, so its integration is
 //! checked by the tree-sitter-powershell grammar and by its rendering, never run.
-//! What these tests cannot show is listed in the README ("PowerShell").
+//! What these tests cannot show is listed in docs/shells.md ("PowerShell").
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
