@@ -13,6 +13,7 @@ mod colour;
 mod completions;
 mod day;
 mod destinations;
+mod docs_examples;
 mod git;
 mod hook;
 mod indirect;
