@@ -143,7 +143,10 @@ fn sh(cmd: &str, home: &Path, backstop_home: &Path) -> String {
         .env("PATH", path)
         .env("HOME", home)
         .env("BACKSTOP_HOME", backstop_home)
-        .env("NO_COLOR", "1");
+        .env("NO_COLOR", "1")
+        // clap wraps help to the terminal's width (stdin's, if it is one): 100 columns here.
+        .env("COLUMNS", "100")
+        .stdin(std::process::Stdio::null());
     for var in [
         "CLICOLOR_FORCE",
         "BACKSTOP_NONINTERACTIVE",
