@@ -267,6 +267,9 @@ const ELSEWHERE_OR_ELEVATED: &[&str] = &[
 /// tell whether they exist.
 const ELSEWHERE: &[&str] = &["ssh", "wsl", "chroot"];
 
+/// Programs that run a command later: whether its files exist then is not told now.
+const DEFERRED: &[&str] = &["at", "batch", "crontab", "systemd-run"];
+
 /// At most this many named files can go without a backup, however small.
 pub const FEW_FILES: usize = 5;
 /// A file this large (or larger) is precious wherever it is.
@@ -904,6 +907,8 @@ impl Engine {
         Ok(Some(f))
     }
 
+    // What is known of the command and its line, passed apart so each is computed once.
+    #[allow(clippy::too_many_arguments)]
     fn match_rule(
         &self,
         rule: &Rule,
@@ -1038,6 +1043,8 @@ impl Engine {
         }
 
         let mut redirects: Vec<&Word> = Vec::new();
+        // The redirections matched, as written, for showing the command.
+        let mut shown_redirects = String::new();
         if let Some(re) = rule.redirect_re() {
             for r in &cmd.redirects {
                 let writes = if spec.redirect_ops.is_empty() {
@@ -1050,6 +1057,11 @@ impl Engine {
                 };
                 if writes && re.is_match(&r.target.text) {
                     redirects.push(&r.target);
+                    shown_redirects.push_str(&format!(
+                        " {} {}",
+                        r.op,
+                        crate::command::display_word(&r.target.text)
+                    ));
                 }
             }
             if redirects.is_empty() {
@@ -1230,11 +1242,15 @@ impl Engine {
         // Whether the facts of this filesystem describe the files the command names:
         // not on another machine (ssh), in another system (wsl, chroot) or a
         // container, nor read from a string the engine only guessed at.
+        // Nor later: what a deferred job (`at`, `crontab`) finds is not what is here now.
         let here = matches!(
             cmd.origin,
             Origin::Line | Origin::NestedShell(_) | Origin::Substitution | Origin::File(_)
         ) && cmd.container.is_none()
-            && !cmd.via.iter().any(|v| ELSEWHERE.contains(&v.as_str()));
+            && !cmd.via.iter().any(|v| {
+                ELSEWHERE.contains(&v.as_str())
+                    || DEFERRED.contains(&v.split_whitespace().next().unwrap_or_default())
+            });
         let on_disk = |probe: &Option<String>| -> Option<String> {
             probe
                 .as_ref()
@@ -1377,7 +1393,7 @@ impl Engine {
             requires,
             layer: rule.layer,
             origin: rule.origin.clone(),
-            command: cmd.to_string(),
+            command: format!("{cmd}{shown_redirects}").trim_start().to_string(),
             via: cmd.via.clone(),
             targets: target_findings,
             approval_phrase: spec.approval_phrase,
@@ -1949,10 +1965,11 @@ pub(crate) fn normalise_target(kind: &str, value: &str, ctx: &Context) -> String
             v = format!("{home}/{rest}");
         }
     }
+    // cmd's `%VAR%` is not a relative path either.
+    let variable = v.starts_with('$') || (backslashes && v.starts_with('%'));
     if !v.starts_with('/')
         && !v.starts_with('~')
-        && !v.starts_with('$')
-        && !(backslashes && v.starts_with('%'))
+        && !variable
         && !v.contains(":\\")
         && !crate::registry::is_drive_qualified(&v)
         && (kind != "block-device" || !crate::registry::is_disk_name(&v))

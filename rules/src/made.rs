@@ -71,7 +71,7 @@ impl Creates {
     }
 
     /// The same places, reached by moving existing data rather than writing new.
-    fn as_moved(self) -> Creates {
+    fn into_moved(self) -> Creates {
         let mut moved = self.moved;
         moved.extend(self.fresh);
         Creates {
@@ -407,7 +407,7 @@ pub(crate) fn creates(cmd: &Command, ctx: &Context) -> Creates {
         "rsync" if !args.iter().any(|a| a.text == "--remove-source-files") => {
             destination(args, ctx)
         }
-        "mv" | "ln" | "rsync" | "move-item" => destination(args, ctx).as_moved(),
+        "mv" | "ln" | "rsync" | "move-item" => destination(args, ctx).into_moved(),
         "git" => git(args, ctx),
         "tar" | "gtar" | "bsdtar" => tar(args, ctx),
         "unzip" => option_dir(args, &["-d"], ctx),

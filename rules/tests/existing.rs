@@ -665,6 +665,10 @@ fn what_cannot_be_looked_at_counts_as_existing() {
         "wsl rm -rf /home/u/projects",
         "docker run -v /srv:/srv alpine rm -rf /srv/gone",
         "xargs rm -rf < list.txt",
+        // A job that runs later finds what is there then.
+        "echo 'rm -rf /home/u/gone' | at now + 1 hour",
+        "echo '0 3 * * * rm -rf /home/u/gone' | crontab -",
+        "systemd-run --on-calendar=daily rm -rf /home/u/gone",
     ] {
         let e = decide(l, Dialect::Bash);
         assert_ne!(e.decision, Decision::Allow, "{l}: {:#?}", e.findings);
