@@ -6,8 +6,11 @@
 #![allow(clippy::panic, clippy::new_without_default)]
 
 mod agent;
+mod agent_files;
 mod backup;
 mod check;
+mod colour;
+mod completions;
 mod day;
 mod destinations;
 mod git;
@@ -20,8 +23,11 @@ mod pg;
 mod policy_cmd;
 mod recipes;
 mod remote;
+mod remote_restore;
+mod restore;
 mod scan;
 mod standins;
+mod syslog;
 mod wrap;
 
 // The pseudo-terminal driver the shell tests use, for `backstop wrap`'s clients.
@@ -98,6 +104,7 @@ impl Test {
         self
     }
 
+    /// A variable in backstop's environment.
     pub fn env(mut self, key: &str, value: impl Into<String>) -> Test {
         self.env.push((key.to_string(), value.into()));
         self
@@ -119,6 +126,10 @@ impl Test {
     pub fn run(&self) -> Ran {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_backstop"));
         cmd.args(&self.args).env("BACKSTOP_HOME", self.home.path());
+        // Colour follows these; a test that wants them sets them with `env`.
+        for var in ["NO_COLOR", "CLICOLOR_FORCE", "CLICOLOR"] {
+            cmd.env_remove(var);
+        }
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
