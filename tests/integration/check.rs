@@ -304,6 +304,34 @@ fn a_store_no_recipe_backs_up_gets_an_honest_remedy() {
 }
 
 #[test]
+fn a_device_no_recipe_backs_up_is_never_sent_to_backstop_backup() {
+    for (line, id) in [
+        ("dd if=/dev/zero of=/dev/sdz", "disks.dd-to-device"),
+        ("mkfs.ext4 /dev/sdz", "disks.mkfs-ext"),
+    ] {
+        let (code, v) = check("bash", line);
+        assert_eq!(code, 2, "{line}: {v}");
+        let remedy = v["remedy"].as_str().expect("remedy");
+        assert!(!remedy.contains("backstop backup"), "{line}: {remedy}");
+        assert!(
+            remedy.contains("backstop cannot back up a block-device (/dev/sdz)")
+                && remedy.contains(&format!("[[override]] id = \"{id}\"")),
+            "{line}: {remedy}"
+        );
+    }
+    // Asked to anyway, a path backup of a device refuses: it would keep the node only.
+    let t = Test::new();
+    let to = tempfile::tempdir().expect("tmp");
+    let r = t
+        .clone_home()
+        .args(["backup", "/dev/null", "--to"])
+        .args([to.path().join("a").display().to_string()])
+        .args(["--to", "/dev/shm"])
+        .code(3);
+    assert!(r.stderr.contains("it is a device"), "{}", r.stderr);
+}
+
+#[test]
 fn sql_scripts_are_read_when_small() {
     let dir = tempfile::tempdir().expect("tmp");
     std::fs::write(
