@@ -181,10 +181,7 @@ impl BackupOracle for ManifestOracle {
                     ..Backup::default()
                 };
             }
-            return missing(Some(format!(
-                "backstop has no recipe to back up a {} destroyed by {program}",
-                target.kind
-            )));
+            return missing(Some(no_recipe_at_all(&target.kind, program)));
         };
         let value = match recipes::normalise(recipe, &target.value) {
             Ok(v) => v,
@@ -203,6 +200,14 @@ impl BackupOracle for ManifestOracle {
 }
 
 /// Why a target cannot be backed up, for a person.
+/// Why a target of a kind no recipe backs up (a block device) is missing its backup.
+pub fn no_recipe_at_all(kind: &str, program: &str) -> String {
+    format!("{NO_RECIPE_AT_ALL}{kind} destroyed by {program}")
+}
+
+/// How [`no_recipe_at_all`] begins, for the remedy to tell such a target.
+pub const NO_RECIPE_AT_ALL: &str = "backstop has no recipe to back up a ";
+
 pub fn no_recipe(kind: &str, program: &str) -> String {
     format!(
         "backstop has no recipe that backs up a {kind} destroyed by {program} (a policy file's [[recipe]] can add one)"

@@ -106,6 +106,7 @@ impl Recipes {
             let p = std::fs::canonicalize(value).with_context(|| {
                 format!("cannot back up {value}: it does not exist or cannot be read")
             })?;
+            refuse_device(&p)?;
             return Ok(Spec::Path(p));
         }
         let Some(recipe) = self.get(kind) else {
@@ -157,4 +158,25 @@ pub fn wanted<'a>(recipe: &'a Recipe, value: &'a str) -> Wanted<'a> {
         ignore_case: recipe.spec.value != RecipeValue::Path,
         content: content(recipe, value),
     }
+}
+
+/// A path backup archives files: of a device it would keep the device node (a few
+/// bytes), not what the disk holds, and look like a backup of it.
+pub fn refuse_device(p: &std::path::Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let kind = std::fs::metadata(p).map(|m| m.file_type());
+        if kind
+            .as_ref()
+            .is_ok_and(|k| k.is_block_device() || k.is_char_device())
+        {
+            bail!(
+                "cannot back up {}: it is a device, and a path backup would keep only its device node, not what it holds; image it yourself (for example `dd if={} of=/media/usb/disk.img bs=4M status=progress`) or add a [[recipe]] for the kind block-device (docs/policies.md)",
+                p.display(),
+                p.display()
+            );
+        }
+    }
+    Ok(())
 }

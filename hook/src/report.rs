@@ -244,6 +244,21 @@ pub fn remedy_with(eval: &Evaluation, line: Option<(&str, &str)>) -> Option<Stri
                         quote(&t.value)
                     ));
                 }
+                // A kind no recipe backs up at all: `backstop backup` cannot help.
+                let (unbackable, backupable): (Vec<&TargetFinding>, Vec<&TargetFinding>) =
+                    backupable.into_iter().partition(|t| {
+                        t.backup.detail.as_deref().is_some_and(|d| {
+                            d.starts_with(crate::backups::NO_RECIPE_AT_ALL)
+                        })
+                    });
+                for t in &unbackable {
+                    steps.push(format!(
+                        "backstop cannot back up a {kind} ({value}): back it up your own way first (an image made with dd or partclone onto another disk), then add a [[recipe]] for the kind {kind} to your policy, or make the rule ask instead with `[[override]] id = \"{id}\" requires = \"approval\"` (docs/policies.md)",
+                        kind = t.kind,
+                        value = quote(&t.value),
+                        id = f.id
+                    ));
+                }
                 if !backupable.is_empty() {
                     backups_asked = true;
                     if let Some((line, shell)) = for_line.take() {

@@ -65,6 +65,8 @@ pub(crate) struct Seen<'e> {
     on_path: std::collections::HashMap<String, Option<String>>,
     /// The engine whose sieve reads large scripts; none: every file is read whole.
     engine: Option<&'e crate::Engine>,
+    /// A file was read through the sieve since [`Seen::take_sieved`] was last asked.
+    sieved: bool,
 }
 
 impl<'e> Seen<'e> {
@@ -89,7 +91,17 @@ impl<'e> Seen<'e> {
             self.find_on_path(ctx, name)
                 .is_some_and(|p| followed_on_path(&p))
         };
-        sieve.commands(text, dialect, args, &mut on_path)
+        let script = sieve.commands(text, dialect, args, &mut on_path);
+        self.sieved |= script.is_some();
+        script
+    }
+
+    /// Whether a file was read through the sieve since this was last asked. The
+    /// commands the sieve leaves unread could have made a path a later one deletes
+    /// (`mkdir ~/x` … `rm -rf ~/x`), so such a file's commands count every path as
+    /// possibly made before them.
+    pub(crate) fn take_sieved(&mut self) -> bool {
+        std::mem::take(&mut self.sieved)
     }
 
     /// [`crate::FileReader::find_on_path`], asked once per name however often a script runs it.

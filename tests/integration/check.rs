@@ -304,6 +304,34 @@ fn a_store_no_recipe_backs_up_gets_an_honest_remedy() {
 }
 
 #[test]
+fn a_device_no_recipe_backs_up_is_never_sent_to_backstop_backup() {
+    for (line, id) in [
+        ("dd if=/dev/zero of=/dev/sdz", "disks.dd-to-device"),
+        ("mkfs.ext4 /dev/sdz", "disks.mkfs-ext"),
+    ] {
+        let (code, v) = check("bash", line);
+        assert_eq!(code, 2, "{line}: {v}");
+        let remedy = v["remedy"].as_str().expect("remedy");
+        assert!(!remedy.contains("backstop backup"), "{line}: {remedy}");
+        assert!(
+            remedy.contains("backstop cannot back up a block-device (/dev/sdz)")
+                && remedy.contains(&format!("[[override]] id = \"{id}\"")),
+            "{line}: {remedy}"
+        );
+    }
+    // Asked to anyway, a path backup of a device refuses: it would keep the node only.
+    let t = Test::new();
+    let to = tempfile::tempdir().expect("tmp");
+    let r = t
+        .clone_home()
+        .args(["backup", "/dev/null", "--to"])
+        .args([to.path().join("a").display().to_string()])
+        .args(["--to", "/dev/shm"])
+        .code(3);
+    assert!(r.stderr.contains("it is a device"), "{}", r.stderr);
+}
+
+#[test]
 fn sql_scripts_are_read_when_small() {
     let dir = tempfile::tempdir().expect("tmp");
     std::fs::write(
@@ -354,6 +382,7 @@ fn cwd_resolves_relative_targets() {
     let r = Test::new()
         .args([
             "check",
+            "--assume-exists",
             "--json",
             "--cwd",
             "/srv/app",
@@ -376,7 +405,15 @@ fn cwd_resolves_relative_targets() {
 fn cd_on_the_line_moves_relative_targets() {
     let target = |line: &str| {
         let r = Test::new()
-            .args(["check", "--json", "--cwd", "/srv/app", "--", line])
+            .args([
+                "check",
+                "--assume-exists",
+                "--json",
+                "--cwd",
+                "/srv/app",
+                "--",
+                line,
+            ])
             .run();
         (
             r.code,
@@ -496,7 +533,11 @@ fn hostile_input_never_crashes() {
 
 #[test]
 fn explain_tells_what_runs_and_why() {
+    let home = crate::under_home("backstop-explain-");
+    std::fs::create_dir(home.path().join("data")).expect("mkdir");
+    let data = home.path().join("data").display().to_string();
     let r = Test::new()
+        .env("HOME", home.path().display().to_string())
         .args(["explain", "sudo bash -c 'rm -rf ~/data'"])
         .code(0);
     let out = r.stdout;
@@ -504,16 +545,24 @@ fn explain_tells_what_runs_and_why() {
     assert!(out.contains("via sudo → bash -c"), "{out}");
     assert!(out.contains("fs.rm-recursive"), "{out}");
     assert!(
-        out.contains(
-            "target: path /home/tester/data (backup: missing; /home/tester/data does not exist"
-        ),
+        out.contains(&format!("target: path {data} (backup: missing")),
         "{out}"
     );
     assert!(out.contains("Decision: DENY"), "{out}");
     assert!(
-        out.contains("To go ahead: backstop backup /home/tester/data"),
+        out.contains(&format!("To go ahead: backstop backup {data}")),
         "{out}"
     );
+    // A path that is not there destroys nothing, and explain says so.
+    let r = Test::new()
+        .args(["explain", "sudo bash -c 'rm -rf ~/data'"])
+        .code(0);
+    assert!(
+        r.stdout.contains("target: path /home/tester/data (backup: not-required; absent: nothing is there to destroy)"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("Decision: ALLOW"), "{}", r.stdout);
 }
 
 mod generated_commands {

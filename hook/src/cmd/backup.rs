@@ -258,6 +258,7 @@ pub fn specs_for_line<'r>(
                         t.value, f.command
                     )
                 })?;
+                crate::recipes::refuse_device(&p)?;
                 Spec::Path(p)
             } else {
                 let recipe = recipes.for_target(&t.kind, &program).with_context(|| {
