@@ -240,9 +240,10 @@ pub fn read(dirs: &Dirs) -> Result<Vec<(String, Result<Record, String>)>> {
 /// The problems in the chain, each naming the record (empty: the log is intact).
 ///
 /// Two traces of a killed append are told apart from tampering: a last line cut
-/// short (named as the record that was cut), and a head one record behind a log
-/// whose last record chains to it (the process died between the two writes; the
-/// next append brings the head up to date).
+/// short (named as the record that was cut), and a head behind the log, naming one
+/// of its lines (appends died between the record and the head; the next whole
+/// append brings the head up to date). A head ahead of the log still means records
+/// at the end were removed.
 pub fn verify(dirs: &Dirs) -> Result<Vec<String>> {
     let mut problems = Vec::new();
     let mut prev = GENESIS.to_string();
@@ -253,8 +254,6 @@ pub fn verify(dirs: &Dirs) -> Result<Vec<String>> {
         Err(_) => true,
     };
     let lines = read(dirs)?;
-    // The chain as it stood before the last line: where a head one behind points.
-    let mut before_last = GENESIS.to_string();
     for (i, (text, record)) in lines.iter().enumerate() {
         let n = i + 1;
         match record {
@@ -284,27 +283,34 @@ pub fn verify(dirs: &Dirs) -> Result<Vec<String>> {
                 expected_seq = r.seq + 1;
             }
         }
-        before_last = std::mem::replace(&mut prev, sha256_hex(text.as_bytes()));
+        prev = sha256_hex(text.as_bytes());
     }
     let records = lines.iter().filter(|(_, r)| r.is_ok()).count() as u64;
-    let cut = !ends_whole && lines.last().is_some_and(|(_, r)| r.is_err());
+    // The head names a line of the log by its hash and the records up to it: there,
+    // or behind by records whose appends were killed before they updated it. Ahead
+    // of the log, or naming no line of it, records at the end were removed.
+    let head_fits = |h: &Head| {
+        let mut upto = 0u64;
+        lines.is_empty()
+            || lines.iter().any(|(text, r)| {
+                upto += u64::from(r.is_ok());
+                upto == h.count && sha256_hex(text.as_bytes()) == h.last
+            })
+    };
     let head = head_path(&log);
     match std::fs::read_to_string(&head) {
         Ok(t) => match serde_json::from_str::<Head>(&t) {
-            Ok(h) if h.count == records && (h.last == prev || lines.is_empty()) => {}
-            // Killed after the record, before the head: the head names the one before.
-            Ok(h) if h.count + 1 == records && h.last == before_last && !cut => {}
-            // Killed while writing the record: the head names the last whole one.
-            Ok(h) if cut && h.count == records && h.last == before_last => {}
+            Ok(h) if head_fits(&h) => {}
             Ok(h) => problems.push(format!(
                 "the log ends after {} records, but {} records were written: records at the end were removed or changed",
-                lines.len(),
+                records,
                 h.count
             )),
-            Err(_) => problems.push(format!("{} is not valid", head.display())),
+        Err(_) => problems.push(format!("{} is not valid", head.display())),
         },
         Err(_) if lines.is_empty() => {}
-        Err(_) if records <= 1 => {}
+        // Killed before the first head was written.
+        Err(_) if lines.len() == 1 => {}
         Err(_) => problems.push(format!("{} is missing", head.display())),
     }
     Ok(problems)
@@ -390,7 +396,7 @@ mod tests {
     /// Regression: killed between the record and the head, `audit verify` said records
     /// had been removed at the end.
     #[test]
-    fn a_head_one_record_behind_is_a_killed_append_not_tampering() {
+    fn a_head_behind_the_log_is_a_killed_append_not_tampering() {
         let tmp = tempfile::tempdir().unwrap();
         let d = dirs(tmp.path());
         append(&d, entry("one")).unwrap();
@@ -398,10 +404,17 @@ mod tests {
         append(&d, entry("two")).unwrap();
         std::fs::write(head_path(&log_path(&d)), &head).unwrap();
         assert_eq!(verify(&d).unwrap(), Vec::<String>::new());
-        // Two behind is not what a kill leaves.
+        // Two behind: two appends killed in a row at that moment.
         append(&d, entry("three")).unwrap();
         std::fs::write(head_path(&log_path(&d)), &head).unwrap();
-        assert_eq!(verify(&d).unwrap().len(), 1);
+        assert_eq!(verify(&d).unwrap(), Vec::<String>::new());
+        // Records removed at the end: the head is ahead of the log.
+        let whole = std::fs::read_to_string(log_path(&d)).unwrap();
+        append(&d, entry("four")).unwrap();
+        std::fs::write(log_path(&d), &whole).unwrap();
+        let problems = verify(&d).unwrap();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("removed"), "{problems:?}");
         // The first record with no head yet: killed before the head was first written.
         let tmp = tempfile::tempdir().unwrap();
         let d = dirs(tmp.path());
