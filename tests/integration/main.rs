@@ -13,6 +13,7 @@ mod colour;
 mod completions;
 mod day;
 mod destinations;
+mod faults;
 mod git;
 mod hook;
 mod indirect;
