@@ -741,6 +741,10 @@ pub fn rclone_delete(object: &str) -> Result<bool> {
 /// the repository's next `restic prune`.
 pub fn restic_forget(repo: &str, path: &str) -> Result<usize> {
     let dest = Dest::Restic(repo.to_string());
+    // The killed backstop's `restic backup` died of the closed pipe and left its lock,
+    // which `forget` would wait on. `unlock` removes only stale locks (of processes
+    // gone from this host, or older than 30 minutes), never a live run's.
+    let _ = run_quiet(&dest, "restic", &["-r", repo, "--quiet", "unlock"]);
     let out = run_quiet(
         &dest,
         "restic",

@@ -70,12 +70,18 @@ pub fn sweep(dirs: &Dirs, settings: &Settings, dests: &[PathBuf]) -> Vec<Swept> 
     swept
 }
 
-/// Every manifest id this data directory knows, in force or cleaned up.
+/// Every manifest id this data directory knows, in force or cleaned up: the files'
+/// names (`ID.json`), without reading years of cleaned-up records.
 fn known_ids(dirs: &Dirs) -> HashSet<String> {
     [manifests_dir(dirs), dirs.data.join("cleaned")]
         .iter()
-        .flat_map(|d| Manifest::list(d).unwrap_or_default())
-        .map(|m| m.id)
+        .flat_map(|d| std::fs::read_dir(d).into_iter().flatten().flatten())
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".json"))
+                .map(str::to_string)
+        })
         .collect()
 }
 

@@ -588,7 +588,7 @@ pub fn verify(a: &VerifyArgs) -> Result<ExitCode> {
         let result = verify_copies(&mut m, &content, a.full, settings.trust(), now);
         // A remote copy's proof, renewed or failed, is kept for `check`.
         if remote > 0 {
-            m.write(&dir)?;
+            rewrite(&m, &dir)?;
         }
         match result {
             Ok(()) => say!(
@@ -665,8 +665,22 @@ pub fn restore_test(a: &IdArgs) -> Result<ExitCode> {
             ExitCode::from(1)
         }
     };
-    m.write(&dir)?;
+    rewrite(&m, &dir)?;
     Ok(code)
+}
+
+/// Write back a manifest that was read at the start of a long step (a restore test,
+/// a remote proof), unless a cleanup took it out of force meanwhile: rewritten, it
+/// would name copies that are gone.
+fn rewrite(m: &Manifest, dir: &Path) -> Result<()> {
+    if !Manifest::path_in(dir, &m.id).exists() {
+        bail!(
+            "{} was cleaned up while this ran; its record is in cleaned/ and was left as it is",
+            m.id
+        );
+    }
+    m.write(dir)?;
+    Ok(())
 }
 
 /// Restore one copy somewhere harmless and compare it with what was recorded. The
