@@ -55,7 +55,7 @@ file "$home/Downloads/tool-1.2.tar.gz"
 file "$home/Downloads/node-v20.tar.xz" $((2 << 20))
 file "$home/Downloads/dataset-full.csv" $((40 << 20))
 for f in report.pdf invoice.pdf sample.csv get-docker.sh mystery.bin fonts.zip; do file "$home/Downloads/$f"; done
-for f in old-notes.txt a.out core.txt a.txt b.txt c.txt d.txt e.txt f.txt experiment-7/main.py; do
+for f in old-notes.txt notes.txt a.out core.txt a.txt b.txt c.txt d.txt e.txt f.txt experiment-7/main.py; do
   file "$home/scratch/$f"
 done
 mkdir -p "$home/scratch/empty-dir"
@@ -82,7 +82,7 @@ project webapp
 # What a working copy holds besides its commits.
 file "$w/.env"
 for f in node_modules/express/index.js node_modules/.bin/eslint dist/app.js coverage/lcov.info .cache/x; do file "$w/$f"; done
-for f in debug.log npm-debug.log scratch.txt out.json report.txt; do file "$w/$f"; done
+for f in debug.log npm-debug.log build.log scratch.txt out.json report.txt README.md.bak; do file "$w/$f"; done
 
 t=$home/src/tool
 for f in Cargo.toml Cargo.lock README.md src/main.rs src/convert.rs samples/in.csv; do file "$t/$f"; done
@@ -90,7 +90,8 @@ for f in Cargo.toml Cargo.lock README.md src/main.rs src/convert.rs samples/in.c
 file "$t/samples/large.parquet" $((40 << 20))
 printf 'target/\n' >"$t/.gitignore"
 project tool
-for f in target/debug/tool target/release/tool target/debug/incremental/x perf.data flamegraph.svg src/main.rs.orig; do
+for f in target/debug/tool target/release/tool target/debug/incremental/x perf.data flamegraph.svg src/main.rs.orig \
+  build.log tool-src.tgz; do
   file "$t/$f"
 done
 

@@ -88,7 +88,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 # Windows: every cfg(windows) path must compile and link, so the binary is cross-built
 # (Debian's mingw-w64 links it) and linted for x86_64-pc-windows-gnu. Nothing here can
-# run it (see the README's "Windows"). Only the backstop package: the nushell plugin
+# run it (see docs/windows.md). Only the backstop package: the nushell plugin
 # is not for Windows here. Where the target cannot be added, say so and go on.
 win_target=x86_64-pc-windows-gnu
 win_std_present() {

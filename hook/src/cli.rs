@@ -387,6 +387,11 @@ pub struct CheckArgs {
     /// Print the decision as one JSON object
     #[arg(long)]
     pub json: bool,
+    /// Decide as if every path the line deletes existed, even where it does not (to
+    /// audit a script away from the machine it will run on); writing over a file still
+    /// counts only where the file exists
+    #[arg(long)]
+    pub assume_exists: bool,
 }
 
 #[derive(Debug, Args)]

@@ -10,33 +10,71 @@ use backstop_rules::{FileFacts, FileKind, FileReader, FileText, PathFact, Stat};
 impl FileFacts for LocalFiles {
     /// One `lstat`: a symbolic link is itself (`rm link` deletes the link).
     fn stat(&self, path: &str) -> PathFact {
-        match std::fs::symlink_metadata(path) {
-            Ok(m) => {
-                let t = m.file_type();
-                let kind = if t.is_symlink() {
-                    FileKind::Symlink
-                } else if t.is_file() {
-                    FileKind::File
-                } else if t.is_dir() {
-                    FileKind::Dir
-                } else {
-                    FileKind::Other
-                };
-                PathFact::Present(Stat {
-                    kind,
-                    size: m.len(),
-                })
-            }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-                ) =>
-            {
-                PathFact::Absent
-            }
-            Err(_) => PathFact::Unknown,
+        fact(std::fs::symlink_metadata(path))
+    }
+
+    /// One `stat`: what writing to the path reaches, through a symbolic link.
+    fn follow(&self, path: &str) -> PathFact {
+        fact(std::fs::metadata(path))
+    }
+}
+
+/// `check --assume-exists`: a path that is not there counts as one that could be
+/// anything (so deleting it is decided as if it existed), for auditing a line away from
+/// the machine it will run on. A file that is there is still what it is, so writing
+/// over it is seen as without the flag.
+pub struct AssumeExists<'a>(pub &'a dyn FileFacts);
+
+impl std::fmt::Debug for AssumeExists<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AssumeExists")
+    }
+}
+
+impl FileFacts for AssumeExists<'_> {
+    fn stat(&self, path: &str) -> PathFact {
+        match self.0.stat(path) {
+            PathFact::Absent => PathFact::Unknown,
+            f => f,
         }
+    }
+
+    fn follow(&self, path: &str) -> PathFact {
+        match self.0.follow(path) {
+            PathFact::Absent => PathFact::Unknown,
+            f => f,
+        }
+    }
+}
+
+/// What one `lstat` or `stat` told.
+fn fact(meta: std::io::Result<std::fs::Metadata>) -> PathFact {
+    match meta {
+        Ok(m) => {
+            let t = m.file_type();
+            let kind = if t.is_symlink() {
+                FileKind::Symlink
+            } else if t.is_file() {
+                FileKind::File
+            } else if t.is_dir() {
+                FileKind::Dir
+            } else {
+                FileKind::Other
+            };
+            PathFact::Present(Stat {
+                kind,
+                size: m.len(),
+            })
+        }
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            PathFact::Absent
+        }
+        Err(_) => PathFact::Unknown,
     }
 }
 
@@ -230,6 +268,33 @@ mod tests {
                 })
             ));
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn follow_reaches_what_a_write_reaches_and_assume_exists_hides_absence() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("notes.txt");
+        std::fs::write(&f, "twelve bytes").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&f, &link).unwrap();
+        let dangling = dir.path().join("dangling");
+        std::os::unix::fs::symlink(dir.path().join("gone"), &dangling).unwrap();
+        let p = |p: &std::path::Path| p.to_str().unwrap().to_string();
+        let file = PathFact::Present(Stat {
+            kind: FileKind::File,
+            size: 12,
+        });
+        assert_eq!(LocalFiles.follow(&p(&link)), file);
+        assert_eq!(LocalFiles.follow(&p(&dangling)), PathFact::Absent);
+        let assumed = AssumeExists(&LocalFiles);
+        assert_eq!(assumed.follow(&p(&link)), file);
+        assert_eq!(assumed.stat(&p(&f)), file);
+        assert_eq!(
+            assumed.stat(&p(&dir.path().join("gone"))),
+            PathFact::Unknown
+        );
+        assert_eq!(assumed.follow(&p(&dangling)), PathFact::Unknown);
     }
 
     #[cfg(unix)]

@@ -1,5 +1,6 @@
 //! Matching what a line runs against the layered policies, and deciding.
 
+use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -14,8 +15,9 @@ use crate::args::{self, ProgramInfo};
 use crate::command::{join_words, Command, Origin, Stdin, Word, WorkDir};
 use crate::dialect::Dialect;
 use crate::error::{suggest, Error, Result};
+use crate::made::{Before, Creates, MadeBy};
 use crate::policy::{
-    ApprovalPhrase, Layer, OverrideSpec, Policy, Requires, Rule, Severity, TargetFrom,
+    ApprovalPhrase, Exists, Layer, OverrideSpec, Policy, Requires, Rule, Severity, TargetFrom,
 };
 use crate::unwrap::{peel, program_name};
 
@@ -198,6 +200,51 @@ pub trait FileFacts {
     /// `path` is absolute, after `~`, `$HOME`, the working directory and `..` were
     /// resolved.
     fn stat(&self, path: &str) -> PathFact;
+
+    /// Like [`FileFacts::stat`], through a symbolic link (`stat`, not `lstat`): what a
+    /// write to the path reaches. A dangling link is [`PathFact::Absent`].
+    fn follow(&self, path: &str) -> PathFact {
+        self.stat(path)
+    }
+}
+
+/// Each path asked once per line, however many rules ask.
+struct CachedFacts<'a> {
+    inner: &'a dyn FileFacts,
+    seen: std::cell::RefCell<HashMap<(String, bool), PathFact>>,
+}
+
+impl<'a> CachedFacts<'a> {
+    fn new(inner: &'a dyn FileFacts) -> Self {
+        CachedFacts {
+            inner,
+            seen: std::cell::RefCell::default(),
+        }
+    }
+
+    fn ask(&self, path: &str, follow: bool) -> PathFact {
+        let key = (path.to_string(), follow);
+        if let Some(f) = self.seen.borrow().get(&key) {
+            return *f;
+        }
+        let fact = if follow {
+            self.inner.follow(path)
+        } else {
+            self.inner.stat(path)
+        };
+        self.seen.borrow_mut().insert(key, fact);
+        fact
+    }
+}
+
+impl FileFacts for CachedFacts<'_> {
+    fn stat(&self, path: &str) -> PathFact {
+        self.ask(path, false)
+    }
+
+    fn follow(&self, path: &str) -> PathFact {
+        self.ask(path, true)
+    }
 }
 
 /// No filesystem: every path is [`PathFact::Unknown`], so every target counts as
@@ -215,6 +262,13 @@ impl FileFacts for NoFacts {
 const ELSEWHERE_OR_ELEVATED: &[&str] = &[
     "ssh", "wsl", "chroot", "sudo", "doas", "run0", "su", "runuser", "pkexec",
 ];
+
+/// Wrappers whose command names files of another system: this one's facts do not
+/// tell whether they exist.
+const ELSEWHERE: &[&str] = &["ssh", "wsl", "chroot"];
+
+/// Programs that run a command later: whether its files exist then is not told now.
+const DEFERRED: &[&str] = &["at", "batch", "crontab", "systemd-run"];
 
 /// At most this many named files can go without a backup, however small.
 pub const FEW_FILES: usize = 5;
@@ -671,23 +725,27 @@ impl Engine {
 
     /// Evaluate a command line.
     pub fn evaluate(&self, line: &str, ctx: &Context) -> Result<Evaluation> {
+        // One `lstat` (and one `stat`) per path, however many rules ask.
+        let facts = CachedFacts::new(ctx.facts);
+        let ctx = &Context {
+            facts: &facts,
+            ..*ctx
+        };
         let script = ctx.dialect.parse(line);
         let mut incomplete = script.incomplete;
         let mut raw = script.commands;
         resolve_piped_stdin(&mut raw, ctx.dialect);
         crate::command::track_cd(&mut raw, &WorkDir::Inherit, ctx.home);
         crate::dynamic::follow(&mut raw, ctx.dialect, &[]);
-        // Each command with how deep it is in embedded code and in files run by files.
-        let mut work: Vec<(Command, usize, usize)> = Vec::new();
-        for c in raw {
-            for p in peel(c, ctx.dialect, 0) {
-                work.push((p, 0, 0));
-            }
-        }
+        // Each command with how deep it is in embedded code and in files run by files,
+        // and what the commands before it may have created.
+        let mut work: Vec<(Command, usize, usize, Before)> = Vec::new();
+        let peeled: Vec<Vec<Command>> = raw.into_iter().map(|c| peel(c, ctx.dialect, 0)).collect();
+        push_in_order(&mut work, peeled, &None, 0, 0, ctx);
         if incomplete {
             for c in crate::text::fallback_commands(line) {
                 for p in peel(c, Dialect::Bash, 0) {
-                    work.push((p, 0, 0));
+                    work.push((p, 0, 0, None));
                 }
             }
         }
@@ -695,7 +753,7 @@ impl Engine {
         let mut findings = Vec::new();
         let mut seen_findings: HashSet<(String, String)> = HashSet::new();
         let mut seen_files = crate::scripts::Seen::default();
-        while let Some((cmd, depth, nest)) = work.pop() {
+        while let Some((cmd, depth, nest, before)) = work.pop() {
             let writes = cmd.redirects.iter().any(|r| r.op.contains('>'));
             // `> /dev/sda` alone is a command with no words but a redirection.
             let program = cmd
@@ -713,7 +771,7 @@ impl Engine {
                 for embedded in embedded_shell_commands(&cmd, &info) {
                     incomplete |= embedded.1;
                     for p in peel(embedded.0, Dialect::Bash, 0) {
-                        work.push((p, depth + 1, nest));
+                        work.push((p, depth + 1, nest, before.clone()));
                     }
                 }
             }
@@ -729,11 +787,18 @@ impl Engine {
                     });
                 let files =
                     crate::scripts::expand(&cmd, &program, &info, known, ctx, &mut seen_files);
-                for c in files {
-                    let d = c.dialect;
-                    for p in peel(c, d, 0) {
-                        work.push((p, depth, nest + 1));
-                    }
+                if !files.is_empty() {
+                    // A file's commands run in its order, after what the line ran before
+                    // and what the runner's own redirections made (`bash x.sh > log`).
+                    let start = crate::made::then(&before, redirects_made(&cmd, ctx));
+                    let peeled: Vec<Vec<Command>> = files
+                        .into_iter()
+                        .map(|c| {
+                            let d = c.dialect;
+                            peel(c, d, 0)
+                        })
+                        .collect();
+                    push_in_order(&mut work, peeled, &start, depth, nest + 1, ctx);
                 }
                 // Programs whose command strings the engine reads already are not guessed at.
                 let sql_client = !info.sql_options.is_empty()
@@ -746,7 +811,7 @@ impl Engine {
                 {
                     for c in crate::net::argument_commands(&cmd, &program) {
                         for p in peel(c, Dialect::Bash, 0) {
-                            work.push((p, depth, crate::unwrap::MAX_SHELL_DEPTH));
+                            work.push((p, depth, crate::unwrap::MAX_SHELL_DEPTH, before.clone()));
                         }
                     }
                 }
@@ -767,7 +832,7 @@ impl Engine {
                     if eff.is_some_and(|e| e.disabled) {
                         continue;
                     }
-                    if let Some(f) = self.match_rule(rule, eff, &cmd, &info, &sql, ctx) {
+                    if let Some(f) = self.match_rule(rule, eff, &cmd, &info, &sql, ctx, &before) {
                         let Some(f) = self.through_argument(f, &cmd)? else {
                             continue;
                         };
@@ -842,6 +907,8 @@ impl Engine {
         Ok(Some(f))
     }
 
+    // What is known of the command and its line, passed apart so each is computed once.
+    #[allow(clippy::too_many_arguments)]
     fn match_rule(
         &self,
         rule: &Rule,
@@ -850,25 +917,15 @@ impl Engine {
         info: &ProgramInfo,
         sql: &OnceCell<Vec<crate::sql::SqlEffect>>,
         ctx: &Context,
+        before: &Before,
     ) -> Option<Finding> {
         let spec = &rule.spec;
         // Targets resolve against where this command runs, after any `cd` on the line;
         // in a container, against where the container was started, once mapped.
-        let cwd_buf;
-        let run_cwd = match &cmd.container {
-            Some(c) => &c.host_cwd,
-            None => &cmd.cwd,
-        };
+        let cwd = run_dir(cmd, ctx);
         let ctx = &Context {
-            cwd: match run_cwd {
-                WorkDir::Inherit => ctx.cwd,
-                WorkDir::Unknown => None,
-                WorkDir::Known(d) if d.starts_with("./") => {
-                    cwd_buf = ctx.cwd.map(|base| fold_dots(&format!("{base}/{d}")));
-                    cwd_buf.as_deref()
-                }
-                WorkDir::Known(d) => Some(d.as_str()),
-            },
+            cwd: cwd.as_deref(),
+            dialect: cmd.dialect,
             ..*ctx
         };
         let parsed = args::parse(cmd.args(), info);
@@ -985,46 +1042,62 @@ impl Engine {
             why.push(format!("inline code matches `{}`", re.as_str()));
         }
 
-        let mut redirects = Vec::new();
+        let mut redirects: Vec<&Word> = Vec::new();
+        // The redirections matched, as written, for showing the command.
+        let mut shown_redirects = String::new();
         if let Some(re) = rule.redirect_re() {
             for r in &cmd.redirects {
-                let writes =
-                    r.op.contains('>') && !r.op.contains('&') || r.op == "&>" || r.op == "&>>";
+                let writes = if spec.redirect_ops.is_empty() {
+                    r.op.contains('>') && !r.op.contains('&') || r.op == "&>" || r.op == "&>>"
+                } else {
+                    // `2>`, PowerShell's `*>`: the stream does not matter, the operator does.
+                    let op =
+                        r.op.trim_start_matches(|c: char| c.is_ascii_digit() || c == '*');
+                    spec.redirect_ops.iter().any(|o| o == op)
+                };
                 if writes && re.is_match(&r.target.text) {
-                    redirects.push(r.target.text.clone());
+                    redirects.push(&r.target);
+                    shown_redirects.push_str(&format!(
+                        " {} {}",
+                        r.op,
+                        crate::command::display_word(&r.target.text)
+                    ));
                 }
             }
             if redirects.is_empty() {
                 return None;
             }
-            why.push(format!("output redirected to {}", redirects.join(", ")));
+            let shown: Vec<&str> = redirects.iter().map(|w| w.text.as_str()).collect();
+            why.push(format!("output redirected to {}", shown.join(", ")));
         }
 
-        let mut targets = Vec::new();
-        // Targets named literally on the line (no glob, no expansion, not read at run
-        // time): only these can be told apart from precious ones.
-        let mut named: Vec<Target> = Vec::new();
-        // A command run on another machine (ssh), in another system (wsl, chroot) or as
-        // another user (sudo) names files that this filesystem's facts do not describe,
-        // or that the person could not delete by themselves.
-        let literal_words = matches!(cmd.origin, Origin::Line | Origin::NestedShell(_))
-            && !cmd
-                .via
-                .iter()
-                .any(|v| ELSEWHERE_OR_ELEVATED.contains(&v.as_str()));
+        // Each target, and the path whose existence decides it when the line names it
+        // literally (no glob, no variable, not read at run time): only these can be
+        // looked at on the filesystem.
+        let mut targets: Vec<(Target, Option<String>)> = Vec::new();
         for (t, re) in spec.targets.iter().zip(rule.target_res()) {
-            let mut push = |value: String| {
-                let value = match (&cmd.container, t.kind.as_str()) {
-                    (Some(c), "path") => container_path(c, &cmd.cwd, &value),
-                    _ => value,
+            let mut push_probed = |value: String, probe: Option<String>| {
+                let (value, probe) = match (&cmd.container, t.kind.as_str()) {
+                    (Some(c), "path") => (container_path(c, &cmd.cwd, &value), None),
+                    _ => (value, probe),
                 };
+                let probe = probe
+                    .filter(|p| t.kind == "path" && literal_path(p))
+                    .map(|p| normalise_target("path", &p, ctx));
                 let value = normalise_target(&t.kind, &value, ctx);
                 if !value.is_empty() {
-                    targets.push(Target {
-                        kind: t.kind.clone(),
-                        value,
-                    });
+                    targets.push((
+                        Target {
+                            kind: t.kind.clone(),
+                            value,
+                        },
+                        probe,
+                    ));
                 }
+            };
+            let mut push = |value: String, literal: bool| {
+                let probe = literal.then(|| value.clone());
+                push_probed(value, probe);
             };
             match t.from {
                 TargetFrom::Positionals => {
@@ -1045,52 +1118,63 @@ impl Engine {
                             .collect(),
                     };
                     for w in rest {
-                        push(w.text.clone());
-                        if literal_words && !w.glob && !w.expansion {
-                            named.push(Target {
-                                kind: t.kind.clone(),
-                                value: normalise_target(&t.kind, &w.text, ctx),
-                            });
-                        }
+                        push(w.text.clone(), !w.glob && !w.expansion);
                     }
                     if cmd.args_from_stdin {
                         if cmd.stdin_names.is_empty() {
-                            push(STDIN_NAMES.to_string());
+                            push(STDIN_NAMES.to_string(), false);
                         }
-                        cmd.stdin_names.iter().for_each(|n| push(n.clone()));
+                        cmd.stdin_names.iter().for_each(|n| push(n.clone(), false));
                     }
                 }
                 TargetFrom::Leading
                     if program_name(cmd.program().unwrap_or_default()) == "find" =>
                 {
-                    crate::unwrap::find_scope(cmd)
-                        .into_iter()
-                        .for_each(&mut push);
+                    // `ROOT/**`: find deletes nothing under a root that is not there.
+                    for scope in crate::unwrap::find_scope(cmd) {
+                        let root = scope.find("/**").map(|i| match &scope[..i] {
+                            "" => "/".to_string(),
+                            r => r.to_string(),
+                        });
+                        push_probed(scope, root);
+                    }
                 }
                 TargetFrom::Leading => {
                     let lead: Vec<&Word> = parsed.leading.iter().skip(t.skip).copied().collect();
                     if lead.is_empty() {
-                        push(".".into());
+                        push(".".into(), false);
                     }
-                    lead.into_iter().for_each(|w| push(w.text.clone()));
+                    lead.into_iter().for_each(|w| push(w.text.clone(), false));
                 }
-                TargetFrom::Option => parsed.values(&t.options).for_each(|v| push(v.to_string())),
+                TargetFrom::Option => parsed
+                    .values(&t.options)
+                    .for_each(|v| push(v.to_string(), true)),
                 TargetFrom::Regex => {
                     if let Some(re) = re {
                         for c in re.captures_iter(joined()) {
                             if let Some(m) = c.get(1) {
-                                push(m.as_str().to_string());
+                                push(m.as_str().to_string(), true);
                             }
                         }
+                    }
+                }
+                TargetFrom::Destination => {
+                    for (value, literal) in
+                        destinations(&parsed, consumed + t.skip, &t.options, ctx)
+                    {
+                        push(value, literal);
                     }
                 }
                 TargetFrom::Sql => {
                     for e in &sql_effects {
                         if let Some(o) = &e.object {
-                            targets.push(Target {
-                                kind: sql_kind(&t.kind, e.object_kind),
-                                value: o.clone(),
-                            });
+                            targets.push((
+                                Target {
+                                    kind: sql_kind(&t.kind, e.object_kind),
+                                    value: o.clone(),
+                                },
+                                None,
+                            ));
                         }
                     }
                     // A table lives in a database: that is what a backup can be made of.
@@ -1102,37 +1186,116 @@ impl Engine {
                             } else {
                                 "database"
                             };
-                            targets.push(Target {
-                                kind: "database".into(),
-                                value: normalise_target(kind, &db, ctx),
-                            });
+                            targets.push((
+                                Target {
+                                    kind: "database".into(),
+                                    value: normalise_target(kind, &db, ctx),
+                                },
+                                None,
+                            ));
                         }
                     }
                 }
-                TargetFrom::Code => code_captures.iter().flatten().for_each(|c| push(c.clone())),
-                TargetFrom::Redirect => redirects.iter().for_each(|r| push(r.clone())),
-                TargetFrom::Cwd => push(ctx.cwd.unwrap_or(".").to_string()),
-                TargetFrom::Literal => push(t.value.clone().unwrap_or_default()),
+                TargetFrom::Code => code_captures
+                    .iter()
+                    .flatten()
+                    .for_each(|c| push(c.clone(), false)),
+                TargetFrom::Redirect => redirects
+                    .iter()
+                    .for_each(|r| push(r.text.clone(), !r.glob && !r.expansion)),
+                TargetFrom::Cwd => push(ctx.cwd.unwrap_or(".").to_string(), false),
+                TargetFrom::Literal => push(t.value.clone().unwrap_or_default(), false),
             }
         }
-        targets.dedup();
+        // The same target twice is one; named literally only if every time.
+        targets.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same && later.1 != kept.1 {
+                kept.1 = None;
+            }
+            same
+        });
         if targets.len() < spec.min_targets {
             return None;
         }
         let extra_except = eff.and_then(|e| e.except.as_ref());
+        let excepted_as = |path: &str| {
+            rule.except_prefixes
+                .iter()
+                .any(|p| path.starts_with(p.as_str()))
+                || self_and_ancestors(path).any(|p| {
+                    rule.except_set().is_some_and(|g| g.is_match(p))
+                        || extra_except.is_some_and(|g| g.is_match(p))
+                })
+        };
+        // Windows paths are matched with `/` too, so one list serves every shell.
+        let excepted = |path: &str| {
+            excepted_as(path)
+                || (path.contains('\\') && excepted_as(&fold_dots(&path.replace('\\', "/"))))
+        };
         if !targets.is_empty()
             && (!rule.except_globs.is_empty() || extra_except.is_some())
-            && targets.iter().all(|t| {
-                rule.except_prefixes
-                    .iter()
-                    .any(|p| t.value.starts_with(p.as_str()))
-                    || self_and_ancestors(&t.value).any(|p| {
-                        rule.except_set().is_some_and(|g| g.is_match(p))
-                            || extra_except.is_some_and(|g| g.is_match(p))
-                    })
-            })
+            && targets.iter().all(|(t, _)| excepted(&t.value))
         {
             return None;
+        }
+        // Whether the facts of this filesystem describe the files the command names:
+        // not on another machine (ssh), in another system (wsl, chroot) or a
+        // container, nor read from a string the engine only guessed at.
+        // Nor later: what a deferred job (`at`, `crontab`) finds is not what is here now.
+        let here = matches!(
+            cmd.origin,
+            Origin::Line | Origin::NestedShell(_) | Origin::Substitution | Origin::File(_)
+        ) && cmd.container.is_none()
+            && !cmd.via.iter().any(|v| {
+                ELSEWHERE.contains(&v.as_str())
+                    || DEFERRED.contains(&v.split_whitespace().next().unwrap_or_default())
+            });
+        let on_disk = |probe: &Option<String>| -> Option<String> {
+            probe
+                .as_ref()
+                .filter(|p| here && local_absolute(p))
+                .cloned()
+        };
+        // A target that is not there destroys nothing (one `lstat`), unless a command
+        // before this one could have made it; an overwrite destroys only a file that
+        // is there, holding something (one `stat`, through a symbolic link).
+        let mut absent = vec![false; targets.len()];
+        // Missing now, but new content an earlier command writes (`cc -o x; rm x`).
+        let mut made_here = vec![false; targets.len()];
+        match spec.exists {
+            Exists::Any => {}
+            Exists::Present => {
+                for (i, (_, probe)) in targets.iter().enumerate() {
+                    let Some(path) = on_disk(probe) else {
+                        continue;
+                    };
+                    if ctx.facts.stat(&path) != PathFact::Absent {
+                        continue;
+                    }
+                    match crate::made::made_by(before, &path) {
+                        MadeBy::Nothing => absent[i] = true,
+                        MadeBy::Line => made_here[i] = true,
+                        MadeBy::Moved => {}
+                    }
+                }
+            }
+            Exists::NonEmptyFile => {
+                made_here.clear();
+                targets.retain(|(_, probe)| {
+                    on_disk(probe).is_some_and(|path| {
+                        matches!(
+                            ctx.facts.follow(&path),
+                            PathFact::Present(Stat { kind: FileKind::File, size }) if size > 0
+                        )
+                    })
+                });
+                if targets.is_empty() {
+                    return None;
+                }
+                absent.truncate(targets.len());
+                made_here.resize(targets.len(), false);
+            }
         }
 
         let requires = eff.and_then(|e| e.requires).unwrap_or(spec.requires);
@@ -1146,15 +1309,7 @@ impl Engine {
             detail,
             ..Backup::default()
         };
-        let regenerable = |path: &str| {
-            rule.except_prefixes
-                .iter()
-                .any(|p| path.starts_with(p.as_str()))
-                || self_and_ancestors(path).any(|p| {
-                    rule.except_set().is_some_and(|g| g.is_match(p))
-                        || extra_except.is_some_and(|g| g.is_match(p))
-                })
-        };
+        let regenerable = |path: &str| excepted(path);
         let need = Need {
             program: &program,
             max_age_secs,
@@ -1162,16 +1317,33 @@ impl Engine {
         };
         // A rule with precious places needs no backup of what is not precious. Set to
         // `deny` or `approval` (an administrator's override), it applies as written.
-        let expendable: Vec<Option<String>> =
+        // (Files it deletes as another user, or that are not named, are precious.)
+        let own = here
+            && !cmd
+                .via
+                .iter()
+                .any(|v| ELSEWHERE_OR_ELEVATED.contains(&v.as_str()));
+        let mut expendable: Vec<Option<String>> =
             if rule.precious_globs.is_empty() || !requires.needs_backup() {
                 vec![None; targets.len()]
             } else {
-                let few = targets.len() <= FEW_FILES && targets.iter().all(|t| named.contains(t));
+                let present = || targets.iter().zip(&absent).filter(|(_, gone)| !**gone);
+                let few = present().count() <= FEW_FILES
+                    && present().all(|((t, probe), _)| {
+                        own && t.kind == "path" && probe.as_deref() == Some(t.value.as_str())
+                    });
                 targets
                     .iter()
-                    .map(|t| expendable_because(rule, t, few, ctx))
+                    .zip(&made_here)
+                    .map(|((t, _), made)| expendable_because(rule, t, few, *made, ctx))
                     .collect()
             };
+        for (why, gone) in expendable.iter_mut().zip(&absent) {
+            if *gone {
+                *why = Some("absent: nothing is there to destroy".into());
+            }
+        }
+        let targets: Vec<Target> = targets.into_iter().map(|(t, _)| t).collect();
         // A table or schema is backed up with the database the line names, so it is
         // covered exactly when that database is.
         let needs_backup = requires.needs_backup();
@@ -1182,6 +1354,7 @@ impl Engine {
         for (i, t) in targets.iter().enumerate() {
             let inherits = Some(i) == first_db || matches!(t.kind.as_str(), "table" | "schema");
             let backup = match (&database_backup, &expendable[i]) {
+                (_, Some(why)) if absent[i] => not_required(Some(why.clone())),
                 _ if !needs_backup => not_required(None),
                 (_, Some(why)) => not_required(Some(why.clone())),
                 (Some(db), _) if inherits => db.clone(),
@@ -1220,7 +1393,7 @@ impl Engine {
             requires,
             layer: rule.layer,
             origin: rule.origin.clone(),
-            command: cmd.to_string(),
+            command: format!("{cmd}{shown_redirects}").trim_start().to_string(),
             via: cmd.via.clone(),
             targets: target_findings,
             approval_phrase: spec.approval_phrase,
@@ -1232,31 +1405,179 @@ impl Engine {
     }
 }
 
+/// Push the commands of `groups` (each what one command peeled into) onto the work
+/// list in the order they run, each with what the commands before it may have made.
+fn push_in_order(
+    work: &mut Vec<(Command, usize, usize, Before)>,
+    groups: Vec<Vec<Command>>,
+    before: &Before,
+    depth: usize,
+    nest: usize,
+    ctx: &Context,
+) {
+    let n = groups.len();
+    let made: Vec<Vec<Creates>> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            // What the last command creates matters to no command after it.
+            if i + 1 == n && g.len() == 1 {
+                vec![Creates::default()]
+            } else {
+                g.iter().map(|c| crate::made::creates(c, ctx)).collect()
+            }
+        })
+        .collect();
+    let (each, _) = crate::made::sequence(before, &made);
+    for (group, befores) in groups.into_iter().zip(each) {
+        for (c, b) in group.into_iter().zip(befores) {
+            work.push((c, depth, nest, b));
+        }
+    }
+}
+
+/// What a command's own redirections create (`bash x.sh > log` makes `log` before
+/// the script runs).
+fn redirects_made(cmd: &Command, ctx: &Context) -> Creates {
+    let only_redirects = Command {
+        redirects: cmd.redirects.clone(),
+        cwd: cmd.cwd.clone(),
+        container: cmd.container.clone(),
+        ..Command::default()
+    };
+    crate::made::creates(&only_redirects, ctx)
+}
+
+/// The directory a command runs in: after any `cd` on the line; in a container, where
+/// the container was started (its paths are mapped to the host's).
+pub(crate) fn run_dir<'a>(cmd: &'a Command, ctx: &Context<'a>) -> Option<Cow<'a, str>> {
+    let run_cwd = match &cmd.container {
+        Some(c) => &c.host_cwd,
+        None => &cmd.cwd,
+    };
+    match run_cwd {
+        WorkDir::Inherit => ctx.cwd.map(Cow::Borrowed),
+        WorkDir::Unknown => None,
+        WorkDir::Known(d) if d.starts_with("./") => ctx
+            .cwd
+            .map(|base| Cow::Owned(fold_dots(&format!("{base}/{d}")))),
+        WorkDir::Known(d) => Some(Cow::Borrowed(d.as_str())),
+    }
+}
+
+/// A path as the line writes it holds nothing the shell would expand or the engine
+/// could not settle (a glob, a variable, `%VAR%`), and names a file on this machine
+/// (not `host:path`).
+fn literal_path(value: &str) -> bool {
+    if value.is_empty() || value.contains(['*', '?', '[', '$', '`', '%']) {
+        return false;
+    }
+    match value.split_once(':') {
+        Some((host, _)) => crate::registry::is_drive_qualified(value) && !host.contains('/'),
+        None => true,
+    }
+}
+
+/// An absolute path this machine can be asked about: `/…`; on Windows also `C:\…`.
+fn local_absolute(path: &str) -> bool {
+    path.starts_with('/')
+        || (cfg!(windows)
+            && crate::registry::is_drive_qualified(path)
+            && matches!(path.as_bytes().get(2), Some(b'\\' | b'/')))
+}
+
+/// Where `cp`, `mv`, `ln`, `install`, `rsync`, `Copy-Item` put what they copy: the
+/// value of one of `dest_options` (`-t DIR`, `-Destination X`) with every positional a
+/// source, else the last positional (after `skip`). A destination that is a directory
+/// receives each source under its own name; a source ending in `/` is copied into it
+/// as its contents, whose names the line does not give.
+fn destinations(
+    parsed: &args::Parsed,
+    skip: usize,
+    dest_options: &[String],
+    ctx: &Context,
+) -> Vec<(String, bool)> {
+    let words: Vec<&Word> = parsed.positionals.iter().skip(skip).copied().collect();
+    let literal = |w: &Word| !w.glob && !w.expansion;
+    let (dest, dest_literal, sources) = match parsed.values(dest_options).next() {
+        Some(d) => (d.to_string(), true, &words[..]),
+        None => match words.split_last() {
+            Some((last, rest)) if !rest.is_empty() => (last.text.clone(), literal(last), rest),
+            _ => return Vec::new(),
+        },
+    };
+    let resolved = normalise_target("path", &dest, ctx);
+    let into_dir = dest_literal
+        && local_absolute(&resolved)
+        && matches!(
+            ctx.facts.follow(&resolved),
+            PathFact::Present(Stat {
+                kind: FileKind::Dir,
+                ..
+            })
+        );
+    if !into_dir {
+        return vec![(dest, dest_literal)];
+    }
+    let sep = if dest.ends_with(['/', '\\']) { "" } else { "/" };
+    sources
+        .iter()
+        .filter_map(|s| {
+            let name = s
+                .text
+                .rsplit(['/', '\\'])
+                .next()
+                .filter(|n| !n.is_empty())?;
+            Some((format!("{dest}{sep}{name}"), literal(s)))
+        })
+        .collect()
+}
+
 /// Why a target of a rule with precious places needs no backup, or `None` when it is
 /// precious: it is one of a few files named literally (`few`), a regular file or a
 /// symbolic link by one `lstat`, smaller than [`LARGE_FILE`], and outside the rule's
 /// precious places. Anything that cannot be told (a glob, names read at run time, a
 /// path that is missing or cannot be examined) is precious.
-fn expendable_because(rule: &Rule, t: &Target, few: bool, ctx: &Context) -> Option<String> {
-    if t.kind != "path" || !few || !t.value.starts_with('/') {
+///
+/// A file missing now that an earlier command on the line writes (`made`) is the line's
+/// own: outside the precious places it needs nothing either.
+fn expendable_because(
+    rule: &Rule,
+    t: &Target,
+    few: bool,
+    made: bool,
+    ctx: &Context,
+) -> Option<String> {
+    if t.kind != "path" || !few || !local_absolute(&t.value) {
         return None;
     }
+    // Windows paths are matched with `/`, as the globs are written.
+    let value = t.value.replace('\\', "/");
     let home_form = ctx.home.and_then(|h| {
+        let h = h.replace('\\', "/");
         let h = h.trim_end_matches('/');
-        t.value
+        value
             .strip_prefix(h)
             .filter(|rest| rest.starts_with('/'))
             .map(|rest| format!("~{rest}"))
     });
     let precious = rule.precious_set()?;
-    if precious.is_match(&t.value) || home_form.as_deref().is_some_and(|h| precious.is_match(h)) {
+    if precious.is_match(&value) || home_form.as_deref().is_some_and(|h| precious.is_match(h)) {
         return None;
+    }
+    if made {
+        return Some(
+            "not precious: made by an earlier command of the line, outside the precious places"
+                .into(),
+        );
     }
     let PathFact::Present(stat) = ctx.facts.stat(&t.value) else {
         return None;
     };
     let what = match stat.kind {
         FileKind::File => "file",
+        // Overwriting through a link reaches a file whose place the line does not say.
+        FileKind::Symlink if rule.spec.exists == Exists::NonEmptyFile => return None,
         FileKind::Symlink => "symbolic link",
         FileKind::Dir | FileKind::Other => return None,
     };
@@ -1613,7 +1934,7 @@ pub(crate) fn printed_text(up: &Command) -> Option<String> {
 }
 
 /// Resolve `~` and `$HOME`, join relative paths to the working directory, fold `.` and `..`.
-fn normalise_target(kind: &str, value: &str, ctx: &Context) -> String {
+pub(crate) fn normalise_target(kind: &str, value: &str, ctx: &Context) -> String {
     if kind == "registry-key" {
         return crate::registry::normalise_key(value);
     }
@@ -1621,6 +1942,17 @@ fn normalise_target(kind: &str, value: &str, ctx: &Context) -> String {
         return value.to_string();
     }
     let mut v = braced_vars_plain(value);
+    // PowerShell and cmd (and nushell on Windows) separate with `\` too: `.\build` is
+    // `build`, `..\x` is `../x`. A drive path (`C:\x`) keeps its separators.
+    let backslashes = matches!(ctx.dialect, Dialect::PowerShell | Dialect::Cmd)
+        || (cfg!(windows) && ctx.dialect == Dialect::Nu);
+    if backslashes
+        && v.contains('\\')
+        && !v.starts_with(['\\', '$', '%'])
+        && !crate::registry::is_drive_qualified(&v)
+    {
+        v = v.replace('\\', "/");
+    }
     if let Some(home) = ctx.home {
         let home = home.trim_end_matches('/');
         if v == "~" || v == "$HOME" || v == "${HOME}" {
@@ -1633,9 +1965,11 @@ fn normalise_target(kind: &str, value: &str, ctx: &Context) -> String {
             v = format!("{home}/{rest}");
         }
     }
+    // cmd's `%VAR%` is not a relative path either.
+    let variable = v.starts_with('$') || (backslashes && v.starts_with('%'));
     if !v.starts_with('/')
         && !v.starts_with('~')
-        && !v.starts_with('$')
+        && !variable
         && !v.contains(":\\")
         && !crate::registry::is_drive_qualified(&v)
         && (kind != "block-device" || !crate::registry::is_disk_name(&v))
@@ -1923,6 +2257,12 @@ mod tests {
             ("/home/u/app/link", FileKind::Symlink, 9),
             ("/home/u/app/big.iso", FileKind::File, LARGE_FILE),
             ("/home/u/app/src", FileKind::Dir, 4096),
+            ("/home/u/app/web", FileKind::Dir, 4096),
+            ("/home/u/app/a", FileKind::File, 10),
+            ("/home/u/app/b", FileKind::File, 10),
+            ("/home/u/app/c", FileKind::File, 10),
+            ("/home/u/app/d", FileKind::File, 10),
+            ("/home/u/app/e", FileKind::File, 10),
             ("/home/u/app/.env", FileKind::File, 80),
             ("/home/u/app/app.db", FileKind::File, 8192),
             ("/home/u/todo.txt", FileKind::File, 50),
@@ -1985,7 +2325,6 @@ mod tests {
             ),
             ("rm ~/Documents/cv.odt", "in Documents"),
             ("rm src", "a directory"),
-            ("rm missing.txt", "absent: cannot be told"),
             ("rm *.txt", "a glob"),
             ("rm \"$F\"", "a variable"),
             ("rm a b c d e notes.txt", "more than a few files"),

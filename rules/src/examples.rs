@@ -1,8 +1,8 @@
 //! Running a rule's own examples: every `match` line must trigger the rule and no
 //! `no_match` line may. Used by `cargo test` and `backstop policy test`.
 
-use crate::engine::{Context, Engine};
-use crate::policy::{Example, Policy};
+use crate::engine::{Context, Engine, FileFacts, FileKind, PathFact, Stat};
+use crate::policy::{Example, ExampleFile, Policy};
 use crate::{Dialect, Result};
 
 /// The home and working directory examples are evaluated in, so `~` is predictable.
@@ -86,13 +86,56 @@ impl Engine {
             .map(str::parse)
             .transpose()?
             .unwrap_or_default();
+        let cwd = example.cwd().unwrap_or(EXAMPLE_CWD);
+        let facts = ExampleFacts::new(example, cwd);
         let ctx = Context {
             dialect: shell,
-            cwd: Some(example.cwd().unwrap_or(EXAMPLE_CWD)),
+            cwd: Some(cwd),
             home: Some(EXAMPLE_HOME),
+            facts: &facts,
             ..Context::default()
         };
         let eval = self.evaluate(example.line(), &ctx)?;
         Ok((shell, eval.findings.into_iter().map(|f| f.id).collect()))
+    }
+}
+
+/// The filesystem an example is decided on: every path is a small regular file,
+/// except those the example lists (`files = { "notes.txt" = "absent" }`), so that
+/// rules about existing files have something to look at.
+struct ExampleFacts(Vec<(String, ExampleFile)>);
+
+impl ExampleFacts {
+    fn new(example: &Example, cwd: &str) -> Self {
+        let resolve = |p: &str| {
+            let p = match p.strip_prefix("~/") {
+                Some(rest) => format!("{EXAMPLE_HOME}/{rest}"),
+                None if p.starts_with('/') => p.to_string(),
+                None => format!("{}/{p}", cwd.trim_end_matches('/')),
+            };
+            crate::engine::fold_dots(&p)
+        };
+        ExampleFacts(example.files().map(|(p, f)| (resolve(p), f)).collect())
+    }
+}
+
+impl FileFacts for ExampleFacts {
+    fn stat(&self, path: &str) -> PathFact {
+        if path.starts_with("/dev/") {
+            // Devices: /dev/null is no file to write over.
+            return PathFact::Present(Stat {
+                kind: FileKind::Other,
+                size: 0,
+            });
+        }
+        let listed = self.0.iter().find(|(p, _)| p == path).map(|(_, f)| *f);
+        let (kind, size) = match listed.unwrap_or(ExampleFile::File) {
+            ExampleFile::Absent => return PathFact::Absent,
+            ExampleFile::File => (FileKind::File, 1024),
+            ExampleFile::Empty => (FileKind::File, 0),
+            ExampleFile::Large => (FileKind::File, 64 << 20),
+            ExampleFile::Dir => (FileKind::Dir, 4096),
+        };
+        PathFact::Present(Stat { kind, size })
     }
 }

@@ -40,6 +40,7 @@ pub mod engine;
 pub mod error;
 pub mod examples;
 mod indirect;
+mod made;
 pub mod net;
 mod nu;
 pub mod policy;
@@ -62,5 +63,5 @@ pub use engine::{
     Stat, Target, TargetFinding, FEW_FILES, LARGE_FILE, MAX_SQL_FILE,
 };
 pub use error::{Error, Result};
-pub use policy::{Layer, Policy, Requires, Rule, Severity};
+pub use policy::{Exists, Layer, Policy, Requires, Rule, Severity};
 pub use prefilter::ProgramWords;

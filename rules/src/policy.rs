@@ -105,6 +105,27 @@ pub enum TargetFrom {
     Redirect,
     Cwd,
     Literal,
+    /// Where `cp`, `mv`, `ln`, `install`, `rsync` put what they copy: the value of
+    /// one of `options` (`-t DIR`), else the last positional; inside it, each source's
+    /// name when it is a directory.
+    Destination,
+}
+
+/// Which targets of a rule count, by what is on the filesystem when the line is
+/// decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Exists {
+    /// Every target, whether or not it exists.
+    #[default]
+    Any,
+    /// A path the line names literally that one `lstat` finds missing destroys
+    /// nothing, unless a command before it on the line (or in the script) could
+    /// create it or move something into it.
+    Present,
+    /// Only a path that exists as a non-empty regular file (a symbolic link followed)
+    /// is a target: what an overwrite destroys.
+    NonEmptyFile,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
@@ -211,7 +232,25 @@ pub enum Example {
         shell: Option<String>,
         #[serde(default)]
         cwd: Option<String>,
+        /// What some paths are when the example is decided (every other path is a
+        /// small file): `{ "notes.txt" = "absent", "docs" = "dir" }`.
+        #[serde(default)]
+        files: BTreeMap<String, ExampleFile>,
     },
+}
+
+/// What a path is in an example's filesystem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExampleFile {
+    /// A regular file of 1 KiB (what every path not listed is).
+    File,
+    /// A regular file of no bytes.
+    Empty,
+    /// A regular file of 64 MiB.
+    Large,
+    Dir,
+    Absent,
 }
 
 impl Example {
@@ -233,6 +272,15 @@ impl Example {
             Example::Line(_) => None,
             Example::Table { cwd, .. } => cwd.as_deref(),
         }
+    }
+
+    /// The paths the example says what they are.
+    pub fn files(&self) -> impl Iterator<Item = (&str, ExampleFile)> {
+        let files = match self {
+            Example::Line(_) => None,
+            Example::Table { files, .. } => Some(files),
+        };
+        files.into_iter().flatten().map(|(p, f)| (p.as_str(), *f))
     }
 }
 
@@ -269,6 +317,14 @@ pub struct RuleSpec {
     pub code_regex: Option<String>,
     #[serde(default)]
     pub redirect_regex: Option<String>,
+    /// The redirection operators `redirect_regex` looks at (`>`, `>|`, `&>`; a
+    /// descriptor number or PowerShell's `*` before them is ignored). Empty: every
+    /// one that writes, appending included.
+    #[serde(default)]
+    pub redirect_ops: Vec<String>,
+    /// Which targets count, by what is on the filesystem (see [`Exists`]).
+    #[serde(default)]
+    pub exists: Exists,
     #[serde(default)]
     pub requires: Requires,
     #[serde(default)]
@@ -801,6 +857,9 @@ fn compile_patterns(
     })
 }
 
+/// The operators `redirect_ops` may name (fish's `>?` only writes a new file).
+const REDIRECT_OPS: &[&str] = &[">", ">|", ">>", "&>", "&>>", ">?"];
+
 const KNOWN_KEYS: &[&str] = &[
     "pack",
     "sets",
@@ -819,6 +878,8 @@ const KNOWN_KEYS: &[&str] = &[
     "sql",
     "code_regex",
     "redirect_regex",
+    "redirect_ops",
+    "exists",
     "requires",
     "min_targets",
     "targets",
@@ -851,6 +912,7 @@ const KNOWN_KEYS: &[&str] = &[
     "line",
     "shell",
     "cwd",
+    "files",
     "recipe",
     "database_files",
     "covers",
@@ -986,6 +1048,20 @@ impl Policy {
                         t.kind
                     )));
                 }
+            }
+            if let Some(op) = rule
+                .spec
+                .redirect_ops
+                .iter()
+                .find(|o| !REDIRECT_OPS.contains(&o.as_str()))
+            {
+                return Err(rule.err(format!(
+                    "redirect_ops: `{op}` is not a redirection operator; use {}",
+                    REDIRECT_OPS.join(", ")
+                )));
+            }
+            if !rule.spec.redirect_ops.is_empty() && rule.spec.redirect_regex.is_none() {
+                return Err(rule.err("`redirect_ops` needs a `redirect_regex` on the rule"));
             }
             rule.precious_globs = expand_set_refs(&rule, &rule.spec.precious, &file.sets)?;
             let globs = expand_sets(&rule, &file.sets)?;

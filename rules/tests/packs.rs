@@ -108,3 +108,83 @@ fn packs_agree_on_how_each_program_reads_options() {
         }
     }
 }
+
+#[test]
+fn rules_with_a_subcommand_name_what_they_destroy() {
+    // Regression: `zfs destroy tank/x` named no dataset. `skip` counts positionals
+    // after the subcommand's words; rules written as if it counted from the first
+    // positional skipped the very thing they destroy. Every such rule must name a
+    // target in one of its `match` examples.
+    use backstop_rules::examples::{EXAMPLE_CWD, EXAMPLE_HOME};
+    use backstop_rules::policy::TargetFrom;
+    use backstop_rules::{Context, Dialect};
+    // homectl names a user, whose home it cannot name as a path (it needs a recipe).
+    let names_no_path = ["system.homectl-remove"];
+    let engine = Engine::builtin();
+    let mut bad = Vec::new();
+    for policy in engine.all_policies().expect("built-in packs load") {
+        for rule in &policy.rules {
+            let positional = rule
+                .spec
+                .targets
+                .iter()
+                .any(|t| t.from == TargetFrom::Positionals);
+            if rule.spec.subcommand.is_empty() || !positional || names_no_path.contains(&rule.id())
+            {
+                continue;
+            }
+            let named = rule.spec.examples.matching.iter().any(|example| {
+                let shell: Dialect = example
+                    .shell()
+                    .map(|s| s.parse().expect("a known shell"))
+                    .unwrap_or_default();
+                let ctx = Context {
+                    dialect: shell,
+                    cwd: Some(example.cwd().unwrap_or(EXAMPLE_CWD)),
+                    home: Some(EXAMPLE_HOME),
+                    ..Context::default()
+                };
+                let eval = engine.evaluate(example.line(), &ctx).expect("evaluates");
+                eval.findings
+                    .iter()
+                    .any(|f| f.id == rule.id() && !f.targets.is_empty())
+            });
+            if !named {
+                bad.push(rule.id().to_string());
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "rules whose examples name no target: {bad:?}"
+    );
+}
+
+#[test]
+fn windows_keeps_the_filesystem_packs_places() {
+    // Regression: `rd /s node_modules`, `Remove-Item .\build` were refused while
+    // `rm -rf node_modules` was not: the windows pack kept a shorter list of its own.
+    // Sets are per file, so the windows pack repeats the filesystem pack's.
+    let set = |pack: &str, name: &str| -> Vec<String> {
+        let source = backstop_policies::PACKS
+            .iter()
+            .find(|p| p.name == pack)
+            .expect("pack exists")
+            .source;
+        let file: toml::Table = toml::from_str(source).expect("pack parses");
+        file["sets"][name]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|v| v.as_str().expect("a glob").to_string())
+            .collect()
+    };
+    for name in ["regenerable", "temporary", "precious"] {
+        let windows = set("windows", name);
+        let missing: Vec<String> = set("filesystem", name)
+            .into_iter()
+            .filter(|g| !windows.contains(g))
+            .collect();
+        assert!(missing.is_empty(), "windows' @{name} lacks {missing:?}");
+    }
+}

@@ -8,7 +8,7 @@
 # broken hook must never leave the person without a shell.
 #
 # This file is checked by a PowerShell grammar and by reading, never by a real
-# PowerShell (none can be installed where backstop is tested); see the README.
+# PowerShell (none can be installed where backstop is tested); see docs/shells.md.
 
 # A child scope, so that nothing but $global:__backstop and the two functions is left behind.
 & {

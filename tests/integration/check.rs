@@ -354,6 +354,7 @@ fn cwd_resolves_relative_targets() {
     let r = Test::new()
         .args([
             "check",
+            "--assume-exists",
             "--json",
             "--cwd",
             "/srv/app",
@@ -376,7 +377,15 @@ fn cwd_resolves_relative_targets() {
 fn cd_on_the_line_moves_relative_targets() {
     let target = |line: &str| {
         let r = Test::new()
-            .args(["check", "--json", "--cwd", "/srv/app", "--", line])
+            .args([
+                "check",
+                "--assume-exists",
+                "--json",
+                "--cwd",
+                "/srv/app",
+                "--",
+                line,
+            ])
             .run();
         (
             r.code,
@@ -496,7 +505,11 @@ fn hostile_input_never_crashes() {
 
 #[test]
 fn explain_tells_what_runs_and_why() {
+    let home = crate::under_home("backstop-explain-");
+    std::fs::create_dir(home.path().join("data")).expect("mkdir");
+    let data = home.path().join("data").display().to_string();
     let r = Test::new()
+        .env("HOME", home.path().display().to_string())
         .args(["explain", "sudo bash -c 'rm -rf ~/data'"])
         .code(0);
     let out = r.stdout;
@@ -504,16 +517,24 @@ fn explain_tells_what_runs_and_why() {
     assert!(out.contains("via sudo → bash -c"), "{out}");
     assert!(out.contains("fs.rm-recursive"), "{out}");
     assert!(
-        out.contains(
-            "target: path /home/tester/data (backup: missing; /home/tester/data does not exist"
-        ),
+        out.contains(&format!("target: path {data} (backup: missing")),
         "{out}"
     );
     assert!(out.contains("Decision: DENY"), "{out}");
     assert!(
-        out.contains("To go ahead: backstop backup /home/tester/data"),
+        out.contains(&format!("To go ahead: backstop backup {data}")),
         "{out}"
     );
+    // A path that is not there destroys nothing, and explain says so.
+    let r = Test::new()
+        .args(["explain", "sudo bash -c 'rm -rf ~/data'"])
+        .code(0);
+    assert!(
+        r.stdout.contains("target: path /home/tester/data (backup: not-required; absent: nothing is there to destroy)"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("Decision: ALLOW"), "{}", r.stdout);
 }
 
 mod generated_commands {

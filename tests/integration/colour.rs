@@ -5,8 +5,9 @@ use crate::Test;
 
 const ESC: &str = "\x1b[";
 
-/// A line refused for want of a backup: its target is under a home outside /tmp.
-const LINE: &str = "rm -rf /home/tester/data";
+/// A line refused for want of a backup whatever is on this machine (a path that does
+/// not exist would destroy nothing).
+const LINE: &str = "mkfs.ext4 /dev/sdz";
 
 #[test]
 fn explain_is_coloured_only_when_forced_and_not_told_otherwise() {
@@ -25,12 +26,12 @@ fn explain_is_coloured_only_when_forced_and_not_told_otherwise() {
         forced.stdout
     );
     assert!(
-        forced.stdout.contains("\x1b[1mfs.rm-recursive\x1b[0m"),
+        forced.stdout.contains("\x1b[1mdisks.mkfs-ext\x1b[0m"),
         "{:?}",
         forced.stdout
     );
     assert!(
-        forced.stdout.contains("\x1b[36m/home/tester/data\x1b[0m"),
+        forced.stdout.contains("\x1b[36m/dev/sdz\x1b[0m"),
         "{:?}",
         forced.stdout
     );

@@ -24,7 +24,7 @@ fn bs(home: &Path, cwd: Option<&Path>, args: &[&str]) -> Ran {
     }
 }
 
-fn git(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
     let git = backstop_backup::recipe::resolve_program("git").expect("git is installed");
     let out = Command::new(git)
         .args([
@@ -47,7 +47,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-fn write(path: &Path, bytes: &[u8]) {
+pub(crate) fn write(path: &Path, bytes: &[u8]) {
     std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
     std::fs::write(path, bytes).expect("write");
 }
@@ -220,9 +220,15 @@ fn a_few_small_files_need_nothing_and_precious_ones_need_a_backup() {
     // A glob stays strict.
     let (code, _) = p.check("rm *.txt");
     assert_eq!(code, 2);
-    // A file that is not there: it cannot be told whether it mattered.
+    // A file that is not there destroys nothing; decided as if it existed, it cannot be
+    // told whether it mattered.
     let (code, _) = p.check("rm gone.txt");
-    assert_eq!(code, 2);
+    assert_eq!(code, 0);
+    let r = Test::new()
+        .cwd(&p.work)
+        .args(["check", "--assume-exists", "--", "rm gone.txt"])
+        .run();
+    assert_eq!(r.code, 2, "{}", r.stdout);
 }
 
 #[test]

@@ -136,6 +136,8 @@ fn the_line_can_come_from_an_environment_variable() {
 
 fn audit_home_with(records: usize) -> tempfile::TempDir {
     let home = tempfile::tempdir().expect("tmp");
+    // Refused whatever is on this machine: a device's filesystem (a path that does
+    // not exist would destroy nothing).
     for i in 0..records {
         let (code, _, _) = run(
             home.path(),
@@ -144,7 +146,7 @@ fn audit_home_with(records: usize) -> tempfile::TempDir {
                 "--shell",
                 "bash",
                 "--",
-                &format!("rm -rf /srv/data{i}"),
+                &format!("mkfs.ext4 /dev/sdz{i}"),
             ],
         );
         assert_eq!(code, 2);
@@ -163,7 +165,7 @@ fn audit_verify_finds_edited_removed_reordered_and_truncated_records() {
     let lines: Vec<&str> = original.lines().collect();
 
     let tampered = [
-        ("edited", original.replacen("/srv/data1", "/srv/other", 1)),
+        ("edited", original.replacen("/dev/sdz1", "/dev/sdzz", 1)),
         ("removed", [lines[0], lines[2], lines[3]].join("\n") + "\n"),
         (
             "reordered",
@@ -241,7 +243,7 @@ fn concurrent_shells_keep_the_chain_intact() {
                     "--shell",
                     "bash",
                     "--",
-                    &format!("rm -rf /srv/data{i}"),
+                    &format!("mkfs.ext4 /dev/sdz{i}"),
                 ])
                 .env("BACKSTOP_HOME", home.path())
                 .stderr(Stdio::null())

@@ -23,8 +23,11 @@ fn user_layer_can_add_exceptions() {
         "policies/scratch.toml",
         "[[override]]\nrule = \"fs.rm-recursive\"\nexcept_targets = [\"/scratch/**\"]\n",
     );
-    t.args(["check", "rm -rf /scratch/run1"]).code(0);
-    Test::new().args(["check", "rm -rf /scratch/run1"]).code(2);
+    t.args(["check", "--assume-exists", "rm -rf /scratch/run1"])
+        .code(0);
+    Test::new()
+        .args(["check", "--assume-exists", "rm -rf /scratch/run1"])
+        .code(2);
 }
 
 #[test]

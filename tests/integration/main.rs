@@ -13,12 +13,14 @@ mod colour;
 mod completions;
 mod day;
 mod destinations;
+mod docs_examples;
 mod faults;
 mod git;
 mod hook;
 mod indirect;
 mod layers;
 mod mysql;
+mod overwrite;
 mod pg;
 mod policy_cmd;
 mod recipes;
@@ -183,10 +185,32 @@ impl Ran {
     }
 }
 
-/// `backstop check --json --shell SHELL -- LINE`, returning the exit code and JSON.
+/// A directory of its own under the real home: neither temporary (`/tmp` is excepted)
+/// nor regenerable (`target/` is), so what a test deletes or writes over there counts.
+pub fn under_home(prefix: &str) -> tempfile::TempDir {
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .expect("HOME is set");
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(home)
+        .expect("a directory under the real home")
+}
+
+/// `backstop check --assume-exists --json --shell SHELL -- LINE`, returning the exit
+/// code and JSON. The paths these lines name are imagined: they are decided as if
+/// they existed, since what is tested is how the line is read.
 pub fn check(shell: &str, line: &str) -> (i32, serde_json::Value) {
     let r = Test::new()
-        .args(["check", "--json", "--shell", shell, "--", line])
+        .args([
+            "check",
+            "--assume-exists",
+            "--json",
+            "--shell",
+            shell,
+            "--",
+            line,
+        ])
         .run();
     assert!(
         matches!(r.code, 0..=2),

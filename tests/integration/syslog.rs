@@ -15,8 +15,8 @@ use crate::Test;
 /// How long anything the collector does may take before the test gives up.
 const PATIENCE: Duration = Duration::from_secs(30);
 
-/// A line refused for want of a backup (under a home outside /tmp).
-const LINE: &str = "rm -rf /home/tester/data";
+/// Refused whatever is on this machine (a path that does not exist destroys nothing).
+const LINE: &str = "mkfs.ext4 /dev/sdz";
 
 fn required() -> bool {
     std::env::var_os("BACKSTOP_REQUIRE_SERVICES").is_some_and(|v| !v.is_empty() && v != "0")
@@ -216,13 +216,13 @@ fn every_record_reaches_rsyslog_with_its_structured_data() {
         for part in [
             format!("line=\"{LINE}\""),
             format!("line_sha256=\"{}\"", sha256(LINE)),
-            "rules=\"fs.rm-recursive\"".into(),
-            "targets=\"path:/home/tester/data (backup missing)\"".into(),
+            "rules=\"disks.mkfs-ext\"".into(),
+            "targets=\"block-device:/dev/sdz (backup missing)\"".into(),
             format!("prev=\"{}\"", "0".repeat(64)),
             // The record's own hash, which the next one names as prev: a collector
             // sees a gap or an edit in the chain.
             format!("hash=\"{}\"", sha256(&log[0])),
-            format!("] deny `{LINE}` (fs.rm-recursive)"),
+            format!("] deny `{LINE}` (disks.mkfs-ext)"),
         ] {
             assert!(first.contains(&part), "{part} is not in\n{first}");
         }

@@ -675,3 +675,43 @@ fn scripts_and_makefiles_that_delete_are_refused_and_their_twins_run() {
     );
     assert!(sb.intact());
 }
+
+#[test]
+fn writing_over_a_precious_file_is_refused_and_ordinary_writes_run() {
+    // The home is the protected directory: a file directly in it is precious by place.
+    let sb = Sandbox::new();
+    let home = sb.dir.display().to_string();
+    let Some(mut sh) = start_env(&sb, &[("HOME", home.as_str())]) else {
+        return;
+    };
+    let notes = sb.dir.join("notes.txt");
+    std::fs::write(&notes, "my notes\n").expect("write notes");
+    std::fs::create_dir_all(sb.dir.join("project")).expect("mkdir");
+    let scratch = sb.dir.join("project/scratch.txt");
+    std::fs::write(&scratch, "old scratch\n").expect("write scratch");
+    sh.line(&format!("cd {home}"));
+    sh.sync();
+    sh.line("echo hi > notes.txt");
+    let out = sh.sync();
+    assert!(out.contains("backstop: refused"), "{out}");
+    assert!(out.contains("fs.redirect-overwrite"), "{out}");
+    assert!(out.contains("backstop backup"), "the remedy:\n{out}");
+    assert_eq!(
+        std::fs::read_to_string(&notes).ok().as_deref(),
+        Some("my notes\n"),
+        "the line ran:\n{out}"
+    );
+    // Appending, a new file and a scratch file in a project run, and backstop is quiet.
+    sh.line("echo more >> notes.txt; echo new > new.txt; echo hi > project/scratch.txt");
+    let out = sh.sync();
+    assert!(!out.contains("backstop"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(&notes).ok().as_deref(),
+        Some("my notes\nmore\n")
+    );
+    assert_eq!(
+        std::fs::read_to_string(&scratch).ok().as_deref(),
+        Some("hi\n")
+    );
+    assert!(sb.intact());
+}

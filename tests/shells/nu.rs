@@ -149,8 +149,7 @@ fn nu_refuses_rm_without_a_backup() {
     assert!(sb.intact());
 }
 
-/// `^rm` runs the external rm. Not caught today: backstop's nushell reader is the
-/// placeholder splitter, which keeps the `^` as part of the program's name.
+/// `^rm` runs the external rm: the nushell reader drops the `^` and reads it as `rm`.
 #[test]
 fn nu_refuses_the_external_rm() {
     let sb = Sandbox::new();

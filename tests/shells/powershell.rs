@@ -1,6 +1,6 @@
 //! PowerShell: none can be installed where backstop is tested, so its integration is
 //! checked by the tree-sitter-powershell grammar and by its rendering, never run.
-//! What these tests cannot show is listed in the README ("PowerShell").
+//! What these tests cannot show is listed in docs/shells.md ("PowerShell").
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -322,7 +322,8 @@ fn the_arguments_the_script_passes_are_the_ones_the_hook_takes() {
         )
     };
     assert_eq!(decide("Get-ChildItem -Force"), (Some(0), String::new()));
-    let (code, err) = decide("Remove-Item -Recurse -Force /srv/backstop-no-such-dir");
+    // A directory every machine has: one that does not exist would destroy nothing.
+    let (code, err) = decide("Remove-Item -Recurse -Force /etc");
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("Remove-Item"), "{err}");
 

@@ -13,7 +13,7 @@ use crate::style;
 
 pub fn run(a: &CheckArgs) -> Result<ExitCode> {
     let input = LineInput::from_args(&a.line)?;
-    let eval = input.evaluate()?;
+    let eval = input.evaluate_assuming(a.assume_exists)?;
     if a.json {
         crate::outln!("{}", serde_json::to_string(&report::json(&input, &eval))?)?;
     } else if eval.decision != Decision::Allow {

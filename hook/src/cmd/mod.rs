@@ -78,8 +78,15 @@ impl LineInput {
 
     /// Evaluate the line with every policy layer in force where it runs.
     pub fn evaluate(&self) -> Result<Evaluation> {
+        self.evaluate_assuming(false)
+    }
+
+    /// [`LineInput::evaluate`]; with `assume_exists`, every path the line deletes
+    /// counts as existing (`check --assume-exists`).
+    pub fn evaluate_assuming(&self, assume_exists: bool) -> Result<Evaluation> {
         let dirs = Dirs::discover()?;
-        self.evaluate_with(&dirs, &crate::backups::ManifestOracle::new(dirs.clone()))
+        let oracle = crate::backups::ManifestOracle::new(dirs.clone());
+        self.decide(&dirs, &oracle, assume_exists)
     }
 
     /// Evaluate with this oracle, which the caller can ask afterwards what happened.
@@ -88,15 +95,26 @@ impl LineInput {
         dirs: &Dirs,
         oracle: &crate::backups::ManifestOracle,
     ) -> Result<Evaluation> {
+        self.decide(dirs, oracle, false)
+    }
+
+    fn decide(
+        &self,
+        dirs: &Dirs,
+        oracle: &crate::backups::ManifestOracle,
+        assume_exists: bool,
+    ) -> Result<Evaluation> {
         let engine = config::engine(dirs, self.cwd.as_deref())?;
         let cwd = self.cwd.as_ref().map(|p| p.display().to_string());
+        let local = crate::files::LocalFiles;
+        let assumed = crate::files::AssumeExists(&local);
         let ctx = Context {
             dialect: self.dialect,
             cwd: cwd.as_deref(),
             home: self.home.as_deref(),
             backups: oracle,
-            files: &crate::files::LocalFiles,
-            facts: &crate::files::LocalFiles,
+            files: &local,
+            facts: if assume_exists { &assumed } else { &local },
         };
         let mut eval = engine.evaluate(&self.line, &ctx)?;
         self.guard_own_places(&engine, &ctx, dirs, &mut eval)?;

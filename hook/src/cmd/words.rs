@@ -348,11 +348,12 @@ mod tests {
         let d = dirs(tmp.path());
         let bash = block(Shell::Bash, "/usr/bin/backstop", &d);
         assert!(bash.contains("['rm']=1"), "{bash}");
+        // Writing over an existing file is told by a `stat`: every line with `>` is checked.
         assert!(
-            bash.contains("__backstop_wall=0 __backstop_wredir=2"),
+            bash.contains("__backstop_wall=0 __backstop_wredir=1"),
             "{bash}"
         );
-        assert!(bash.contains(" '/dev/sd' "), "{bash}");
+        assert!(bash.contains("__backstop_wlits=()"), "{bash}");
         let zsh = block(Shell::Zsh, "/usr/bin/backstop", &d);
         assert!(zsh.contains(" 'rm' 1 "), "{zsh}");
         let fish = block(Shell::Fish, "/usr/bin/backstop", &d);
@@ -360,7 +361,26 @@ mod tests {
             fish.contains("set -g __backstop_words ' ") && fish.contains(" rm "),
             "{fish}"
         );
-        assert!(fish.contains(r"|\\/dev\\/sd|"), "{fish}");
+        assert!(fish.contains("set -g __backstop_wredir 1\n"), "{fish}");
         assert!(block(Shell::Nu, "/usr/bin/backstop", &d).is_empty());
+    }
+
+    #[test]
+    fn renders_redirect_literals_when_only_devices_are_looked_at() {
+        let mut words = ProgramWords::default();
+        words.words.insert("rm".into());
+        words.redirects = true;
+        words.redirect_literals = Some(["/dev/sd".to_string()].into_iter().collect());
+        let r = Rendered {
+            words,
+            file: PathBuf::from("/d/words"),
+            watch: Vec::new(),
+            path: String::new(),
+        };
+        let bash = code(Shell::Bash, Some(&r));
+        assert!(bash.contains("__backstop_wredir=2"), "{bash}");
+        assert!(bash.contains("__backstop_wlits=('/dev/sd')"), "{bash}");
+        let fish = code(Shell::Fish, Some(&r));
+        assert!(fish.contains(r"\\/dev\\/sd"), "{fish}");
     }
 }
