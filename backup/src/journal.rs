@@ -297,14 +297,17 @@ fn liveness(dir: &Path, id: &str, orphan_after: u64) -> Liveness {
         format!("{id}.locking"),
         format!("{id}.lock"),
     ] {
-        let p = dir.join(name);
+        let p = dir.join(&name);
         match File::open(&p) {
             Ok(f) => {
                 return match f.try_lock() {
+                    // A run that has made its `.locking` file and not yet locked it is
+                    // starting, not dead: it records nothing before its lock is held.
+                    Ok(()) if name.ends_with(".locking") => by_age(&p),
                     Ok(()) => Liveness::Dead(Some(f)),
                     Err(TryLockError::WouldBlock) => Liveness::Alive,
                     Err(TryLockError::Error(_)) => by_age(&p),
-                }
+                };
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(_) => return by_age(&p),
@@ -621,6 +624,23 @@ mod tests {
             0,
             "the record goes once all is cleared"
         );
+    }
+
+    #[test]
+    fn a_run_between_making_and_locking_its_lock_is_left_alone() {
+        let data = tempfile::tempdir().unwrap();
+        let dir = data.path().join(RUNNING);
+        fs::create_dir_all(&dir).unwrap();
+        // What `begin` has made before it takes the lock: a fresh, unlocked file.
+        let starting = dir.join("backup-1-2-000000003.locking");
+        fs::write(&starting, b"").unwrap();
+        assert!(sweep(data.path(), 3600, &|_| Ok(String::new())).is_empty());
+        assert!(starting.exists(), "a starting run's lock file was swept");
+        // Older than a run could take to start: a run killed before it locked.
+        sweep(data.path(), 0, &|_| Ok(String::new()));
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        sweep(data.path(), 0, &|_| Ok(String::new()));
+        assert!(!starting.exists());
     }
 
     #[test]
