@@ -34,6 +34,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    remove_stale_temporaries(dir);
     let mut permissions = None;
     if path.exists() {
         let old = std::fs::read(path).map_err(io("read", path))?;
@@ -44,6 +45,41 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_replacing(path, dir, bytes, permissions)
 }
 
+/// The prefix of the temporary files [`write_atomic`] writes before the rename.
+const TEMP_PREFIX: &str = ".backstop-new-";
+
+/// Temporary files of writes killed before their rename (a profile's directory is
+/// a person's home): removed once older than any write takes. Only the exact names
+/// `tempfile` gives them (the prefix and six letters or digits) are touched.
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        let Some(rest) = name.strip_prefix(TEMP_PREFIX) else {
+            continue;
+        };
+        if rest.len() != 6 || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            continue;
+        }
+        let old = e
+            .metadata()
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .and_then(|m| m.modified().ok())
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|age| age > STALE);
+        if old {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Older than any atomic write takes (milliseconds): a killed one's temporary file.
+const STALE: std::time::Duration = std::time::Duration::from_secs(600);
+
 fn write_replacing(
     path: &Path,
     dir: &Path,
@@ -51,7 +87,7 @@ fn write_replacing(
     permissions: Option<std::fs::Permissions>,
 ) -> Result<()> {
     let mut tmp = tempfile::Builder::new()
-        .prefix(".backstop-new-")
+        .prefix(TEMP_PREFIX)
         .tempfile_in(dir)
         .map_err(io("create a file in", dir))?;
     if let Some(p) = permissions {
@@ -120,5 +156,31 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("/no/such/dir"), "{e}");
+    }
+
+    /// Regression: an install killed between writing its temporary file and the
+    /// rename left `.backstop-new-XXXXXX` in the person's home, one per kill.
+    #[test]
+    fn a_killed_writes_temporary_file_is_removed_by_the_next_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        let stale = dir.path().join(".backstop-new-Ab12Cd");
+        let fresh = dir.path().join(".backstop-new-Xy34Zw");
+        let mine = dir.path().join(".backstop-new-notes.txt");
+        for f in [&stale, &fresh, &mine] {
+            std::fs::write(f, b"x").unwrap();
+        }
+        for f in [&stale, &mine] {
+            std::fs::File::options()
+                .write(true)
+                .open(f)
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+        }
+        write_atomic(&dir.path().join(".bashrc"), b"new").unwrap();
+        assert!(!stale.exists());
+        assert!(fresh.exists(), "a write in progress elsewhere");
+        assert!(mine.exists(), "not a name backstop gives");
     }
 }

@@ -564,13 +564,24 @@ pub fn sha256_file(path: &Path) -> Result<(u64, [u8; 32])> {
     Ok((size, sha256.finalize().into()))
 }
 
+/// The name a copy called `name` has while it is written: `.backstop-partial-NAME.`
+/// and a random suffix. The copy's name holds its backup's id, so a sweep can tell
+/// whose partial file it is.
+pub fn partial_prefix(name: &str) -> String {
+    format!(".backstop-partial-{name}.")
+}
+
 fn temp_beside(dest: &Path) -> Result<NamedTempFile> {
     let dir = dest
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     tempfile::Builder::new()
-        .prefix(".backstop-partial-")
+        .prefix(&partial_prefix(&name))
         .tempfile_in(dir)
         .map_err(io("create a file in", dir))
 }

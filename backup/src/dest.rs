@@ -693,6 +693,92 @@ fn local_copy(path: &Path, digest: &Digest) -> Copy {
     c
 }
 
+/// What a backup called `name` makes at `dest`, as a [`crate::journal`] records it
+/// before it begins: the partial and the complete copy.
+pub fn leftovers(dest: &Dest, name: &str) -> Vec<crate::journal::Item> {
+    use crate::journal::Item;
+    match dest {
+        Dest::Local(dir) => vec![
+            Item::Scratch {
+                dir: dir.clone(),
+                prefix: crate::copy::partial_prefix(name),
+            },
+            Item::Copy {
+                path: dir.join(name),
+            },
+        ],
+        Dest::Rclone(target) => vec![
+            Item::Rclone {
+                object: rclone_join(target, &format!(".backstop-partial-{name}")),
+                partial: true,
+            },
+            Item::Rclone {
+                object: rclone_join(target, name),
+                partial: false,
+            },
+        ],
+        Dest::Restic(repo) => vec![Item::Restic {
+            repo: repo.clone(),
+            path: format!("/{name}"),
+        }],
+    }
+}
+
+/// Delete an rclone object a killed run left: whether there was one to delete.
+pub fn rclone_delete(object: &str) -> Result<bool> {
+    let dest = Dest::Rclone(object.to_string());
+    let listed = run_quiet(&dest, "rclone", &["lsf", object]);
+    match listed {
+        Ok(out) if out.iter().all(u8::is_ascii_whitespace) => Ok(false),
+        // A missing object is an error to some remotes' `lsf`: nothing to delete.
+        Err(_) => Ok(false),
+        Ok(_) => run_quiet(&dest, "rclone", &["deletefile", object]).map(|_| true),
+    }
+}
+
+/// Forget the restic snapshots of `path` (a backup's file name inside its snapshot,
+/// `/NAME`) tagged `backstop` in `repo`: how many there were. Their data is freed by
+/// the repository's next `restic prune`.
+pub fn restic_forget(repo: &str, path: &str) -> Result<usize> {
+    let dest = Dest::Restic(repo.to_string());
+    // The killed backstop's `restic backup` died of the closed pipe and left its lock,
+    // which `forget` would wait on. `unlock` removes only stale locks (of processes
+    // gone from this host, or older than 30 minutes), never a live run's.
+    let _ = run_quiet(&dest, "restic", &["-r", repo, "--quiet", "unlock"]);
+    let out = run_quiet(
+        &dest,
+        "restic",
+        &[
+            "-r",
+            repo,
+            "--quiet",
+            "snapshots",
+            "--json",
+            "--tag",
+            "backstop",
+            "--path",
+            path,
+        ],
+    )?;
+    let v: serde_json::Value = serde_json::from_slice(&out)
+        .map_err(|e| dest.error(format!("cannot read `restic snapshots --json`: {e}")))?;
+    let ids: Vec<String> = v
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let mut args = vec!["-r", repo, "--quiet", "forget"];
+    args.extend(ids.iter().map(String::as_str));
+    run_quiet(&dest, "restic", &args)?;
+    Ok(ids.len())
+}
+
 /// Delete a copy: remove the file, forget the restic snapshot (and prune what only
 /// it used), delete the rclone object. A copy already gone is no error.
 pub fn discard(copy: &Copy) -> Result<()> {

@@ -14,6 +14,8 @@
 //!   two names are the same file (a hard link or symlink posing as a second copy);
 //! - [`atomic::write_atomic`] writes a file by temporary file, fsync and rename,
 //!   keeping a copy of what it replaces;
+//! - [`journal`] writes down what a run is about to make, so the next run can
+//!   sweep what a killed one left;
 //! - [`git::coverage`] tells whether a pushed git commit holds a path, and
 //!   [`git::restore`] brings it back from that commit.
 //!
@@ -35,6 +37,7 @@ pub mod device;
 pub mod domain;
 mod error;
 pub mod git;
+pub mod journal;
 pub mod manifest;
 pub mod recipe;
 pub mod restore;

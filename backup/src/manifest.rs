@@ -186,7 +186,14 @@ impl Manifest {
         for e in entries.flatten() {
             let p = e.path();
             if p.extension().is_some_and(|x| x == "json") {
-                out.push(Manifest::read(&p)?);
+                match Manifest::read(&p) {
+                    Ok(m) => out.push(m),
+                    // Removed since the directory was listed (a cleanup at work): it
+                    // is no longer in force.
+                    Err(Error::Io { source, .. })
+                        if source.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
             }
         }
         out.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));

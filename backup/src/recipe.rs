@@ -642,6 +642,61 @@ pub fn backup(
     })
 }
 
+fn restore_test_runner<'a>(
+    kind: &'a str,
+    spec: &'a RecipeSpec,
+    target: &str,
+    recorded: Option<String>,
+    scratch: &Path,
+    restored_name: &str,
+    scratch_name: &str,
+) -> Result<Runner<'a>> {
+    let mut ph = Placeholders::new(target, spec.value);
+    ph.set("restored", restored_name);
+    ph.set("scratch", scratch_name);
+    let scratch_dir = scratch.join("scratch");
+    std::fs::create_dir_all(&scratch_dir).map_err(io("create", &scratch_dir))?;
+    ph.set("scratch_dir", &scratch_dir.display().to_string());
+    Ok(Runner {
+        kind,
+        spec,
+        ph,
+        cwd: scratch.to_path_buf(),
+        recorded,
+    })
+}
+
+/// Run a restore test's cleanup steps alone, as the test would have at its end: for
+/// a restore test that was killed and left its scratch (a scratch database) behind.
+/// Every step runs; the first failure is returned.
+pub fn restore_cleanup(
+    kind: &str,
+    spec: &RecipeSpec,
+    target: &str,
+    scratch: &Path,
+    restored_name: &str,
+    scratch_name: &str,
+) -> Result<usize> {
+    let runner = restore_test_runner(
+        kind,
+        spec,
+        target,
+        None,
+        scratch,
+        restored_name,
+        scratch_name,
+    )?;
+    let failed = spec
+        .restore_cleanup
+        .iter()
+        .map(|s| runner.run(s))
+        .find_map(|r| r.err());
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(spec.restore_cleanup.len()),
+    }
+}
+
 /// Prove a backup restores: `restored` is a fresh, verified copy of it inside
 /// `scratch`. Cleanup steps run whatever happened; their failure is reported too.
 pub fn restore_test(
@@ -653,19 +708,15 @@ pub fn restore_test(
     restored_name: &str,
     scratch_name: &str,
 ) -> Result<()> {
-    let mut ph = Placeholders::new(target, spec.value);
-    ph.set("restored", restored_name);
-    ph.set("scratch", scratch_name);
-    let scratch_dir = scratch.join("scratch");
-    std::fs::create_dir_all(&scratch_dir).map_err(io("create", &scratch_dir))?;
-    ph.set("scratch_dir", &scratch_dir.display().to_string());
-    let runner = Runner {
+    let runner = restore_test_runner(
         kind,
         spec,
-        ph,
-        cwd: scratch.to_path_buf(),
+        target,
         recorded,
-    };
+        scratch,
+        restored_name,
+        scratch_name,
+    )?;
     if spec.restore_test.is_empty() {
         return Err(runner.fail(
             &[],

@@ -998,6 +998,12 @@ impl Staging {
     /// A scratch directory in the place's parent directory (created if missing), on
     /// the place's filesystem, so the final move is a rename.
     pub fn beside(place: &Path) -> Result<Staging> {
+        Staging::beside_named(place, SCRATCH_PREFIX)
+    }
+
+    /// [`Staging::beside`], the scratch directory's name starting with `prefix` (a
+    /// run's own, recorded in its [`crate::journal`] so a sweep finds it).
+    pub fn beside_named(place: &Path, prefix: &str) -> Result<Staging> {
         let name = place.file_name().ok_or_else(|| Error::Io {
             op: "restore to",
             path: place.to_path_buf(),
@@ -1027,7 +1033,7 @@ impl Staging {
             staging.made.insert(0, dir.clone());
         }
         let scratch = tempfile::Builder::new()
-            .prefix(SCRATCH_PREFIX)
+            .prefix(prefix)
             .tempdir_in(parent)
             .map_err(io("create a scratch directory in", parent))?;
         staging.new = scratch.path().join(name);

@@ -107,36 +107,58 @@ pub struct Entry {
     pub detail: String,
 }
 
-/// The last record's line, read from the end of the log: each append reads only as
-/// much as that line, however long the log has grown.
-fn last_line(log: &Path) -> Result<Option<String>> {
+/// The end of the log as an append sees it: the last line, whether a killed append
+/// cut it short (no newline after it), and the last record that parses.
+#[derive(Debug, Default)]
+struct Tail {
+    /// The last line's text: the next record chains to its SHA-256, whole or cut.
+    last: Option<String>,
+    /// The log does not end with a newline: an append was killed mid-write.
+    torn: bool,
+    /// The sequence number of the last line that is a record.
+    seq: u64,
+}
+
+/// Read the end of the log, only as much as it takes to find the last line and the
+/// last record, however long the log has grown.
+fn tail(log: &Path) -> Result<Tail> {
     use std::io::{Read as _, Seek as _, SeekFrom};
     let cannot = || format!("cannot read {}", log.display());
     let mut file = match std::fs::File::open(log) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Tail::default()),
         Err(e) => return Err(e).with_context(cannot),
     };
     let len = file.metadata().with_context(cannot)?.len();
     let mut window: u64 = 64 << 10;
     loop {
         let start = len.saturating_sub(window);
-        let mut tail = Vec::new();
+        let mut bytes = Vec::new();
         file.seek(SeekFrom::Start(start)).with_context(cannot)?;
         (&mut file)
             .take(len - start)
-            .read_to_end(&mut tail)
+            .read_to_end(&mut bytes)
             .with_context(cannot)?;
-        let text = String::from_utf8_lossy(&tail);
-        let mut lines = text.lines().rev().filter(|l| !l.is_empty());
-        let last = lines.next();
-        // The window must reach back past the start of that line (or to the start of
-        // the file), else what it holds is only the line's end: widen it.
-        let whole = start == 0 || lines.next().is_some() || text.starts_with('\n');
-        if whole {
-            return Ok(last.map(str::to_string));
+        let text = String::from_utf8_lossy(&bytes);
+        let torn = !text.is_empty() && !text.ends_with('\n');
+        // The first piece may be only the end of a line unless the window reaches
+        // back to the start of the file.
+        let mut lines: Vec<&str> = text.split('\n').collect();
+        if start > 0 && !lines.is_empty() {
+            lines.remove(0);
         }
-        window = window.saturating_mul(4);
+        let lines: Vec<&str> = lines.into_iter().filter(|l| !l.is_empty()).collect();
+        let last = lines.last().map(|l| l.to_string());
+        let seq = lines
+            .iter()
+            .rev()
+            .find_map(|l| serde_json::from_str::<Record>(l).ok())
+            .map(|r| r.seq);
+        match seq {
+            Some(seq) => return Ok(Tail { last, torn, seq }),
+            None if start == 0 => return Ok(Tail { last, torn, seq: 0 }),
+            None => window = window.saturating_mul(4),
+        }
     }
 }
 
@@ -153,16 +175,15 @@ pub fn append(dirs: &Dirs, e: Entry) -> Result<Record> {
         .with_context(|| format!("cannot open the audit log {}", log.display()))?;
     file.lock()
         .with_context(|| format!("cannot lock {}", log.display()))?;
-    let (seq, prev) = match last_line(&log)? {
-        Some(l) => {
-            let r: Record = serde_json::from_str(&l).with_context(|| {
-                format!(
-                    "the last record of {} is not valid; `backstop audit verify` says more",
-                    log.display()
-                )
-            })?;
-            (r.seq + 1, sha256_hex(l.as_bytes()))
-        }
+    let end = tail(&log)?;
+    // A record cut short by a killed append is ended with a newline and chained to as
+    // it stands: `audit verify` then names that one record, and the log stays usable.
+    if end.torn {
+        file.write_all(b"\n")
+            .with_context(|| format!("cannot append to {}", log.display()))?;
+    }
+    let (seq, prev) = match &end.last {
+        Some(l) => (end.seq + 1, sha256_hex(l.as_bytes())),
         None => (1, GENESIS.to_string()),
     };
     let record = Record {
@@ -217,14 +238,28 @@ pub fn read(dirs: &Dirs) -> Result<Vec<(String, Result<Record, String>)>> {
 }
 
 /// The problems in the chain, each naming the record (empty: the log is intact).
+///
+/// Two traces of a killed append are told apart from tampering: a last line cut
+/// short (named as the record that was cut), and a head behind the log, naming one
+/// of its lines (appends died between the record and the head; the next whole
+/// append brings the head up to date). A head ahead of the log still means records
+/// at the end were removed.
 pub fn verify(dirs: &Dirs) -> Result<Vec<String>> {
     let mut problems = Vec::new();
     let mut prev = GENESIS.to_string();
     let mut expected_seq = 1;
+    let log = log_path(dirs);
+    let ends_whole = match std::fs::read(&log) {
+        Ok(b) => b.last().is_none_or(|c| *c == b'\n'),
+        Err(_) => true,
+    };
     let lines = read(dirs)?;
     for (i, (text, record)) in lines.iter().enumerate() {
         let n = i + 1;
         match record {
+            Err(_) if n == lines.len() && !ends_whole => problems.push(format!(
+                "line {n} (record {expected_seq}) was cut short: a backstop process was killed or the disk filled while appending it; the records before it are intact"
+            )),
             Err(e) => problems.push(format!("line {n} is not a record ({e})")),
             Ok(r) => {
                 if r.prev != prev {
@@ -250,18 +285,32 @@ pub fn verify(dirs: &Dirs) -> Result<Vec<String>> {
         }
         prev = sha256_hex(text.as_bytes());
     }
-    let head = head_path(&log_path(dirs));
+    let records = lines.iter().filter(|(_, r)| r.is_ok()).count() as u64;
+    // The head names a line of the log by its hash and the records up to it: there,
+    // or behind by records whose appends were killed before they updated it. Ahead
+    // of the log, or naming no line of it, records at the end were removed.
+    let head_fits = |h: &Head| {
+        let mut upto = 0u64;
+        lines.is_empty()
+            || lines.iter().any(|(text, r)| {
+                upto += u64::from(r.is_ok());
+                upto == h.count && sha256_hex(text.as_bytes()) == h.last
+            })
+    };
+    let head = head_path(&log);
     match std::fs::read_to_string(&head) {
         Ok(t) => match serde_json::from_str::<Head>(&t) {
-            Ok(h) if h.count == lines.len() as u64 && (h.last == prev || lines.is_empty()) => {}
+            Ok(h) if head_fits(&h) => {}
             Ok(h) => problems.push(format!(
                 "the log ends after {} records, but {} records were written: records at the end were removed or changed",
-                lines.len(),
+                records,
                 h.count
             )),
-            Err(_) => problems.push(format!("{} is not valid", head.display())),
+        Err(_) => problems.push(format!("{} is not valid", head.display())),
         },
         Err(_) if lines.is_empty() => {}
+        // Killed before the first head was written.
+        Err(_) if lines.len() == 1 => {}
         Err(_) => problems.push(format!("{} is missing", head.display())),
     }
     Ok(problems)
@@ -297,11 +346,80 @@ mod tests {
             assert_eq!(r.seq, i as u64 + 1);
         }
         assert_eq!(verify(&d).unwrap(), Vec::<String>::new());
-        let last = last_line(&log_path(&d)).unwrap().unwrap();
+        let last = tail(&log_path(&d)).unwrap().last.unwrap();
         assert!(
             last.contains(r#""seq":5"#),
             "{}",
             &last[..80.min(last.len())]
         );
+    }
+
+    fn entry(line: &str) -> Entry {
+        Entry {
+            event: "deny".into(),
+            line: line.into(),
+            ..Entry::default()
+        }
+    }
+
+    /// Regression: an append killed mid-write (or on a full disk) left a line with no
+    /// end, and every later append failed on it, so nothing more was ever recorded.
+    #[test]
+    fn a_record_cut_short_is_named_and_the_log_goes_on() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = dirs(tmp.path());
+        append(&d, entry("one")).unwrap();
+        append(&d, entry("two")).unwrap();
+        let log = log_path(&d);
+        let whole = std::fs::read(&log).unwrap();
+        // Record 3 as a killed append leaves it: written in part, the head not updated.
+        let mut cut = whole.clone();
+        cut.extend_from_slice(br#"{"seq":3,"time":17000,"event":"de"#);
+        std::fs::write(&log, &cut).unwrap();
+        let problems = verify(&d).unwrap();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("line 3 (record 3) was cut short"),
+            "{problems:?}"
+        );
+        let r = append(&d, entry("four")).unwrap();
+        assert_eq!(r.seq, 3, "the cut line is no record");
+        let problems = verify(&d).unwrap();
+        assert_eq!(problems.len(), 1, "only the cut line: {problems:?}");
+        assert!(
+            problems[0].starts_with("line 3 is not a record"),
+            "{problems:?}"
+        );
+        assert!(append(&d, entry("five")).is_ok());
+    }
+
+    /// Regression: killed between the record and the head, `audit verify` said records
+    /// had been removed at the end.
+    #[test]
+    fn a_head_behind_the_log_is_a_killed_append_not_tampering() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = dirs(tmp.path());
+        append(&d, entry("one")).unwrap();
+        let head = std::fs::read(head_path(&log_path(&d))).unwrap();
+        append(&d, entry("two")).unwrap();
+        std::fs::write(head_path(&log_path(&d)), &head).unwrap();
+        assert_eq!(verify(&d).unwrap(), Vec::<String>::new());
+        // Two behind: two appends killed in a row at that moment.
+        append(&d, entry("three")).unwrap();
+        std::fs::write(head_path(&log_path(&d)), &head).unwrap();
+        assert_eq!(verify(&d).unwrap(), Vec::<String>::new());
+        // Records removed at the end: the head is ahead of the log.
+        let whole = std::fs::read_to_string(log_path(&d)).unwrap();
+        append(&d, entry("four")).unwrap();
+        std::fs::write(log_path(&d), &whole).unwrap();
+        let problems = verify(&d).unwrap();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("removed"), "{problems:?}");
+        // The first record with no head yet: killed before the head was first written.
+        let tmp = tempfile::tempdir().unwrap();
+        let d = dirs(tmp.path());
+        append(&d, entry("one")).unwrap();
+        std::fs::remove_file(head_path(&log_path(&d))).unwrap();
+        assert_eq!(verify(&d).unwrap(), Vec::<String>::new());
     }
 }

@@ -16,6 +16,7 @@ pub mod recipes;
 pub mod report;
 pub mod settings;
 pub mod style;
+pub mod sweep;
 pub mod syslog;
 pub mod tty;
 pub mod wrap;

@@ -6,6 +6,7 @@
 //! volatile_counts = false                                # a tmpfs copy counts?
 //! proof_window = "24h"                                   # trust a remote proof this long
 //! min_free = "1 GiB"                                     # never fill a destination past this
+//! orphan_after = "24h"                                   # sweep unclaimed leftovers after this
 //!
 //! [audit]
 //! syslog = "udp:logs.example.com:514"   # also forward each record: local, unix:PATH, udp:, tcp:
@@ -42,6 +43,7 @@ pub const KEYS: &[&str] = &[
     "backup.volatile_counts",
     "backup.proof_window",
     "backup.min_free",
+    "backup.orphan_after",
     "audit.syslog",
     "audit.syslog_facility",
 ];
@@ -66,6 +68,10 @@ pub struct Backup {
     pub proof_window: Duration,
     /// A backup that would leave a destination with less free space is refused.
     pub min_free: u64,
+    /// A leftover no run's record claims (a partial file or scratch directory of an
+    /// older backstop, or a run whose liveness cannot be told) is swept once it is
+    /// this old: longer than any backup takes. See docs/faults.md.
+    pub orphan_after: Duration,
 }
 
 impl Default for Backup {
@@ -75,6 +81,7 @@ impl Default for Backup {
             volatile_counts: false,
             proof_window: Duration::from_secs(24 * 3600),
             min_free: 1 << 30,
+            orphan_after: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -126,6 +133,7 @@ struct BackupFile {
     volatile_counts: Option<Spanned<bool>>,
     proof_window: Option<Spanned<String>>,
     min_free: Option<Spanned<SizeValue>>,
+    orphan_after: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -271,6 +279,11 @@ impl Settings {
                 }
             };
         }
+        if let Some(v) = b.orphan_after {
+            check_lock("backup.orphan_after", v.span())?;
+            self.backup.orphan_after = parse_duration(v.get_ref())
+                .map_err(|m| src.error(v.span(), "backup.orphan_after", m))?;
+        }
         let a = file.audit;
         if let Some(v) = a.syslog {
             check_lock("audit.syslog", v.span())?;
@@ -393,6 +406,7 @@ const TABLE_KEYS: &[&str] = &[
     "volatile_counts",
     "proof_window",
     "min_free",
+    "orphan_after",
 ];
 
 /// A TOML or serde error as `FILE:LINE:COLUMN: message (did you mean …)`.

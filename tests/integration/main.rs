@@ -14,6 +14,7 @@ mod completions;
 mod day;
 mod destinations;
 mod docs_examples;
+mod faults;
 mod git;
 mod hook;
 mod indirect;

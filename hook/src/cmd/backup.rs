@@ -14,6 +14,7 @@ use backstop_backup::coverage::{copies_hold, verify_copies};
 use backstop_backup::dest::{Dest, Outgoing};
 use backstop_backup::device;
 use backstop_backup::domain::Domain;
+use backstop_backup::journal::{Item, Journal};
 use backstop_backup::manifest::{Manifest, Target};
 use backstop_backup::recipe;
 use backstop_rules::{BackupStatus, Decision};
@@ -325,6 +326,7 @@ pub fn make_backup(
     };
     let (ready, redundant) = destinations(settings, r, inside)?;
     let dests: Vec<Dest> = ready.iter().map(|r| r.dest.clone()).collect();
+    crate::sweep::sweep(dirs, settings, &local_dirs(&dests));
     let (kind, value, ext, recipe_name) = match spec {
         Spec::Path(p) => (
             "path".to_string(),
@@ -348,6 +350,18 @@ pub fn make_backup(
         Spec::Recipe { .. } => None,
     };
     check_free_space(settings, &ready, total.unwrap_or(0))?;
+    // Written down before anything is made: a killed backup's copies are swept by
+    // the next run, unless this manifest was written and claims them.
+    let mut journal = Journal::begin(
+        &dirs.data,
+        "backup",
+        Some(Manifest::path_in(&manifests_dir(dirs), &id)),
+    )?;
+    for d in &dests {
+        for item in backstop_backup::dest::leftovers(d, &name) {
+            journal.add(item)?;
+        }
+    }
 
     let progress = Progress::new(total, &format!("backing up {shown}"));
     let (digest, copies, index, recorded) = match spec {
@@ -371,8 +385,13 @@ pub fn make_backup(
                     _ => None,
                 })
                 .unwrap_or_else(std::env::temp_dir);
+            let prefix = format!(".backstop-scratch-{id}-");
+            journal.add(Item::Scratch {
+                dir: scratch_in.clone(),
+                prefix: prefix.clone(),
+            })?;
             let scratch = tempfile::Builder::new()
-                .prefix(".backstop-scratch-")
+                .prefix(&prefix)
                 .tempdir_in(&scratch_in)
                 .with_context(|| {
                     format!(
@@ -426,7 +445,19 @@ pub fn make_backup(
             return Err(e.into());
         }
     };
+    journal.finish();
     Ok((manifest, at))
+}
+
+/// The local directories among `dests`: where a sweep looks for leftovers.
+pub(crate) fn local_dirs(dests: &[Dest]) -> Vec<std::path::PathBuf> {
+    dests
+        .iter()
+        .filter_map(|d| match d {
+            Dest::Local(p) => Some(p.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Remove copies that no manifest vouches for.
@@ -532,6 +563,11 @@ pub fn verify(a: &VerifyArgs) -> Result<ExitCode> {
     let recipes = Recipes::load(&dirs)?;
     let dir = manifests_dir(&dirs);
     let all = Manifest::list(&dir)?;
+    crate::sweep::sweep(
+        &dirs,
+        &settings,
+        &crate::sweep::known_destinations(&settings, &all),
+    );
     let chosen: Vec<Manifest> = if a.ids.is_empty() {
         all.clone()
     } else {
@@ -553,7 +589,7 @@ pub fn verify(a: &VerifyArgs) -> Result<ExitCode> {
         let result = verify_copies(&mut m, &content, a.full, settings.trust(), now);
         // A remote copy's proof, renewed or failed, is kept for `check`.
         if remote > 0 {
-            m.write(&dir)?;
+            rewrite(&m, &dir)?;
         }
         match result {
             Ok(()) => say!(
@@ -596,14 +632,20 @@ pub fn restore_test(a: &IdArgs) -> Result<ExitCode> {
     let settings = Settings::load(&dirs)?;
     let recipes = Recipes::load(&dirs)?;
     let dir = manifests_dir(&dirs);
-    let mut m = find(&Manifest::list(&dir)?, &a.id)?;
+    let all = Manifest::list(&dir)?;
+    crate::sweep::sweep(
+        &dirs,
+        &settings,
+        &crate::sweep::known_destinations(&settings, &all),
+    );
+    let mut m = find(&all, &a.id)?;
     if m.restore_test == "cleaned" {
         bail!("{} was cleaned up: its copies are gone", m.id);
     }
     let content = content_of(&recipes, &m);
     let result = copies_hold(&m, &content, true, settings.trust())
         .map_err(|s| anyhow::anyhow!("the copies do not hold: {s}"))
-        .and_then(|()| restore(&recipes, &m));
+        .and_then(|()| restore(&dirs, &recipes, &m));
     m.restore_tested = Some(crate::config::unix_now().as_secs());
     let code = match &result {
         Ok(detail) => {
@@ -624,19 +666,34 @@ pub fn restore_test(a: &IdArgs) -> Result<ExitCode> {
             ExitCode::from(1)
         }
     };
-    m.write(&dir)?;
+    rewrite(&m, &dir)?;
     Ok(code)
+}
+
+/// Write back a manifest that was read at the start of a long step (a restore test,
+/// a remote proof), unless a cleanup took it out of force meanwhile: rewritten, it
+/// would name copies that are gone.
+fn rewrite(m: &Manifest, dir: &Path) -> Result<()> {
+    if !Manifest::path_in(dir, &m.id).exists() {
+        bail!(
+            "{} was cleaned up while this ran; its record is in cleaned/ and was left as it is",
+            m.id
+        );
+    }
+    m.write(dir)?;
+    Ok(())
 }
 
 /// Restore one copy somewhere harmless and compare it with what was recorded. The
 /// copy is the one `backstop restore` would read first, read as it reads it (through
 /// `open_copy`, each block checked), so a restore test proves the path a restore takes.
-fn restore(recipes: &Recipes, m: &Manifest) -> Result<String> {
+fn restore(dirs: &Dirs, recipes: &Recipes, m: &Manifest) -> Result<String> {
     use backstop_backup::restore as put;
     let copy = *put::restore_order(m)
         .first()
         .context("the manifest lists no copies")?;
-    let scratch = super::restore::scratch_near(m).map_err(anyhow::Error::msg)?;
+    let mut journal = Journal::begin(&dirs.data, "restore-test", None)?;
+    let scratch = super::restore::scratch_near(m, &mut journal).map_err(anyhow::Error::msg)?;
     let cancel = AtomicBool::new(false);
     if m.target.kind == "path" {
         let select = put::select_for(m, Path::new(&m.target.value))
@@ -664,6 +721,13 @@ fn restore(recipes: &Recipes, m: &Manifest) -> Result<String> {
     put::copy_verified(m, copy, &scratch.path().join(&restored), &cancel, &|_| {})?;
     let tag = m.id.rsplit('-').next().unwrap_or("0");
     let scratch_name = format!("backstop_restore_{tag}");
+    journal.add(Item::RecipeScratch {
+        recipe: recipe.spec.kind.clone(),
+        target: m.target.value.clone(),
+        scratch_name: scratch_name.clone(),
+        dir: scratch.path().to_path_buf(),
+        restored: restored.clone(),
+    })?;
     recipe::restore_test(
         &recipe.spec.kind,
         &recipe.spec,
@@ -690,6 +754,13 @@ pub fn cleanup(a: &CleanupArgs) -> Result<ExitCode> {
     let dirs = Dirs::discover()?;
     let dir = manifests_dir(&dirs);
     let all = Manifest::list(&dir)?;
+    // A broken config.toml does not stop a cleanup; the sweep then waits the default.
+    let settings = Settings::load(&dirs).unwrap_or_default();
+    crate::sweep::sweep(
+        &dirs,
+        &settings,
+        &crate::sweep::known_destinations(&settings, &all),
+    );
     let chosen: Vec<Manifest> = match (&a.id, &a.older_than) {
         (Some(id), None) => vec![find(&all, id)?],
         (None, Some(age)) => {
@@ -769,14 +840,38 @@ fn old_backups(all: &[Manifest], older_than: u64, keep_last: usize, now: u64) ->
     out
 }
 
-/// Delete one backup's copies and move its record out of the manifests in force;
-/// the bytes its copies held.
+/// Move one backup's record out of the manifests in force, then delete its copies;
+/// the bytes its copies held. In that order a manifest never names a copy that is
+/// gone, and a cleanup killed half-way leaves copies its record lists for the next
+/// sweep.
 fn clean_one(dirs: &Dirs, dir: &Path, m: &Manifest) -> Result<u64> {
+    let manifest_path = Manifest::path_in(dir, &m.id);
+    let mut journal = Journal::begin(&dirs.data, "cleanup", Some(manifest_path.clone()))?;
+    for c in &m.copies {
+        journal.add(Item::of_copy(c))?;
+    }
+    // The record stays, out of the manifests in force, so history shows what was freed.
+    let mut done = m.clone();
+    done.restore_test = "cleaned".into();
+    let cleaned = dirs.data.join("cleaned");
+    done.write(&cleaned)?;
+    std::fs::remove_file(&manifest_path)
+        .with_context(|| format!("cannot remove the manifest of {}", m.id))?;
+    // The restore test's rewrite left the previous version beside it; the record in
+    // cleaned/ supersedes both.
+    let _ = std::fs::remove_file(manifest_path.with_extension("json.backstop-bak"));
     let mut freed = 0u64;
     for c in &m.copies {
         let gone = !c.is_remote() && !c.path.exists();
-        backstop_backup::dest::discard(c)
-            .with_context(|| format!("cannot delete {} (of {})", c.shown(), m.id))?;
+        if let Err(e) = backstop_backup::dest::discard(c) {
+            // No manifest names it now: the next sweep tries again.
+            journal.abandon();
+            return Err(anyhow::Error::new(e).context(format!(
+                "cannot delete {} (of {}); the next backup, verify or cleanup tries again",
+                c.shown(),
+                m.id
+            )));
+        }
         if gone {
             say!("  {} was already gone", c.shown());
         } else {
@@ -784,17 +879,7 @@ fn clean_one(dirs: &Dirs, dir: &Path, m: &Manifest) -> Result<u64> {
             say!("  deleted {} ({})", c.shown(), human_size(c.size));
         }
     }
-    // The record stays, out of the manifests in force, so history shows what was freed.
-    let mut done = m.clone();
-    done.restore_test = "cleaned".into();
-    let cleaned = dirs.data.join("cleaned");
-    done.write(&cleaned)?;
-    let manifest_path = Manifest::path_in(dir, &m.id);
-    std::fs::remove_file(&manifest_path)
-        .with_context(|| format!("cannot remove the manifest of {}", m.id))?;
-    // The restore test's rewrite left the previous version beside it; the record in
-    // cleaned/ supersedes both.
-    let _ = std::fs::remove_file(manifest_path.with_extension("json.backstop-bak"));
+    journal.finish();
     say!("cleaned up {}", m.id);
     Ok(freed)
 }

@@ -31,6 +31,7 @@ use crate::progress::Progress;
 use crate::recipes::{self, Recipes, Spec};
 use crate::settings::Settings;
 use backstop_backup::dest::Dest;
+use backstop_backup::journal::{Item, Journal};
 
 /// Exit codes, beside `check`'s: restored; no copy could be restored; refused or bad input.
 pub const EXIT_RESTORED: u8 = 0;
@@ -145,6 +146,9 @@ struct Outcome {
     detail: String,
     /// Copies that could not be used, and why.
     problems: Vec<String>,
+    /// What killed runs had left, cleared before this restore began.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    swept: Vec<backstop_backup::journal::Swept>,
 }
 
 /// Why a restore stopped: it was refused before anything changed, or it failed.
@@ -160,6 +164,12 @@ fn failed(e: impl std::fmt::Display) -> Stop {
 pub fn run(a: &RestoreArgs) -> Result<ExitCode> {
     let ctx = Ctx::new(a.json)?;
     let all = Manifest::list(&manifests_dir(&ctx.dirs))?;
+    let settings = ctx.settings.clone().unwrap_or_default();
+    let swept = crate::sweep::sweep(
+        &ctx.dirs,
+        &settings,
+        &crate::sweep::known_destinations(&settings, &all),
+    );
     let Some(m) = all.iter().find(|m| m.id == a.id) else {
         if Manifest::path_in(&ctx.dirs.data.join("cleaned"), &a.id).exists() {
             bail!(
@@ -177,7 +187,8 @@ pub fn run(a: &RestoreArgs) -> Result<ExitCode> {
         on: a.force,
         backup_to: &a.backup_to,
     };
-    let out = restore_one(&ctx, &job, force, None);
+    let mut out = restore_one(&ctx, &job, force, None);
+    out.swept = swept;
     if a.json {
         // Restored or not, the exit code says so even when nobody reads the JSON.
         let _ = crate::outln!("{}", serde_json::to_string_pretty(&out)?);
@@ -697,6 +708,7 @@ fn restore_one(ctx: &Ctx, job: &Job, force: Force, undo_of: Option<u64>) -> Outc
         previous: None,
         detail: String::new(),
         problems: Vec::new(),
+        swept: Vec::new(),
     };
     let result = restore_job(ctx, job, force, &mut out);
     match result {
@@ -784,8 +796,8 @@ fn restore_path(
         .select
         .clone()
         .ok_or_else(|| Stop::Refused(format!("{} names nothing to restore", job.m.target.value)))?;
-    let staging = Staging::beside(place)
-        .map_err(|e| failed(format!("{e}; nothing was written at {}", job.place)))?;
+    let mut journal = journal(ctx)?;
+    let staging = staging_for(place, &mut journal)?;
     let cancel = &*ctx.cancel;
     let m = job.m;
     let (x, copy) = first_good_copy(
@@ -845,8 +857,8 @@ fn restore_file(
     out: &mut Outcome,
 ) -> Result<String, Stop> {
     let place = Path::new(&job.place);
-    let staging = Staging::beside(place)
-        .map_err(|e| failed(format!("{e}; nothing was written at {}", job.place)))?;
+    let mut journal = journal(ctx)?;
+    let staging = staging_for(place, &mut journal)?;
     let cancel = &*ctx.cancel;
     let m = job.m;
     let (_, copy) = first_good_copy(
@@ -888,22 +900,63 @@ fn restore_file(
 /// A scratch directory for a verified copy: beside a local copy when one can be made
 /// there (its disk has room for it), else in the system's temporary directory (a
 /// backup whose copies are all remote).
-pub(crate) fn scratch_near(m: &Manifest) -> Result<tempfile::TempDir, String> {
+/// A restore's record of what it makes (see `backstop_backup::journal`).
+fn journal(ctx: &Ctx) -> Result<Journal, Stop> {
+    Journal::begin(&ctx.dirs.data, "restore", None)
+        .map_err(|e| Stop::Failed(format!("{e}; nothing was restored")))
+}
+
+/// A staging directory beside the place, named for this run and recorded first.
+fn staging_for(place: &Path, journal: &mut Journal) -> Result<Staging, Stop> {
+    let prefix = format!("{}{}-", put::SCRATCH_PREFIX, journal.tag());
+    let parent = place
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    journal
+        .add(Item::Scratch {
+            dir: parent.to_path_buf(),
+            prefix: prefix.clone(),
+        })
+        .map_err(|e| Stop::Failed(format!("{e}; nothing was restored")))?;
+    Staging::beside_named(place, &prefix)
+        .map_err(|e| failed(format!("{e}; nothing was written at {}", place.display())))
+}
+
+pub(crate) fn scratch_near(
+    m: &Manifest,
+    journal: &mut Journal,
+) -> Result<tempfile::TempDir, String> {
+    // Named for this run and written down first, so that a killed run's scratch is
+    // swept by the next one.
+    let prefix = format!("{}{}-", put::SCRATCH_PREFIX, journal.tag());
     // A remote copy's path is its location (`rclone:nas:b/x.tar`), not a directory.
-    for c in m.copies.iter().filter(|c| !c.is_remote()) {
-        if let Some(dir) = c.path.parent() {
-            if let Ok(t) = tempfile::Builder::new()
-                .prefix(put::SCRATCH_PREFIX)
-                .tempdir_in(dir)
-            {
-                return Ok(t);
-            }
+    let mut dirs: Vec<std::path::PathBuf> = m
+        .copies
+        .iter()
+        .filter(|c| !c.is_remote())
+        .filter_map(|c| c.path.parent().map(Path::to_path_buf))
+        .collect();
+    dirs.push(std::env::temp_dir());
+    for dir in &dirs {
+        journal
+            .add(Item::Scratch {
+                dir: dir.clone(),
+                prefix: prefix.clone(),
+            })
+            .map_err(|e| e.to_string())?;
+    }
+    let mut last = None;
+    for dir in &dirs {
+        match tempfile::Builder::new().prefix(&prefix).tempdir_in(dir) {
+            Ok(t) => return Ok(t),
+            Err(e) => last = Some(e),
         }
     }
-    tempfile::Builder::new()
-        .prefix(put::SCRATCH_PREFIX)
-        .tempdir()
-        .map_err(|e| format!("cannot make a scratch directory: {e}"))
+    Err(format!(
+        "cannot make a scratch directory: {}",
+        last.map_or_else(String::new, |e| e.to_string())
+    ))
 }
 
 /// A named kind (a database, a distribution, a registry key): the verified copy goes
@@ -918,7 +971,8 @@ fn restore_named(
     out: &mut Outcome,
 ) -> Result<String, Stop> {
     let spec = &recipe.spec;
-    let scratch = scratch_near(job.m).map_err(Stop::Failed)?;
+    let mut journal = journal(ctx)?;
+    let scratch = scratch_near(job.m, &mut journal).map_err(Stop::Failed)?;
     let restored = scratch.path().join(format!("restored.{}", spec.extension));
     let dir = place_dir(ctx, recipe, job);
     let r = runner(recipe, job, scratch.path(), Some(&restored), dir.as_deref());
@@ -946,6 +1000,16 @@ fn restore_named(
         None => what.to_string(),
     }
     };
+    // From here the place is being changed: a kill leaves it half-made, which a
+    // sweep cannot tell from the person's own, so it only says so.
+    journal
+        .add(Item::Note {
+            text: format!(
+                "a restore of {} into {} was killed while its steps ran: the place may hold a partial restore; check it, or restore again with --force",
+                job.m.id, job.place
+            ),
+        })
+        .map_err(|e| Stop::Failed(format!("{e}; nothing was restored")))?;
     if was_taken {
         r.remove_place().map_err(|e| {
             failed(before(&format!(
@@ -1136,6 +1200,7 @@ fn restore_from_git(ctx: &Ctx, g: &GitSource, n: u64) -> Outcome {
         previous: None,
         detail: String::new(),
         problems: Vec::new(),
+        swept: Vec::new(),
     };
     match backstop_backup::git::restore(g) {
         Ok(_) => {
