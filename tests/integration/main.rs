@@ -14,6 +14,7 @@ mod mysql;
 mod pg;
 mod policy_cmd;
 mod recipes;
+mod regression;
 mod scan;
 mod standins;
 

@@ -149,14 +149,16 @@ fn is_ours(agent: Agent, entry_text: &str) -> bool {
     })
 }
 
-/// The whole file as backstop writes it when there is none.
+/// The whole file as backstop writes it when there is none. The hooks come before the
+/// preamble: `install` adds a member to an existing file after its last one, so no
+/// file holding only the preamble is made into this text, which uninstall removes.
 fn fresh(spec: &Spec) -> String {
     let style = Style {
         unit: "  ".into(),
         compact: false,
     };
-    let mut top = spec.preamble.clone();
-    top.push((spec.path[0], nest(&spec.path[1..], &spec.entry)));
+    let mut top = vec![(spec.path[0], nest(&spec.path[1..], &spec.entry))];
+    top.extend(spec.preamble.iter().cloned());
     format!("{}\n", J::Obj(top).render(&style, 0))
 }
 
@@ -236,6 +238,9 @@ fn with_entry(agent: Agent, spec: &Spec, text: &str, file: &Path) -> Result<Stri
     let rendered = spec.entry.render(&style, depth + 1);
     if let Kind::Array(items) = &here.kind {
         if let Some(item) = items.iter().find(|n| is_ours(agent, &text[n.start..n.end])) {
+            if spec.entry.same_as(text, item) {
+                return Ok(text.to_string());
+            }
             // A moved binary updates the entry in place.
             return Ok(jsonc::replace(text, item, &rendered));
         }
@@ -243,8 +248,38 @@ fn with_entry(agent: Agent, spec: &Spec, text: &str, file: &Path) -> Result<Stri
     Ok(jsonc::append(text, here, depth, &rendered, &style))
 }
 
+/// The text `install` made into `text`, if it did: `text` without the entry, or
+/// without a container on its path that install added for it. Each candidate is
+/// installed again, and the one that gives back `text` is it (install puts an entry
+/// in no two files the same way, so there is at most one).
+fn before_install(agent: Agent, spec: &Spec, text: &str, file: &Path) -> Option<String> {
+    let root = jsonc::parse(text).ok()?;
+    let (nodes, complete) = walk(&root, spec, file).ok()?;
+    let array = nodes.last().filter(|_| complete)?;
+    let Kind::Array(items) = &array.kind else {
+        return None;
+    };
+    let i = items
+        .iter()
+        .position(|n| is_ours(agent, &text[n.start..n.end]))?;
+    let mut candidates = vec![jsonc::remove(text, array, i)];
+    for level in (1..=spec.path.len()).rev() {
+        let parent = nodes[level - 1];
+        if let Kind::Object(members) = &parent.kind {
+            if let Some(m) = members.iter().rposition(|m| m.key == spec.path[level - 1]) {
+                candidates.push(jsonc::remove(text, parent, m));
+            }
+        }
+    }
+    candidates
+        .into_iter()
+        .find(|c| with_entry(agent, spec, c, file).is_ok_and(|t| t == text))
+}
+
 /// The file's text without backstop's entries, and the containers on its path that
-/// they leave empty; `None` when there is no entry of backstop's.
+/// they leave empty; `None` when there is no entry of backstop's. For a file changed
+/// since install (or installed with another binary path), where [`before_install`]
+/// finds nothing.
 fn without_entry(agent: Agent, spec: &Spec, text: &str, file: &Path) -> Result<Option<String>> {
     let mut text = text.to_string();
     let mut removed = false;
@@ -295,6 +330,40 @@ fn without_entry(agent: Agent, spec: &Spec, text: &str, file: &Path) -> Result<O
     Ok(Some(text))
 }
 
+/// The settings text with backstop's hook entry for `agent` (running `command`) in it:
+/// what `install` writes over `old`, the file's text ("" when there is none). `file`
+/// only names it in errors.
+pub fn with_hook(agent: Agent, command: &str, old: &str, file: &Path) -> Result<String> {
+    with_entry(agent, &spec(agent, command), old, file)
+}
+
+/// What `uninstall` does to a settings file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Uninstalled {
+    /// backstop created the file and nothing else is in it: the file goes.
+    Remove,
+    /// The file's new text, without backstop's entry.
+    Write(String),
+    /// backstop's entry is not in the file.
+    NotThere,
+}
+
+/// What `uninstall` does to a settings file holding `old`; `file` only names it in errors.
+pub fn without_hook(agent: Agent, command: &str, old: &str, file: &Path) -> Result<Uninstalled> {
+    let spec = spec(agent, command);
+    // A file install created holds nothing else: it goes, as it was not there before.
+    if old == fresh(&spec) || old.trim().is_empty() {
+        return Ok(Uninstalled::Remove);
+    }
+    if let Some(before) = before_install(agent, &spec, old, file) {
+        return Ok(Uninstalled::Write(before));
+    }
+    Ok(match without_entry(agent, &spec, old, file)? {
+        Some(new) => Uninstalled::Write(new),
+        None => Uninstalled::NotThere,
+    })
+}
+
 fn read(file: &Path) -> Result<Option<String>> {
     match std::fs::read_to_string(file) {
         Ok(t) => Ok(Some(t)),
@@ -305,9 +374,9 @@ fn read(file: &Path) -> Result<Option<String>> {
 
 pub fn install(agent: Agent, a: &InstallArgs) -> Result<ExitCode> {
     let file = settings_file(agent, a)?;
-    let spec = spec(agent, &hook_command(agent)?);
+    let command = hook_command(agent)?;
     let old = read(&file)?;
-    let new = with_entry(agent, &spec, old.as_deref().unwrap_or_default(), &file)?;
+    let new = with_hook(agent, &command, old.as_deref().unwrap_or_default(), &file)?;
     if old.as_deref() == Some(new.as_str()) {
         println!(
             "backstop is already {}'s hook in {}",
@@ -342,7 +411,7 @@ pub fn install(agent: Agent, a: &InstallArgs) -> Result<ExitCode> {
 
 pub fn uninstall(agent: Agent, a: &InstallArgs) -> Result<ExitCode> {
     let file = settings_file(agent, a)?;
-    let spec = spec(agent, &hook_command(agent)?);
+    let command = hook_command(agent)?;
     let not_there = || {
         println!(
             "backstop is not {}'s hook in {}",
@@ -354,26 +423,27 @@ pub fn uninstall(agent: Agent, a: &InstallArgs) -> Result<ExitCode> {
     let Some(old) = read(&file)? else {
         return not_there();
     };
-    // A file install created holds nothing else: it goes, as it was not there before.
-    if old == fresh(&spec) || old.trim().is_empty() {
-        let keep = backstop_backup::atomic::backup_path(&file);
-        std::fs::copy(&file, &keep).with_context(|| {
-            format!(
-                "cannot keep a copy of {} as {}",
+    let new = match without_hook(agent, &command, &old, &file)? {
+        Uninstalled::NotThere => return not_there(),
+        Uninstalled::Write(new) => new,
+        Uninstalled::Remove => {
+            let keep = backstop_backup::atomic::backup_path(&file);
+            std::fs::copy(&file, &keep).with_context(|| {
+                format!(
+                    "cannot keep a copy of {} as {}",
+                    file.display(),
+                    keep.display()
+                )
+            })?;
+            std::fs::remove_file(&file)
+                .with_context(|| format!("cannot remove {}", file.display()))?;
+            println!(
+                "removed {} (backstop had created it; a copy is kept as {})",
                 file.display(),
                 keep.display()
-            )
-        })?;
-        std::fs::remove_file(&file).with_context(|| format!("cannot remove {}", file.display()))?;
-        println!(
-            "removed {} (backstop had created it; a copy is kept as {})",
-            file.display(),
-            keep.display()
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    let Some(new) = without_entry(agent, &spec, &old, &file)? else {
-        return not_there();
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
     };
     backstop_backup::atomic::write_atomic(&file, new.as_bytes())?;
     println!(
@@ -419,8 +489,14 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["hooks"]["PreToolUse"][0]["hooks"][0]["command"], CMD);
         assert_eq!(
-            without_entry(Agent::Claude, &s, &text, Path::new("f")).unwrap(),
-            Some("{}\n".into())
+            without_hook(Agent::Claude, CMD, &text, Path::new("f")).unwrap(),
+            Uninstalled::Remove
+        );
+        // Changed since: the entry goes, and the containers it leaves empty.
+        let changed = text.replace("\n}\n", "\n}\n\n");
+        assert_eq!(
+            without_hook(Agent::Claude, CMD, &changed, Path::new("f")).unwrap(),
+            Uninstalled::Write("{\n}\n\n".into())
         );
     }
 

@@ -194,27 +194,44 @@ fn block(shell: Shell, loader: &str, added_newline: bool) -> String {
     )
 }
 
-/// The profile's text without backstop's block, and whether there was one.
-fn without_block(text: &str) -> Result<(String, bool)> {
-    let Some(start) = text.find(BEGIN) else {
-        return Ok((text.to_string(), false));
-    };
-    let Some(end_rel) = text[start..].find(END) else {
-        bail!("the profile has a `{BEGIN}` line without its `{END}`; fix the block by hand, then run this again");
-    };
-    let mut end = start + end_rel + END.len();
-    if text[end..].starts_with('\n') {
-        end += 1;
+/// The profile's text with backstop's block (running `loader`) at its end, in place of
+/// any block already there: what `install` writes; and whether there was one.
+pub fn with_block(text: &str, shell: Shell, loader: &str) -> Result<(String, bool)> {
+    let (mut new, had) = without_block(text)?;
+    let needs_newline = !new.is_empty() && !new.ends_with('\n');
+    if needs_newline {
+        new.push('\n');
     }
-    let added_newline = text[start..]
-        .lines()
-        .next()
-        .is_some_and(|l| l.ends_with(ADDED_NEWLINE));
-    let mut before = text[..start].to_string();
-    if added_newline && before.ends_with('\n') {
-        before.pop();
+    new.push_str(&block(shell, loader, needs_newline));
+    Ok((new, had))
+}
+
+/// The profile's text without backstop's blocks (a copied profile may hold two), and
+/// whether there was one: what `uninstall` writes.
+pub fn without_block(text: &str) -> Result<(String, bool)> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(BEGIN) {
+        let Some(end_rel) = rest[start..].find(END) else {
+            bail!("the profile has a `{BEGIN}` line without its `{END}`; fix the block by hand, then run this again");
+        };
+        let mut end = start + end_rel + END.len();
+        if rest[end..].starts_with('\n') {
+            end += 1;
+        }
+        let added_newline = rest[start..]
+            .lines()
+            .next()
+            .is_some_and(|l| l.ends_with(ADDED_NEWLINE));
+        out.push_str(&rest[..start]);
+        if added_newline && out.ends_with('\n') {
+            out.pop();
+        }
+        rest = &rest[end..];
     }
-    Ok((before + &text[end..], true))
+    let had = rest.len() < text.len();
+    out.push_str(rest);
+    Ok((out, had))
 }
 
 /// The shell `install`/`uninstall` names when it is not an agent.
@@ -249,17 +266,7 @@ pub fn install(a: &InstallArgs) -> Result<ExitCode> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", profile.display())),
     };
-    let (base, had) = without_block(&old)?;
-    let needs_newline = !base.is_empty() && !base.ends_with('\n');
-    let mut new = base.clone();
-    if needs_newline {
-        new.push('\n');
-    }
-    new.push_str(&block(
-        shell,
-        &shell.loader(&bin, &nu_script),
-        needs_newline,
-    ));
+    let (new, had) = with_block(&old, shell, &shell.loader(&bin, &nu_script))?;
     if new == old {
         println!("backstop is already installed in {}", profile.display());
         return Ok(ExitCode::SUCCESS);
