@@ -170,8 +170,12 @@ pub fn read(dirs: &Dirs) -> Result<Vec<(String, Result<Record, String>)>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", log.display())),
     };
-    Ok(text
-        .lines()
+    Ok(parse(&text))
+}
+
+/// The records of a log's text, each with its line as written.
+pub fn parse(text: &str) -> Vec<(String, Result<Record, String>)> {
+    text.lines()
         .filter(|l| !l.is_empty())
         .map(|l| {
             (
@@ -179,15 +183,27 @@ pub fn read(dirs: &Dirs) -> Result<Vec<(String, Result<Record, String>)>> {
                 serde_json::from_str(l).map_err(|e| e.to_string()),
             )
         })
-        .collect())
+        .collect()
 }
 
 /// The problems in the chain, each naming the record (empty: the log is intact).
 pub fn verify(dirs: &Dirs) -> Result<Vec<String>> {
+    let lines = read(dirs)?;
+    let head = head_path(&log_path(dirs));
+    let head_text = std::fs::read_to_string(&head).ok();
+    Ok(chain_problems(&lines, head_text.as_deref(), &head))
+}
+
+/// The problems in the chain of `lines` (from [`parse`]) and its head file's text
+/// (`None`: missing); `head` only names that file.
+pub fn chain_problems(
+    lines: &[(String, Result<Record, String>)],
+    head_text: Option<&str>,
+    head: &Path,
+) -> Vec<String> {
     let mut problems = Vec::new();
     let mut prev = GENESIS.to_string();
     let mut expected_seq = 1;
-    let lines = read(dirs)?;
     for (i, (text, record)) in lines.iter().enumerate() {
         let n = i + 1;
         match record {
@@ -216,9 +232,8 @@ pub fn verify(dirs: &Dirs) -> Result<Vec<String>> {
         }
         prev = sha256_hex(text.as_bytes());
     }
-    let head = head_path(&log_path(dirs));
-    match std::fs::read_to_string(&head) {
-        Ok(t) => match serde_json::from_str::<Head>(&t) {
+    match head_text {
+        Some(t) => match serde_json::from_str::<Head>(t) {
             Ok(h) if h.count == lines.len() as u64 && (h.last == prev || lines.is_empty()) => {}
             Ok(h) => problems.push(format!(
                 "the log ends after {} records, but {} records were written: records at the end were removed or changed",
@@ -227,10 +242,10 @@ pub fn verify(dirs: &Dirs) -> Result<Vec<String>> {
             )),
             Err(_) => problems.push(format!("{} is not valid", head.display())),
         },
-        Err(_) if lines.is_empty() => {}
-        Err(_) => problems.push(format!("{} is missing", head.display())),
+        None if lines.is_empty() => {}
+        None => problems.push(format!("{} is missing", head.display())),
     }
-    Ok(problems)
+    problems
 }
 
 #[cfg(test)]
