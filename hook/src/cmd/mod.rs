@@ -6,7 +6,7 @@ mod backup;
 mod check;
 mod explain;
 mod hook;
-pub(crate) mod init;
+pub mod init;
 mod policy;
 mod scan;
 mod words;
