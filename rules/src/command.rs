@@ -59,6 +59,9 @@ pub enum Origin {
     EmbeddedIn(String),
     /// The line could not be fully parsed; these words were recovered from its text.
     TextFallback,
+    /// Wrapped more deeply than [`crate::unwrap::peel`] follows within its bound: the
+    /// engine examines it as it stands and from each program it names.
+    Unpeeled,
 }
 
 /// The directory a command runs in, as far as the line tells.

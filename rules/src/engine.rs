@@ -517,13 +517,13 @@ impl Engine {
         crate::command::track_cd(&mut raw, &WorkDir::Inherit, ctx.home);
         let mut work: Vec<(Command, usize)> = Vec::new();
         for c in raw {
-            for p in peel(c, ctx.dialect, 0) {
+            for p in self.peel(c, ctx.dialect) {
                 work.push((p, 0));
             }
         }
         if incomplete {
             for c in crate::text::fallback_commands(line) {
-                for p in peel(c, Dialect::Bash, 0) {
+                for p in self.peel(c, Dialect::Bash) {
                     work.push((p, 0));
                 }
             }
@@ -548,7 +548,7 @@ impl Engine {
             if depth < MAX_EMBED_DEPTH {
                 for embedded in embedded_shell_commands(&cmd, &info) {
                     incomplete |= embedded.1;
-                    for p in peel(embedded.0, Dialect::Bash, 0) {
+                    for p in self.peel(embedded.0, Dialect::Bash) {
                         work.push((p, depth + 1));
                     }
                 }
@@ -580,6 +580,7 @@ impl Engine {
         }
         commands.reverse();
         findings.reverse();
+        incomplete |= commands.iter().any(|c| c.origin == Origin::Unpeeled);
         let decision = findings
             .iter()
             .map(|f| f.decision)
@@ -591,6 +592,58 @@ impl Engine {
             commands,
             incomplete,
         })
+    }
+
+    /// [`peel`], and for what it gives back unpeeled (a chain of wrappers past its
+    /// bounds), the commands that may run in it: from each word naming a program some
+    /// rule is for, the words that follow.
+    fn peel(&self, cmd: Command, dialect: Dialect) -> Vec<Command> {
+        // The first and the last programs of a chain, with as many arguments as a
+        // command has room for: the one that runs is at one end or the other.
+        const ENDS: usize = 32;
+        const WORDS: usize = 4096;
+        let mut out = Vec::new();
+        for c in peel(cmd, dialect, 0) {
+            if c.origin == Origin::Unpeeled {
+                let mut starts = c
+                    .words
+                    .iter()
+                    .enumerate()
+                    .skip(1)
+                    .filter(|(_, w)| self.has_rules_for(&program_name(&w.text)))
+                    .map(|(i, _)| i)
+                    .collect::<Vec<_>>();
+                if starts.len() > 2 * ENDS {
+                    starts.drain(ENDS..starts.len() - ENDS);
+                }
+                for i in starts {
+                    out.push(Command {
+                        words: c.words[i..c.words.len().min(i + WORDS)].to_vec(),
+                        redirects: c.redirects.clone(),
+                        origin: Origin::Unpeeled,
+                        via: c.via.clone(),
+                        cwd: c.cwd.clone(),
+                        ..Command::default()
+                    });
+                }
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    /// Whether a rule of a pack in force, or of the layers above, names `program`.
+    fn has_rules_for(&self, program: &str) -> bool {
+        !program.is_empty()
+            && (!sections_for(program).is_empty()
+                || self.extra.iter().any(|p| {
+                    p.rules.iter().any(|r| {
+                        r.spec
+                            .programs
+                            .iter()
+                            .any(|n| n.eq_ignore_ascii_case(program))
+                    })
+                }))
     }
 
     fn match_rule(
@@ -876,6 +929,9 @@ impl Engine {
         };
         if cmd.origin == Origin::TextFallback {
             why.push("found in text the reader could not fully parse".into());
+        }
+        if cmd.origin == Origin::Unpeeled {
+            why.push("found in a chain of wrappers longer than backstop follows".into());
         }
         Some(Finding {
             id: rule.id().to_string(),

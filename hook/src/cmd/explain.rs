@@ -37,6 +37,8 @@ pub fn run(a: &LineArgs) -> Result<ExitCode> {
             Origin::RunBy(s) => notes.push(format!("run by {s}")),
             Origin::EmbeddedIn(s) => notes.push(format!("inside {s} code")),
             Origin::TextFallback => notes.push("recovered from unparsed text".into()),
+            Origin::Unpeeled => notes
+                .push("wrapped too deeply to follow; examined from each program it names".into()),
         }
         if let backstop_rules::Stdin::Text(t) = &c.stdin {
             let first = t.lines().next().unwrap_or_default();
