@@ -440,6 +440,9 @@ fn audit_logs(seeds: &mut Seeds) {
     let mut reordered = lines.clone();
     reordered.swap(0, 2);
     seeds.add("audit_log", format!("{head}\0{}\n", reordered.join("\n")));
+    // The numbers at their bounds: the last sequence number a log can hold.
+    let last = lines[0].replace("\"seq\":1,", &format!("\"seq\":{},", u64::MAX));
+    seeds.add("audit_log", format!("{head}\0{last}\n{}\n", lines[1]));
 }
 
 /// Profiles as people have them: LF and CRLF, with and without a final newline, empty,

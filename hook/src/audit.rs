@@ -130,7 +130,13 @@ pub fn append(dirs: &Dirs, e: Entry) -> Result<Record> {
                     log.display()
                 )
             })?;
-            (r.seq + 1, sha256_hex(l.as_bytes()))
+            let seq = r.seq.checked_add(1).with_context(|| {
+                format!(
+                    "the last record of {} has the last number a record can have; move the log aside to start a new one",
+                    log.display()
+                )
+            })?;
+            (seq, sha256_hex(l.as_bytes()))
         }
         None => (1, GENESIS.to_string()),
     };
@@ -203,7 +209,8 @@ pub fn chain_problems(
 ) -> Vec<String> {
     let mut problems = Vec::new();
     let mut prev = GENESIS.to_string();
-    let mut expected_seq = 1;
+    // Wider than a record's number: the one after the last a record can have.
+    let mut expected_seq: u128 = 1;
     for (i, (text, record)) in lines.iter().enumerate() {
         let n = i + 1;
         match record {
@@ -215,7 +222,7 @@ pub fn chain_problems(
                         r.seq
                     ));
                 }
-                if r.seq != expected_seq {
+                if u128::from(r.seq) != expected_seq {
                     problems.push(format!(
                         "line {n} holds record {} where record {expected_seq} belongs",
                         r.seq
@@ -227,7 +234,7 @@ pub fn chain_problems(
                         r.seq
                     ));
                 }
-                expected_seq = r.seq + 1;
+                expected_seq = u128::from(r.seq) + 1;
             }
         }
         prev = sha256_hex(text.as_bytes());

@@ -91,3 +91,40 @@ fn uninstall_removes_every_backstop_block_of_a_profile() {
         format!("{mine}\n")
     );
 }
+
+/// fuzz target audit_log (from a seed at the bounds): a record numbered 2^64 - 1 made
+/// `audit verify` and the next append overflow (a panic in a debug build; in a
+/// release build the next record was numbered 0).
+#[test]
+fn an_audit_record_with_the_last_number_neither_panics_nor_wraps() {
+    let last = format!(
+        "{{\"seq\":{},\"time\":1,\"event\":\"deny\",\"source\":\"bash\",\"line\":\"x\",\"line_sha256\":\"2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881\",\"prev\":\"{}\"}}\n",
+        u64::MAX,
+        "0".repeat(64)
+    );
+    let verify = Test::new()
+        .file("data/audit.jsonl", &last)
+        .args(["audit", "verify"])
+        .run();
+    assert_eq!(verify.code, 1, "{verify:?}");
+    assert!(
+        verify
+            .stdout
+            .contains("holds record 18446744073709551615 where record 1 belongs"),
+        "{verify:?}"
+    );
+    let r = Test::new()
+        .file("data/audit.jsonl", &last)
+        .args([
+            "hook",
+            "--shell",
+            "bash",
+            "--",
+            "rm",
+            "-rf",
+            "/home/tester/data",
+        ])
+        .run();
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("last number a record can have"), "{r:?}");
+}
