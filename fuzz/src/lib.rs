@@ -321,7 +321,6 @@ pub fn shell_profile(data: &[u8]) {
             );
             continue;
         };
-        assert_eq!(had, text.contains(BLOCK_BEGIN));
         let (twice, had_twice) =
             with_block(&installed, shell, &loader).expect("installed text installs");
         assert!(had_twice);

@@ -128,3 +128,48 @@ fn an_audit_record_with_the_last_number_neither_panics_nor_wraps() {
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("last number a record can have"), "{r:?}");
 }
+
+/// fuzz target shell_profile: taking out a block that sat inside a line joined the
+/// text around it into a new `# >>> backstop >>>` line, so a second install moved
+/// it; and the newline install added before its block was taken out even when lines
+/// had been written after the block since, joining two lines of the profile.
+#[test]
+fn only_whole_marker_lines_make_a_block_and_lines_after_it_stay_apart() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("profile");
+    let odd = "# <<< backstop-<<<\n# >>> backstop >># >>> backstop >>>\nebackstop # <<< backstop <<<\n>\n#sal \"$(b >>> backstot >>>\nebacbackstop *<<\n";
+    std::fs::write(&file, odd).expect("write");
+    run("install", "bash", &file);
+    let once = std::fs::read_to_string(&file).expect("read");
+    run("install", "bash", &file);
+    assert_eq!(std::fs::read_to_string(&file).expect("read"), once);
+    run("uninstall", "bash", &file);
+    assert_eq!(std::fs::read_to_string(&file).expect("read"), odd);
+
+    std::fs::write(&file, "alias ll='ls -l'").expect("write");
+    run("install", "bash", &file);
+    let mut text = std::fs::read_to_string(&file).expect("read");
+    text.push_str("export AFTER=1\n");
+    std::fs::write(&file, text).expect("write");
+    run("uninstall", "bash", &file);
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("read"),
+        "alias ll='ls -l'\nexport AFTER=1\n"
+    );
+}
+
+/// fuzz target agent_settings: with a trailing comma after backstop's entry, the only
+/// one in its array, uninstall left `[,]` and then refused the file it had made.
+#[test]
+fn uninstall_takes_a_trailing_comma_with_the_only_entry() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("hooks.json");
+    let text = "{\n  \"version\": 1,\n  \"hooks\": {\n    \"beforeShellExecution\": [\n      {\"command\": \"'/old/backstop' agent-hook cursor\", \"timeout\": 60}\n ,    ],\n    \"afterFileEdit\": [{\"command\": \"fmt\"}]\n  }\n}\n";
+    std::fs::write(&file, text).expect("write");
+    run("uninstall", "cursor", &file);
+    let left = std::fs::read_to_string(&file).expect("read");
+    assert_eq!(
+        left,
+        "{\n  \"version\": 1,\n  \"hooks\": {\n    \"afterFileEdit\": [{\"command\": \"fmt\"}]\n  }\n}\n"
+    );
+}

@@ -302,9 +302,34 @@ pub fn remove(text: &str, node: &Node, index: usize) -> String {
     } else if let Some(&(next, _)) = spans.get(1) {
         (spans[0].0, next)
     } else {
+        // The only item: a trailing comma after it (`[x,]`) goes too, or `[,]` is left.
+        let after = end + blank_len(&text[end..]);
+        if text[after..].starts_with(',') {
+            return format!(
+                "{}{}{}",
+                &text[..node.start + 1],
+                &text[end..after],
+                &text[after + 1..]
+            );
+        }
         (node.start + 1, end)
     };
     format!("{}{}", &text[..from], &text[to..])
+}
+
+/// How many bytes of whitespace and comments `text` starts with.
+fn blank_len(text: &str) -> usize {
+    let mut rest = text;
+    loop {
+        let trimmed = rest.trim_start();
+        rest = if let Some(c) = trimmed.strip_prefix("//") {
+            c.find('\n').map_or("", |i| &c[i..])
+        } else if let Some(c) = trimmed.strip_prefix("/*") {
+            c.find("*/").map_or("", |i| &c[i + 2..])
+        } else {
+            return text.len() - trimmed.len();
+        };
+    }
 }
 
 /// Text with the value `node` replaced.
