@@ -59,7 +59,7 @@ max_len() {
 }
 
 failed=()
-summary=$(printf '%-20s %12s %7s %7s %7s %7s  %s' target executions cov ft corpus crashes slowest)
+summary=$(printf '%-20s %12s %7s %7s %7s %7s %8s  %s' target executions cov ft corpus crashes "peak MB" slowest)
 for t in "${targets[@]}"; do
   mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t" "fuzz/seeds/$t"
   log="fuzz/artifacts/$t/last-run.log"
@@ -88,9 +88,10 @@ for t in "${targets[@]}"; do
     echo "fuzz.sh: $t FAILED (exit $status); see $log" >&2
     grep -m1 -A8 -E 'panicked|ERROR: libFuzzer' "$log" >&2 || tail -20 "$log" >&2
   fi
-  summary+=$'\n'$(printf '%-20s %12s %7s %7s %7s %7s  %s' "$t" "${runs:-?}" \
+  rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1)
+  summary+=$'\n'$(printf '%-20s %12s %7s %7s %7s %7s %8s  %s' "$t" "${runs:-?}" \
     "$(echo "$cov" | awk '{print $2}')" "$(echo "$cov" | awk '{print $4}')" \
-    "$(find "fuzz/corpus/$t" -type f | wc -l)" "$crashes" "$slowest")
+    "$(find "fuzz/corpus/$t" -type f | wc -l)" "$crashes" "${rss:-?}" "$slowest")
 done
 echo "$summary"
 {
