@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use backstop::agent::{jsonc, Agent};
 use backstop::cmd::init::Shell;
 use backstop_backup::archive::{EntryKind, IndexEntry};
-use backstop_backup::manifest::{Copy, Manifest, Target};
+use backstop_backup::manifest::{Copy, CopyKind, Manifest, Target};
 use backstop_rules::Engine;
 use sha2::{Digest as _, Sha256};
 
@@ -321,12 +321,22 @@ fn agent_samples(seeds: &mut Seeds, root: &Path) {
 
 /// Manifests as `backstop backup` writes them: a path with its index, a recipe's.
 fn manifests(seeds: &mut Seeds) {
-    let copy = |path: &str, device| Copy {
-        path: path.into(),
-        device,
-        size: 10_240,
-        sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+    let copy = |path: &str, device| {
+        Copy::local(
+            path.into(),
+            device,
+            10_240,
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+        )
     };
+    // A copy in a restic repository, as a remote destination records it.
+    let mut remote = copy("restic:/srv/repo snapshot 1a2b3c4d", 0);
+    remote.kind = CopyKind::Restic;
+    remote.location = Some("restic:/srv/repo".into());
+    remote.object = Some("/20260101T000000Z-app-9f9f.sql".into());
+    remote.snapshot = Some("1a2b3c4d5e6f".into());
+    remote.proven = Some(1_767_225_650);
+    remote.domain = vec!["remote:restic:/srv/repo".into()];
     let path = Manifest {
         id: "20260101T000000Z-data-1a2b".into(),
         target: Target {
@@ -381,6 +391,7 @@ fn manifests(seeds: &mut Seeds) {
             value: "app".into(),
         },
         recipe: "postgres".into(),
+        copies: vec![copy("/mnt/a/20260101T000000Z-app-9f9f.sql", 2049), remote],
         recorded: Some("users 10\norders 2\n".into()),
         restore_test: "not-run".into(),
         restore_tested: None,
@@ -424,6 +435,7 @@ fn audit_logs(seeds: &mut Seeds) {
                 value: "/home/u/data".into(),
                 backup: "missing".into(),
                 manifest: None,
+                git: None,
             }],
             detail: String::new(),
             prev: prev.clone(),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test backstop has, on a fresh machine too: it first installs what the
 # tests drive for real (zsh and fish for the shell-agreement tests, sqlite3, a
-# PostgreSQL and a MariaDB server for the backup recipes), then checks formatting and lints,
+# PostgreSQL and a MariaDB server for the backup recipes, restic and rclone for remote
+# copies, fdisk and e2fsprogs for a two-partition loop disk), then checks formatting and lints,
 # cross-builds the binary for Windows, then runs the whole workspace's tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,9 +17,19 @@ checks=(
   "command -v iconv" libc-bin
   "command -v mariadbd || command -v mysqld || ls /usr/sbin/mariadbd" mariadb-server
   "command -v mysql && command -v mysqldump && command -v mariadb" mariadb-client
+  "command -v redis-server" redis-server
+  "command -v redis-cli" redis-tools
+  "command -v python3" python3
   "command -v shellcheck" shellcheck
+  "command -v git" git
   "command -v npm" npm
   "command -v x86_64-w64-mingw32-gcc" gcc-mingw-w64-x86-64
+  "command -v restic" restic
+  "command -v rclone" rclone
+  "command -v sfdisk" fdisk
+  "command -v mkfs.ext4" e2fsprogs
+  "command -v losetup" mount
+  "command -v partx" util-linux
 )
 missing=()
 for ((i = 0; i < ${#checks[@]}; i += 2)); do

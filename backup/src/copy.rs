@@ -1,4 +1,5 @@
-//! One read of the source, one SHA-256, two copies; then both copies re-read.
+//! One read of the source, one SHA-256, every copy written at once (files, and the
+//! input of programs that keep remote copies); then the files re-read.
 //!
 //! A large backup keeps both cores busy: the caller fills buffers, and each buffer
 //! then goes, in order, through one thread per copy written and one per hash kept
@@ -151,7 +152,7 @@ impl StreamHasher {
             match stage {
                 Stage::Whole { sha256, size } => (h.whole, h.size) = (sha256, size),
                 Stage::Blocks(blocks) => h.blocks = blocks,
-                Stage::Write(_) => {}
+                Stage::Write(_) | Stage::Stream(_) => {}
             }
         }
         h
@@ -248,11 +249,26 @@ impl Drop for CopyWriter {
 }
 
 /// One step every buffer of a stream goes through, on a thread of its own.
-#[derive(Debug)]
 enum Stage {
     Write(CopyWriter),
-    Whole { sha256: Sha256, size: u64 },
+    /// Into another program's input.
+    Stream(Box<dyn Write + Send>),
+    Whole {
+        sha256: Sha256,
+        size: u64,
+    },
     Blocks(BlockHasher),
+}
+
+impl std::fmt::Debug for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stage::Write(_) => "Stage::Write",
+            Stage::Stream(_) => "Stage::Stream",
+            Stage::Whole { .. } => "Stage::Whole",
+            Stage::Blocks(_) => "Stage::Blocks",
+        })
+    }
 }
 
 impl Stage {
@@ -266,6 +282,7 @@ impl Stage {
     fn feed(&mut self, buf: &[u8]) -> io::Result<()> {
         match self {
             Stage::Write(copy) => copy.write(buf)?,
+            Stage::Stream(to) => to.write_all(buf)?,
             Stage::Whole { sha256, size } => {
                 sha256.update(buf);
                 *size += buf.len() as u64;
@@ -278,6 +295,7 @@ impl Stage {
     fn close(&mut self) -> io::Result<()> {
         match self {
             Stage::Write(copy) => copy.close(),
+            Stage::Stream(to) => to.flush(),
             Stage::Whole { .. } | Stage::Blocks(_) => Ok(()),
         }
     }
@@ -557,92 +575,205 @@ fn temp_beside(dest: &Path) -> Result<NamedTempFile> {
         .map_err(io("create a file in", dir))
 }
 
-/// A writer that hashes what it is given and writes it to two new files at once:
-/// the one pass that makes a backup and its second copy. [`TwoCopies::finish`] moves
-/// both into place and proves them by re-reading; dropping it unfinished (an error
-/// anywhere) leaves neither file behind.
-#[derive(Debug)]
-pub struct TwoCopies {
-    // First, so its threads have stopped writing before the files are removed.
-    pipeline: Pipeline,
-    dests: [PathBuf; 2],
-    files: [NamedTempFile; 2],
+/// Where one copy of a backup goes.
+pub enum Sink {
+    /// A new file: written beside its name, flushed, moved into place and re-read.
+    File(PathBuf),
+    /// Another program's input (restic, rclone): it keeps the copy, and whoever
+    /// started it proves that copy once the stream is closed.
+    Stream {
+        /// How the copy is named in messages (`restic:/srv/repo`).
+        label: String,
+        to: Box<dyn Write + Send>,
+    },
 }
 
-impl TwoCopies {
-    pub fn create(dest_a: &Path, dest_b: &Path) -> Result<TwoCopies> {
-        for d in [dest_a, dest_b] {
-            if d.exists() {
-                return Err(Error::Exists {
-                    path: d.to_path_buf(),
-                });
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Sink::File(p) => write!(f, "Sink::File({})", p.display()),
+            Sink::Stream { label, .. } => write!(f, "Sink::Stream({label})"),
+        }
+    }
+}
+
+/// A copy being written to a file not yet in place.
+#[derive(Debug)]
+struct Pending {
+    dest: PathBuf,
+    file: NamedTempFile,
+}
+
+/// A writer that hashes what it is given and writes it to every sink at once: the
+/// one pass that makes a backup and all its copies. [`Copies::finish`] closes the
+/// streams, moves the files into place and proves them by re-reading; dropping it
+/// unfinished (an error anywhere) leaves no file behind and closes every stream
+/// early, so the programs reading them fail instead of keeping a partial copy.
+#[derive(Debug)]
+pub struct Copies {
+    // First, so its threads have stopped writing before the files are removed.
+    pipeline: Pipeline,
+    /// Each sink's name for messages, in the order given (and of the stages).
+    labels: Vec<String>,
+    files: Vec<Pending>,
+}
+
+/// What [`Copies::finish`] proved: the digest of the stream, and the files it placed
+/// (each re-read and matching), which the caller removes if a later step fails.
+#[derive(Debug)]
+pub struct Finished {
+    pub digest: Digest,
+    pub placed: Vec<PathBuf>,
+}
+
+impl Copies {
+    pub fn create(sinks: Vec<Sink>) -> Result<Copies> {
+        let mut labels = Vec::with_capacity(sinks.len());
+        let mut files = Vec::new();
+        let mut stages = Vec::with_capacity(sinks.len() + 2);
+        for sink in sinks {
+            match sink {
+                Sink::File(dest) => {
+                    if dest.exists() {
+                        return Err(Error::Exists { path: dest });
+                    }
+                    let file = temp_beside(&dest)?;
+                    stages.push(Stage::Write(
+                        CopyWriter::new(file.as_file()).map_err(io("start writing", &dest))?,
+                    ));
+                    labels.push(dest.display().to_string());
+                    files.push(Pending { dest, file });
+                }
+                Sink::Stream { label, to } => {
+                    stages.push(Stage::Stream(to));
+                    labels.push(label);
+                }
             }
         }
-        let files = [temp_beside(dest_a)?, temp_beside(dest_b)?];
-        let dests = [dest_a.to_path_buf(), dest_b.to_path_buf()];
-        let mut writers = Vec::with_capacity(2);
-        for (f, d) in files.iter().zip(&dests) {
-            writers.push(Stage::Write(
-                CopyWriter::new(f.as_file()).map_err(io("start writing", d))?,
-            ));
-        }
-        // Stages 0 and 1 write the copies, in the order of `dests`.
-        let stages = writers
-            .into_iter()
-            .chain([Stage::whole(), Stage::Blocks(BlockHasher::default())])
-            .collect();
-        Ok(TwoCopies {
-            pipeline: Pipeline::start(stages).map_err(io("start writing", dest_a))?,
-            dests,
+        let first = labels.first().cloned().unwrap_or_default();
+        // The sinks are stages 0..n, in the order given; the hashes come after.
+        stages.extend([Stage::whole(), Stage::Blocks(BlockHasher::default())]);
+        Ok(Copies {
+            pipeline: Pipeline::start(stages).map_err(io("start writing", Path::new(&first)))?,
+            labels,
             files,
         })
     }
 
     /// The copy a stage failing at `stage` was writing (the first for a hash stage).
-    fn dest_of(&self, stage: usize) -> &Path {
-        self.dests.get(stage).unwrap_or(&self.dests[0])
+    fn label_of(&self, stage: usize) -> &str {
+        self.labels
+            .get(stage)
+            .or(self.labels.first())
+            .map_or("the backup", String::as_str)
     }
 
-    /// Flush both copies to disk, move them into place (never over an existing file),
-    /// re-read both and check size and SHA-256 against what was written.
-    pub fn finish(self) -> Result<Digest> {
-        let TwoCopies {
+    fn stopped(&self, (stage, source): Stopped) -> Error {
+        Error::Io {
+            op: "write",
+            path: PathBuf::from(self.label_of(stage)),
+            source,
+        }
+    }
+
+    /// Read `src` to its end into every copy.
+    pub fn fill_from(&mut self, src: &mut impl Read) -> Result<()> {
+        loop {
+            let read = self.pipeline.read_from(src).map_err(|s| self.stopped(s))?;
+            match read {
+                Ok(0) => return Ok(()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(source) => {
+                    return Err(Error::Io {
+                        op: "read the source for",
+                        path: PathBuf::from(self.label_of(0)),
+                        source,
+                    })
+                }
+            }
+        }
+    }
+
+    /// Close every stream, flush the files to disk, move them into place (never over
+    /// an existing file), re-read them and check size and SHA-256 against what was
+    /// written. On failure no file is left in place.
+    pub fn finish(self) -> Result<Finished> {
+        self.close()?.settle()
+    }
+
+    /// Wait for every stage to take the whole stream: the digest is known, the
+    /// streams have had all their bytes (their pipes are handed back, see
+    /// [`Sink::Stream`]), and the files wait to be settled.
+    pub fn close(self) -> Result<Closed> {
+        let Copies {
             pipeline,
-            dests,
+            labels,
             files,
         } = self;
+        let first = || PathBuf::from(labels.first().cloned().unwrap_or_default());
         let stages = pipeline.finish().map_err(|(stage, source)| Error::Io {
             op: "write",
-            path: dests.get(stage).unwrap_or(&dests[0]).clone(),
+            path: labels.get(stage).map_or_else(first, PathBuf::from),
             source,
         })?;
         let written = StreamHasher::from_stages(stages).finish();
         if written.size == 0 {
-            return Err(Error::Empty {
-                path: dests[0].clone(),
-            });
+            return Err(Error::Empty { path: first() });
         }
-        // Each copy on its own thread, so the disk's fsync overlaps the other re-read.
-        let [fa, fb] = files;
-        let settled = thread::scope(|s| {
-            let b = s.spawn(|| settle(fb, &dests[1]));
-            let a = settle(fa, &dests[0]);
-            let b = b.join().unwrap_or_else(|_| Settled {
-                placed: false,
-                read_back: Err(Error::Io {
-                    op: "re-read",
-                    path: dests[1].clone(),
-                    source: io::Error::other("the checking thread panicked"),
-                }),
-            });
-            [a, b]
+        Ok(Closed {
+            digest: written,
+            files,
+        })
+    }
+}
+
+/// A backup whose every byte is written: what remains is to settle its files.
+/// Dropped unsettled, it leaves no file behind.
+#[derive(Debug)]
+pub struct Closed {
+    digest: Digest,
+    files: Vec<Pending>,
+}
+
+impl Closed {
+    pub fn digest(&self) -> &Digest {
+        &self.digest
+    }
+
+    /// Flush the files, move them into place and re-read them (see [`Copies::finish`]).
+    pub fn settle(self) -> Result<Finished> {
+        let Closed {
+            digest: written,
+            files,
+        } = self;
+        // Each copy on its own thread, so one disk's fsync overlaps another's re-read.
+        let settled: Vec<(PathBuf, Settled)> = thread::scope(|s| {
+            let running: Vec<_> = files
+                .into_iter()
+                .map(|p| {
+                    let dest = p.dest.clone();
+                    (dest, s.spawn(move || settle(p.file, &p.dest)))
+                })
+                .collect();
+            running
+                .into_iter()
+                .map(|(dest, t)| {
+                    let settled = t.join().unwrap_or_else(|_| Settled {
+                        placed: false,
+                        read_back: Err(Error::Io {
+                            op: "re-read",
+                            path: dest.clone(),
+                            source: io::Error::other("the checking thread panicked"),
+                        }),
+                    });
+                    (dest, settled)
+                })
+                .collect()
         });
         let mut failure = None;
         let mut placed = Vec::new();
-        for (s, d) in settled.into_iter().zip(&dests) {
-            if s.placed {
-                placed.push(d);
-            }
+        for (d, s) in settled {
             let problem = match s.read_back {
                 Err(e) => Some(e),
                 Ok((size, sha256)) if size != written.size || sha256 != written.sha256 => {
@@ -656,6 +787,9 @@ impl TwoCopies {
                 }
                 Ok(_) => None,
             };
+            if s.placed {
+                placed.push(d);
+            }
             failure = failure.or(problem);
         }
         if let Some(e) = failure {
@@ -664,7 +798,10 @@ impl TwoCopies {
             }
             return Err(e);
         }
-        Ok(written)
+        Ok(Finished {
+            digest: written,
+            placed,
+        })
     }
 }
 
@@ -699,51 +836,35 @@ fn settle(file: NamedTempFile, dest: &Path) -> Settled {
     }
 }
 
-impl Write for TwoCopies {
+impl Write for Copies {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self.pipeline.write(buf) {
             Ok(()) => Ok(buf.len()),
-            Err((stage, e)) if stage < 2 => Err(io::Error::new(
+            Err((stage, e)) if stage < self.labels.len() => Err(io::Error::new(
                 e.kind(),
-                format!("cannot write {}: {e}", self.dest_of(stage).display()),
+                format!("cannot write {}: {e}", self.label_of(stage)),
             )),
             Err((_, e)) => Err(e),
         }
     }
 
-    // What is written reaches the files through the pipeline; `finish` waits for it.
+    // What is written reaches the sinks through the pipeline; `finish` waits for it.
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
 }
 
-/// Read `src` once, hashing it while writing it to `dest_a` and `dest_b`, then prove
-/// both copies (see [`TwoCopies`]). On any failure neither copy is left behind.
+/// Read `src` once, hashing it while writing it to the files `dests`, then prove
+/// every copy (see [`Copies`]). On any failure no copy is left behind.
+pub fn copy_to_files(src: &mut impl Read, dests: &[&Path]) -> Result<Digest> {
+    let mut out = Copies::create(dests.iter().map(|d| Sink::File(d.to_path_buf())).collect())?;
+    out.fill_from(src)?;
+    Ok(out.finish()?.digest)
+}
+
+/// [`copy_to_files`] with two files: a backup and its second copy.
 pub fn copy_to_two(src: &mut impl Read, dest_a: &Path, dest_b: &Path) -> Result<Digest> {
-    let mut out = TwoCopies::create(dest_a, dest_b)?;
-    loop {
-        let read = out
-            .pipeline
-            .read_from(src)
-            .map_err(|(stage, source)| Error::Io {
-                op: "write",
-                path: out.dest_of(stage).to_path_buf(),
-                source,
-            })?;
-        match read {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(source) => {
-                return Err(Error::Io {
-                    op: "read the source for",
-                    path: dest_a.to_path_buf(),
-                    source,
-                })
-            }
-        }
-    }
-    out.finish()
+    copy_to_files(src, &[dest_a, dest_b])
 }
 
 #[cfg(test)]
@@ -898,7 +1019,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (dir.path().join("a"), dir.path().join("b"));
         let data = pattern(2 * BLOCK as usize + 777);
-        let mut out = TwoCopies::create(&a, &b).unwrap();
+        let mut out = Copies::create(vec![Sink::File(a.clone()), Sink::File(b.clone())]).unwrap();
         // Like tar: a few bytes at a time as well as large pieces.
         let mut rest = &data[..];
         for size in [512, 1, 3 * CHUNK + 5, 100].iter().cycle() {
@@ -909,7 +1030,7 @@ mod tests {
                 break;
             }
         }
-        let d = out.finish().unwrap();
+        let d = out.finish().unwrap().digest;
         assert_eq!(d, digest_reader(&mut &data[..]).unwrap());
         assert_eq!(std::fs::read(&a).unwrap(), data);
         assert_eq!(std::fs::read(&b).unwrap(), data);
@@ -946,7 +1067,7 @@ mod tests {
     fn a_copy_that_cannot_be_placed_removes_the_other() {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-        let mut out = TwoCopies::create(&a, &b).unwrap();
+        let mut out = Copies::create(vec![Sink::File(a.clone()), Sink::File(b.clone())]).unwrap();
         out.write_all(b"new backup").unwrap();
         // Someone else's file appears at the second name meanwhile.
         std::fs::write(&b, b"not ours").unwrap();
@@ -955,6 +1076,70 @@ mod tests {
         assert!(!a.exists(), "the first copy must not be kept alone");
         assert_eq!(std::fs::read(&b).unwrap(), b"not ours");
         assert_eq!(leftovers(dir.path()), vec!["b".to_string()]);
+    }
+
+    /// A stream sink that keeps what it is given, or fails after `fail_after` bytes.
+    struct Kept {
+        got: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+        fail_after: usize,
+    }
+
+    impl Write for Kept {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let mut got = self.got.lock().unwrap();
+            if got.len() + buf.len() > self.fail_after {
+                return Err(io::Error::new(io::ErrorKind::BrokenPipe, "restic stopped"));
+            }
+            got.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn stream(fail_after: usize) -> (Sink, std::sync::Arc<std::sync::Mutex<Vec<u8>>>) {
+        let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = Sink::Stream {
+            label: "restic:/srv/repo".into(),
+            to: Box::new(Kept {
+                got: std::sync::Arc::clone(&got),
+                fail_after,
+            }),
+        };
+        (sink, got)
+    }
+
+    #[test]
+    fn a_stream_gets_every_byte_beside_the_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = pattern(3 * PIECE + 11);
+        let (sink, got) = stream(usize::MAX);
+        let mut out = Copies::create(vec![Sink::File(dir.path().join("a")), sink]).unwrap();
+        out.fill_from(&mut &data[..]).unwrap();
+        let f = out.finish().unwrap();
+        assert_eq!(f.placed, vec![dir.path().join("a")]);
+        assert_eq!(*got.lock().unwrap(), data);
+        assert_eq!(f.digest, digest_reader(&mut &data[..]).unwrap());
+    }
+
+    #[test]
+    fn a_failing_stream_keeps_no_file_and_names_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = pattern(2 * PIECE * IN_FLIGHT);
+        let (sink, _) = stream(PIECE);
+        let mut out = Copies::create(vec![Sink::File(dir.path().join("a")), sink]).unwrap();
+        let e = out
+            .fill_from(&mut &data[..])
+            .and_then(|()| out.finish().map(drop))
+            .unwrap_err();
+        assert!(e.to_string().contains("restic:/srv/repo"), "{e}");
+        assert!(e.to_string().contains("restic stopped"), "{e}");
+        assert!(
+            leftovers(dir.path()).is_empty(),
+            "{:?}",
+            leftovers(dir.path())
+        );
     }
 
     #[test]

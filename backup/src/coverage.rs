@@ -16,7 +16,8 @@ use std::path::Path;
 use crate::archive::EntryKind;
 use crate::copy::{hex, HashingReader};
 use crate::device::{device_of, same_file};
-use crate::manifest::Manifest;
+use crate::domain::Domain;
+use crate::manifest::{Copy, Manifest};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
@@ -24,7 +25,27 @@ pub enum Status {
     Missing,
     Stale(String),
     Corrupt(String),
-    NotRedundant,
+    /// Which rule of redundancy the copies break ("both on /dev/nvme0n1").
+    NotRedundant(String),
+}
+
+/// What the person's settings let a backup count on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trust {
+    /// A copy on a tmpfs or ramfs counts as one of the two (`[backup] volatile_counts`).
+    pub volatile_counts: bool,
+    /// How long a remote copy's last proof is trusted without the network, in seconds
+    /// (`[backup] proof_window`).
+    pub proof_window: u64,
+}
+
+impl Default for Trust {
+    fn default() -> Trust {
+        Trust {
+            volatile_counts: false,
+            proof_window: 24 * 3600,
+        }
+    }
 }
 
 impl std::fmt::Display for Status {
@@ -34,7 +55,7 @@ impl std::fmt::Display for Status {
             Status::Missing => f.write_str("missing: no backup of it"),
             Status::Stale(why) => write!(f, "stale: {why}"),
             Status::Corrupt(why) => write!(f, "corrupt: {why}"),
-            Status::NotRedundant => f.write_str("not redundant: both copies are on one filesystem"),
+            Status::NotRedundant(why) => write!(f, "not redundant: {why}"),
         }
     }
 }
@@ -78,6 +99,7 @@ pub fn path_status<'m>(
     target: &Path,
     max_age_secs: u64,
     now: u64,
+    trust: Trust,
 ) -> (Status, Option<&'m Manifest>) {
     let value = target.to_string_lossy();
     let wanted = Wanted {
@@ -86,7 +108,7 @@ pub fn path_status<'m>(
         ignore_case: false,
         content: Vec::new(),
     };
-    status(manifests, &wanted, max_age_secs, now)
+    status(manifests, &wanted, max_age_secs, now, trust)
 }
 
 /// The best manifest for `wanted` among `manifests`, newest first: the first that is
@@ -96,13 +118,14 @@ pub fn status<'m>(
     wanted: &Wanted,
     max_age_secs: u64,
     now: u64,
+    trust: Trust,
 ) -> (Status, Option<&'m Manifest>) {
     let mut candidates: Vec<&Manifest> =
         manifests.iter().filter(|m| wanted.covered_by(m)).collect();
     candidates.sort_by_key(|m| std::cmp::Reverse(m.created));
     let mut first: Option<(Status, &Manifest)> = None;
     for m in candidates {
-        let s = check(m, &wanted.content, max_age_secs, now);
+        let s = check(m, &wanted.content, max_age_secs, now, trust);
         if s == Status::Covered {
             return (s, Some(m));
         }
@@ -114,7 +137,7 @@ pub fn status<'m>(
     }
 }
 
-fn check(m: &Manifest, content: &[String], max_age_secs: u64, now: u64) -> Status {
+fn check(m: &Manifest, content: &[String], max_age_secs: u64, now: u64, trust: Trust) -> Status {
     let age = now.saturating_sub(m.created);
     if age > max_age_secs {
         return Status::Stale(format!(
@@ -125,7 +148,7 @@ fn check(m: &Manifest, content: &[String], max_age_secs: u64, now: u64) -> Statu
         return Status::Missing;
     }
     // The cheap checks of the copies first, then the tree, then the re-hash.
-    if let Err(s) = copies_present(m) {
+    if let Err(s) = copies_present(m, trust, Some(now)) {
         return s;
     }
     if m.target.kind == "path" {
@@ -133,29 +156,122 @@ fn check(m: &Manifest, content: &[String], max_age_secs: u64, now: u64) -> Statu
             return Status::Stale(reason);
         }
     }
-    match copies_content(m, content, false) {
+    match copies_content(m, content, false, None) {
         Ok(()) => Status::Covered,
         Err(s) => s,
     }
 }
 
-/// The copies themselves, without the live target or the age: both exist with their
-/// recorded size as two files on two filesystems, re-hash to their SHA-256 (sampled
-/// above [`SAMPLE_OVER`] unless `full`), and hold what the manifest says they hold.
-/// `backstop verify` runs this.
-pub fn copies_hold(m: &Manifest, content: &[String], full: bool) -> Result<(), Status> {
-    copies_present(m)?;
-    copies_content(m, content, full)
+/// The copies themselves, without the live target or the age: every copy is where
+/// the manifest says with its recorded size, two of them in different failure
+/// domains, each re-hashed to its SHA-256 (local copies sampled above
+/// [`SAMPLE_OVER`] unless `full`; remote copies read back over the network) and
+/// holding what the manifest says. `backstop restore-test` runs this.
+pub fn copies_hold(
+    m: &Manifest,
+    content: &[String],
+    full: bool,
+    trust: Trust,
+) -> Result<(), Status> {
+    copies_present(m, trust, None)?;
+    copies_content(m, content, full, Some(&mut Vec::new()))
 }
 
-fn copies_present(m: &Manifest) -> Result<(), Status> {
-    if m.copies.len() != 2 {
+/// [`copies_hold`], recording each remote copy's proof in the manifest: when it was
+/// proven now, or why it failed (after which `check` trusts it no more).
+/// `backstop verify` runs this and writes the manifest back.
+pub fn verify_copies(
+    m: &mut Manifest,
+    content: &[String],
+    full: bool,
+    trust: Trust,
+    now: u64,
+) -> Result<(), Status> {
+    copies_present(m, trust, None)?;
+    let mut proofs = Vec::new();
+    let result = copies_content(m, content, full, Some(&mut proofs));
+    for (i, proof) in proofs {
+        if let Some(c) = m.copies.get_mut(i) {
+            match proof {
+                Ok(()) => {
+                    c.proven = Some(now);
+                    c.proof_failed = None;
+                }
+                Err(why) => c.proof_failed = Some(why),
+            }
+        }
+    }
+    result
+}
+
+/// A copy as a person counts it, for messages: `copy 2 (rclone:nas:backstop/x.tar)`.
+fn nth(i: usize, c: &Copy) -> String {
+    format!("copy {} ({})", i + 1, c.shown())
+}
+
+/// The failure domain of a copy now: a local copy's disks as the system reports
+/// them (Linux), or as recorded when it was made if it is still on that volume; a
+/// remote copy's remote.
+fn domain_now(c: &Copy) -> crate::Result<Domain> {
+    if c.is_remote() {
+        let mut keys = c.domain.clone();
+        if keys.is_empty() {
+            keys.push(format!("remote:{}", c.location.as_deref().unwrap_or("?")));
+        }
+        return Ok(Domain {
+            keys,
+            volatile: None,
+        });
+    }
+    if cfg!(target_os = "linux") {
+        return crate::domain::of_path(&c.path);
+    }
+    // Elsewhere finding the disks is slow (Windows asks its storage management), so
+    // the domain recorded at backup time stands while the copy is on that volume.
+    let device = device_of(&c.path)?;
+    if device == c.device && !c.domain.is_empty() {
+        Ok(Domain {
+            keys: c.domain.clone(),
+            volatile: c.volatile.clone(),
+        })
+    } else {
+        Ok(Domain::filesystem(device))
+    }
+}
+
+/// Every copy is there: local files with their recorded size, not one file under
+/// two names; remote copies proven within the proof window (`now`; without it the
+/// network is asked later instead) and not failed since. Then two of them must be
+/// in different failure domains.
+fn copies_present(m: &Manifest, trust: Trust, now: Option<u64>) -> Result<(), Status> {
+    if m.copies.len() < 2 {
         return Err(Status::Corrupt(format!(
-            "the manifest lists {} copies, not 2",
-            m.copies.len()
+            "the manifest lists {} cop{}, and two are needed",
+            m.copies.len(),
+            if m.copies.len() == 1 { "y" } else { "ies" }
         )));
     }
-    for c in &m.copies {
+    for (i, c) in m.copies.iter().enumerate() {
+        if c.is_remote() {
+            if let Some(why) = &c.proof_failed {
+                return Err(Status::Corrupt(format!(
+                    "{} failed its last proof: {why}",
+                    nth(i, c)
+                )));
+            }
+            let Some(now) = now else { continue };
+            let age = c.proven.map(|p| now.saturating_sub(p));
+            if age.is_none_or(|a| a > trust.proof_window) {
+                return Err(Status::Stale(format!(
+                    "{} was last proven {}, longer ago than the proof window ({}s); `backstop verify {}` reads it back and renews the proof",
+                    nth(i, c),
+                    age.map_or_else(|| "never".into(), |a| format!("{a}s ago")),
+                    trust.proof_window,
+                    m.id
+                )));
+            }
+            continue;
+        }
         match std::fs::metadata(&c.path) {
             Ok(meta) if meta.len() == c.size => {}
             Ok(meta) => {
@@ -169,23 +285,60 @@ fn copies_present(m: &Manifest) -> Result<(), Status> {
             Err(_) => return Err(Status::Corrupt(format!("{} is missing", c.path.display()))),
         }
     }
-    let (a, b) = (&m.copies[0].path, &m.copies[1].path);
-    if same_file(a, b).unwrap_or(true) {
-        return Err(Status::Corrupt(
-            "the two copies are one file under two names".into(),
+    let local: Vec<&Copy> = m.copies.iter().filter(|c| !c.is_remote()).collect();
+    for (i, a) in local.iter().enumerate() {
+        for b in &local[i + 1..] {
+            if same_file(&a.path, &b.path).unwrap_or(true) {
+                return Err(Status::Corrupt(
+                    "two copies are one file under two names".into(),
+                ));
+            }
+        }
+    }
+    let mut domains = Vec::with_capacity(m.copies.len());
+    for c in &m.copies {
+        match domain_now(c) {
+            Ok(d) => domains.push(d),
+            Err(_) => {
+                return Err(Status::Corrupt(
+                    "the copies' filesystems cannot be read".into(),
+                ))
+            }
+        }
+    }
+    if let Some(why) = crate::domain::not_redundant(&domains, trust.volatile_counts) {
+        return Err(Status::NotRedundant(why));
+    }
+    if !m.redundant {
+        return Err(Status::NotRedundant(
+            "it was made with its copies in one failure domain (--same-device)".into(),
         ));
     }
-    match (device_of(a), device_of(b)) {
-        (Ok(da), Ok(db)) if da == db || !m.redundant => Err(Status::NotRedundant),
-        (Ok(_), Ok(_)) => Ok(()),
-        _ => Err(Status::Corrupt(
-            "the copies' filesystems cannot be read".into(),
-        )),
-    }
+    Ok(())
 }
 
-fn copies_content(m: &Manifest, content: &[String], full: bool) -> Result<(), Status> {
-    for c in &m.copies {
+/// Each copy's content. Local copies are re-hashed; remote copies are read back over
+/// the network only when `proofs` collects their results (verify, restore-test),
+/// and otherwise trusted on their last proof.
+fn copies_content(
+    m: &Manifest,
+    content: &[String],
+    full: bool,
+    mut proofs: Option<&mut Vec<(usize, Result<(), String>)>>,
+) -> Result<(), Status> {
+    let mut failed = None;
+    for (i, c) in m.copies.iter().enumerate() {
+        if c.is_remote() {
+            let Some(proofs) = proofs.as_deref_mut() else {
+                continue;
+            };
+            let result = prove_remote(c, content);
+            if let Err(why) = &result {
+                failed.get_or_insert(Status::Corrupt(format!("{}: {why}", nth(i, c))));
+            }
+            proofs.push((i, result));
+            continue;
+        }
         let sampled = !full && c.size > SAMPLE_OVER && !m.block_sha256.is_empty();
         let checked = if sampled {
             verify_sample(&c.path, c.size, m)
@@ -196,10 +349,35 @@ fn copies_content(m: &Manifest, content: &[String], full: bool) -> Result<(), St
         };
         let checked = checked.and_then(|()| content_matches(&c.path, content));
         if let Err(reason) = checked {
-            return Err(Status::Corrupt(format!("{}: {reason}", c.path.display())));
+            failed.get_or_insert(Status::Corrupt(format!("{}: {reason}", c.path.display())));
+            // Local failures need no network proof of the others to be reported.
+            if proofs.is_none() {
+                break;
+            }
         }
     }
-    Ok(())
+    match failed {
+        Some(s) => Err(s),
+        None => Ok(()),
+    }
+}
+
+/// Read a remote copy back (or take the remote's SHA-256) and compare.
+fn prove_remote(c: &Copy, content: &[String]) -> Result<(), String> {
+    let p = crate::dest::prove(c).map_err(|e| e.to_string())?;
+    if p.size != c.size || hex(&p.sha256) != c.sha256 {
+        return Err(format!(
+            "it reads back as {} bytes with SHA-256 {}, not {} bytes with {}",
+            p.size,
+            hex(&p.sha256),
+            c.size,
+            c.sha256
+        ));
+    }
+    match p.head {
+        Some(head) => head_matches(&crate::recipe::decode_utf16_bom(head), content),
+        None => Ok(()),
+    }
 }
 
 /// The recipe's content regexes against the copy's head: a copy that is not a dump
@@ -209,9 +387,14 @@ fn content_matches(path: &Path, content: &[String]) -> Result<(), String> {
         return Ok(());
     }
     let head = crate::recipe::text_head(path).map_err(|e| e.to_string())?;
+    head_matches(&head, content)
+}
+
+/// The recipe's content regexes against a copy's first bytes.
+fn head_matches(head: &[u8], content: &[String]) -> Result<(), String> {
     for re in content {
         let r = backstop_rules::policy::compile_bytes_regex(re).map_err(|e| e.to_string())?;
-        if !r.is_match(&head) {
+        if !r.is_match(head) {
             return Err(format!(
                 "its content does not match `{re}`: not a backup of this target"
             ));

@@ -30,6 +30,15 @@ pub enum Error {
     #[error("`{program}`: {message}")]
     Program { program: String, message: String },
 
+    #[error("{dest}: {message}")]
+    Remote { dest: String, message: String },
+
+    #[error("{} is already there (a file, or a directory that is not empty); nothing was restored over it: move it away first", path.display())]
+    Taken { path: PathBuf },
+
+    #[error("git in {}: {message}", repo.display())]
+    Git { repo: PathBuf, message: String },
+
     #[error("recipe `{kind}`: `{step}` {message}")]
     Recipe {
         kind: String,

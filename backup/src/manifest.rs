@@ -8,13 +8,97 @@ use serde::{Deserialize, Serialize};
 use crate::archive::IndexEntry;
 use crate::error::{io, Error, Result};
 
+/// What keeps a copy: a file backstop wrote, or a program's store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CopyKind {
+    #[default]
+    Local,
+    /// A snapshot in a restic repository, holding the backup as one file.
+    Restic,
+    /// An object on an rclone remote.
+    Rclone,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Copy {
+    /// A local copy's file. A remote copy's is its location as a person reads it
+    /// (`rclone:nas:backstop/x.tar`), which is no file: an older backstop that
+    /// knows only files finds it missing and trusts nothing.
     pub path: PathBuf,
-    /// The filesystem it is on (`st_dev`).
+    /// The filesystem it is on (`st_dev`); 0 for a remote copy.
     pub device: u64,
     pub size: u64,
     pub sha256: String,
+    #[serde(default, skip_serializing_if = "is_local")]
+    pub kind: CopyKind,
+    /// The destination as configured: `restic:REPO` or `rclone:REMOTE:PATH`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Where in it: the file name inside a restic snapshot (`/x.tar`), or the
+    /// object's `REMOTE:PATH/NAME` for rclone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    /// The restic snapshot id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
+    /// When a remote copy was last re-read and found whole (seconds since the epoch):
+    /// `check` trusts it for the proof window after that, without the network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proven: Option<u64>,
+    /// Why its last proof failed, when it did; `check` trusts it no more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof_failed: Option<String>,
+    /// Its failure domain when it was made (`disk:/dev/nvme0n1`, `remote:rclone:nas`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub domain: Vec<String>,
+    /// The filesystem type when the copy is on one that does not survive a reboot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volatile: Option<String>,
+}
+
+fn is_local(k: &CopyKind) -> bool {
+    *k == CopyKind::Local
+}
+
+impl Copy {
+    /// A local copy of `size` bytes with this SHA-256, at `path` on `device`.
+    pub fn local(path: PathBuf, device: u64, size: u64, sha256: String) -> Copy {
+        Copy {
+            path,
+            device,
+            size,
+            sha256,
+            kind: CopyKind::Local,
+            location: None,
+            object: None,
+            snapshot: None,
+            proven: None,
+            proof_failed: None,
+            domain: Vec::new(),
+            volatile: None,
+        }
+    }
+
+    pub fn is_remote(&self) -> bool {
+        self.kind != CopyKind::Local
+    }
+
+    /// Where it is, for a person: the file, or `rclone:nas:backstop/x.tar`,
+    /// `restic:/srv/repo snapshot 1a2b3c4d`.
+    pub fn shown(&self) -> String {
+        match self.kind {
+            CopyKind::Local => self.path.display().to_string(),
+            CopyKind::Restic => format!(
+                "{} snapshot {}",
+                self.location.as_deref().unwrap_or("restic:?"),
+                self.snapshot
+                    .as_deref()
+                    .map_or("?", |s| s.get(..8).unwrap_or(s))
+            ),
+            CopyKind::Rclone => format!("rclone:{}", self.object.as_deref().unwrap_or("?")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,8 +14,10 @@ use backstop_rules::policy::{
     compile_bytes_regex, RecipeOutput, RecipeSpec, RecipeStep, RecipeValue,
 };
 
-use crate::copy::{copy_to_two, Digest, TwoCopies};
+use crate::copy::Digest;
+use crate::dest::{Dest, Outgoing};
 use crate::error::{io, Error, Result};
+use crate::manifest::Copy;
 
 /// How much of a file a text check reads: enough for any header, bounded.
 pub const TEXT_HEAD: u64 = 64 << 10;
@@ -213,11 +215,16 @@ fn is_executable(p: &Path) -> bool {
     p.is_file()
 }
 
-/// The one place a process is started: by absolute path, in `cwd`.
+/// The one place a process is started: by absolute path, found with
+/// [`resolve_program`].
 #[allow(clippy::disallowed_methods)]
+pub fn program(name: &str) -> Result<Command> {
+    Ok(Command::new(resolve_program(name)?))
+}
+
+/// A recipe step's program with its arguments, in `cwd`, reading nothing.
 fn command(argv: &[String], cwd: &Path) -> Result<Command> {
-    let program = resolve_program(&argv[0])?;
-    let mut c = Command::new(program);
+    let mut c = program(&argv[0])?;
     c.args(&argv[1..]).current_dir(cwd).stdin(Stdio::null());
     Ok(c)
 }
@@ -403,7 +410,41 @@ fn copy_big(from: &mut impl Read, to: &mut impl io::Write) -> io::Result<u64> {
 #[derive(Debug)]
 pub struct Made {
     pub digest: Digest,
+    /// Every copy, proven, in the order of the destinations.
+    pub copies: Vec<Copy>,
     pub recorded: Option<String>,
+}
+
+/// Where a recipe's backup goes: every destination, under one name.
+#[derive(Debug, Clone, Copy)]
+pub struct Destinations<'a> {
+    pub dests: &'a [Dest],
+    pub name: &'a str,
+    /// Seconds since the epoch, recorded as when remote copies were proven.
+    pub now: u64,
+}
+
+/// Remove every copy made: a check that failed after they were written.
+fn discard_all(copies: &[Copy]) {
+    for c in copies {
+        let _ = crate::dest::discard(c);
+    }
+}
+
+/// A file to run a recipe's checks on: the first local copy, or else a remote copy
+/// read back into the scratch directory (removed with it).
+fn checkable(copies: &[Copy], scratch: &Path, ext: &str) -> Result<PathBuf> {
+    if let Some(c) = copies.iter().find(|c| !c.is_remote()) {
+        return Ok(c.path.clone());
+    }
+    let c = copies.first().ok_or(Error::Empty {
+        path: scratch.to_path_buf(),
+    })?;
+    let path = scratch.join(format!("check.{ext}"));
+    let mut from = crate::dest::open_remote(c)?;
+    let mut to = File::create(&path).map_err(io("create", &path))?;
+    io::copy(&mut from, &mut to).map_err(io("write", &path))?;
+    Ok(path)
 }
 
 /// A reader that reports how many bytes went through it.
@@ -426,16 +467,16 @@ impl<R: Read> Read for Counted<'_, R> {
     }
 }
 
-/// Make a backup of `target` with the recipe, written to `dest_a` and `dest_b`:
-/// record, run the backup steps, check the result, stream it once into both copies
-/// (which are re-read and verified). `scratch` is an empty private directory.
-/// On any failure neither copy is left behind.
+/// Make a backup of `target` with the recipe, written to every destination:
+/// record, run the backup steps, check the result, stream it once into all the
+/// copies (which are re-read and verified). `scratch` is an empty private directory.
+/// On any failure no copy is left behind.
 pub fn backup(
     kind: &str,
     spec: &RecipeSpec,
     target: &str,
     scratch: &Path,
-    dests: [&Path; 2],
+    to: Destinations,
     progress: &dyn Fn(u64),
 ) -> Result<Made> {
     let mut ph = Placeholders::new(target, spec.value);
@@ -461,7 +502,7 @@ pub fn backup(
     for step in first {
         runner.run(step)?;
     }
-    let digest = match spec.output {
+    let (digest, copies) = match spec.output {
         RecipeOutput::File => {
             runner.run(last)?;
             let out = scratch.join(&out_name);
@@ -481,11 +522,13 @@ pub fn backup(
                 runner.run(step)?;
             }
             let f = File::open(&out).map_err(io("open", &out))?;
-            copy_to_two(&mut Counted { inner: f, progress }, dests[0], dests[1])?
+            let mut copies = Outgoing::start(to.dests, to.name)?;
+            copies.fill_from(&mut Counted { inner: f, progress })?;
+            copies.finish(to.now)?
         }
         RecipeOutput::Stdout => {
             let (mut child, err_path, argv) = runner.spawn_streaming(last)?;
-            let mut copies = TwoCopies::create(dests[0], dests[1])?;
+            let mut copies = Outgoing::start(to.dests, to.name)?;
             let streamed = match child.stdout.take() {
                 Some(out) => copy_big(
                     &mut Counted {
@@ -500,31 +543,39 @@ pub fn backup(
                 .wait()
                 .map_err(|e| runner.fail(&argv, e.to_string()))?;
             let stderr = std::fs::read(&err_path).unwrap_or_default();
+            // A copy that could not be written stops the program too (a broken pipe):
+            // the write error is the cause, so it is the one reported.
+            streamed.map_err(|e| runner.fail(&argv, format!("writing the copies failed: {e}")))?;
             if !status.success() {
                 return Err(
                     runner.fail(&argv, format!("exited with {status}: {}", tail_of(&stderr)))
                 );
             }
-            streamed.map_err(|e| runner.fail(&argv, format!("writing the copies failed: {e}")))?;
-            let digest = match copies.finish() {
+            let (digest, made) = match copies.finish(to.now) {
                 Err(Error::Empty { .. }) => {
                     return Err(runner.fail(&argv, "exited 0 but wrote nothing"));
                 }
                 other => other?,
             };
-            // Checks read the first copy, now proven identical to the second.
-            runner.ph.set("out", &dests[0].display().to_string());
-            for step in &spec.check {
-                if let Err(e) = runner.run(step) {
-                    let _ = std::fs::remove_file(dests[0]);
-                    let _ = std::fs::remove_file(dests[1]);
-                    return Err(e);
-                }
+            // Checks read one copy, now proven identical to the others.
+            let checked = checkable(&made, scratch, &spec.extension).and_then(|file| {
+                runner.ph.set("out", &file.display().to_string());
+                spec.check
+                    .iter()
+                    .try_for_each(|step| runner.run(step).map(drop))
+            });
+            if let Err(e) = checked {
+                discard_all(&made);
+                return Err(e);
             }
-            digest
+            (digest, made)
         }
     };
-    Ok(Made { digest, recorded })
+    Ok(Made {
+        digest,
+        copies,
+        recorded,
+    })
 }
 
 /// Prove a backup restores: `restored` is a fresh, verified copy of it inside

@@ -10,6 +10,8 @@ use anyhow::{Context as _, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
+use backstop_rules::{GitSource, TargetFinding};
+
 use crate::config::Dirs;
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -21,6 +23,22 @@ pub struct TargetRecord {
     pub backup: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifest: Option<String>,
+    /// The pushed commit that holds the target, when git covers it: `undo` brings it
+    /// back with `backstop_backup::git::restore`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<GitSource>,
+}
+
+impl TargetRecord {
+    pub fn of(t: &TargetFinding) -> TargetRecord {
+        TargetRecord {
+            kind: t.kind.clone(),
+            value: t.value.clone(),
+            backup: t.backup.status.name().to_string(),
+            manifest: t.backup.manifest.clone(),
+            git: t.backup.git.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,7 +46,8 @@ pub struct Record {
     pub seq: u64,
     /// Seconds since the Unix epoch.
     pub time: u64,
-    /// `deny`, `ask`, `approved`, `refused`, `ran`, `allowed-unchecked`.
+    /// `deny`, `ask`, `approved`, `refused`, `ran`, `allowed-unchecked`, and `allowed`
+    /// (a rule matched, and a verified backup it requires covers every target).
     pub event: String,
     /// `bash`, `zsh` … or an agent's name.
     pub source: String,

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use backstop_backup::coverage::{self, path_status, Status};
+use backstop_backup::coverage::{self, path_status, Status, Trust};
 use backstop_backup::manifest::Manifest;
-use backstop_rules::{Backup, BackupOracle, BackupStatus, Target};
+use backstop_rules::{Backup, BackupOracle, BackupStatus, Need, Target};
 
 use crate::config::Dirs;
 use crate::recipes::{self, Recipes};
@@ -16,6 +16,7 @@ pub struct ManifestOracle {
     dirs: Dirs,
     manifests: OnceLock<Vec<Manifest>>,
     recipes: OnceLock<Result<Recipes, String>>,
+    trust: OnceLock<Result<Trust, String>>,
     /// Set by Ctrl-C once a backup is being checked (see [`ManifestOracle::interrupted`]).
     interrupted: OnceLock<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
@@ -26,6 +27,7 @@ impl ManifestOracle {
             dirs,
             manifests: OnceLock::new(),
             recipes: OnceLock::new(),
+            trust: OnceLock::new(),
             interrupted: OnceLock::new(),
         }
     }
@@ -65,6 +67,29 @@ impl ManifestOracle {
             .get_or_init(|| Manifest::list(&manifests_dir(&self.dirs)).unwrap_or_default())
     }
 
+    /// What the settings let a backup count on; a broken config.toml lets it count
+    /// on nothing.
+    fn trust(&self) -> Result<Trust, &str> {
+        self.trust
+            .get_or_init(|| {
+                crate::settings::Settings::load(&self.dirs)
+                    .map(|s| s.trust())
+                    .map_err(|e| format!("{e:#}"))
+            })
+            .as_ref()
+            .map(|t| *t)
+            .map_err(String::as_str)
+    }
+
+    /// The interrupt flag, shared with a backup made from the refusal.
+    pub fn interrupt_flag(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+        self.catch_interrupts();
+        self.interrupted
+            .get()
+            .map(std::sync::Arc::clone)
+            .unwrap_or_default()
+    }
+
     fn recipes(&self) -> Result<&Recipes, &str> {
         self.recipes
             .get_or_init(|| Recipes::load(&self.dirs).map_err(|e| format!("{e:#}")))
@@ -79,25 +104,51 @@ fn answer(status: Status, manifest: Option<&Manifest>) -> Backup {
         Status::Missing => (BackupStatus::Missing, None),
         Status::Stale(why) => (BackupStatus::Stale, Some(why)),
         Status::Corrupt(why) => (BackupStatus::Corrupt, Some(why)),
-        Status::NotRedundant => (
-            BackupStatus::NotRedundant,
-            Some("both copies are on one filesystem".into()),
-        ),
+        Status::NotRedundant(why) => (BackupStatus::NotRedundant, Some(why)),
     };
     Backup {
         status,
         manifest: manifest.map(|m| m.id.clone()),
         detail,
+        git: None,
     }
 }
 
 impl BackupOracle for ManifestOracle {
+    /// A path is asked of git first (a few `git` processes, tens of milliseconds),
+    /// then of the manifests (which may re-hash large copies). When neither covers
+    /// it, what git said is kept if no manifest names the path: it says why
+    /// (uncommitted, untracked, not pushed).
+    fn status_for(&self, target: &Target, need: &Need) -> Backup {
+        if target.kind != "path" {
+            return self.status(target, need.program, need.max_age_secs);
+        }
+        self.catch_interrupts();
+        let git =
+            backstop_backup::git::coverage(std::path::Path::new(&target.value), need.regenerable);
+        if let Some(g) = git.as_ref().filter(|g| g.status == BackupStatus::Covered) {
+            return g.clone();
+        }
+        let manifests = self.status(target, need.program, need.max_age_secs);
+        match git {
+            Some(g)
+                if manifests.status != BackupStatus::Covered && manifests.manifest.is_none() =>
+            {
+                g
+            }
+            _ => manifests,
+        }
+    }
+
     fn status(&self, target: &Target, program: &str, max_age_secs: u64) -> Backup {
         self.catch_interrupts();
         let missing = |detail: Option<String>| Backup {
-            status: BackupStatus::Missing,
-            manifest: None,
             detail,
+            ..Backup::default()
+        };
+        let trust = match self.trust() {
+            Ok(t) => t,
+            Err(e) => return missing(Some(format!("the settings cannot be read: {e}"))),
         };
         if matches!(target.kind.as_str(), "path" | "git-repo") {
             let Ok(path) = std::fs::canonicalize(&target.value) else {
@@ -111,6 +162,7 @@ impl BackupOracle for ManifestOracle {
                 &path,
                 max_age_secs,
                 crate::config::unix_now().as_secs(),
+                trust,
             );
             return answer(status, m);
         }
@@ -119,6 +171,16 @@ impl BackupOracle for ManifestOracle {
             Err(e) => return missing(Some(format!("the backup recipes cannot be read: {e}"))),
         };
         let Some(recipe) = recipes.for_target(&target.kind, program) else {
+            // Recipes back up this kind of target, but none that of this program's
+            // store (a Redis database): no backup can be asked for. A kind no recipe
+            // backs up at all (a table without its database) still needs one.
+            if recipes.cover(&target.kind) {
+                return Backup {
+                    status: BackupStatus::NoRecipe,
+                    detail: Some(no_recipe(&target.kind, program)),
+                    ..Backup::default()
+                };
+            }
             return missing(Some(format!(
                 "backstop has no recipe to back up a {} destroyed by {program}",
                 target.kind
@@ -134,9 +196,17 @@ impl BackupOracle for ManifestOracle {
             &wanted,
             max_age_secs,
             crate::config::unix_now().as_secs(),
+            trust,
         );
         answer(status, m)
     }
+}
+
+/// Why a target cannot be backed up, for a person.
+pub fn no_recipe(kind: &str, program: &str) -> String {
+    format!(
+        "backstop has no recipe that backs up a {kind} destroyed by {program} (a policy file's [[recipe]] can add one)"
+    )
 }
 
 /// Where a path copy of a manifest would be: the manifests' directory.

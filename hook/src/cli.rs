@@ -33,14 +33,18 @@ pub enum Cmd {
     Backup(BackupArgs),
     /// List the backups backstop has made, or show one
     Manifests(ManifestsArgs),
-    /// Prove recorded backups again: both copies present, on two filesystems, and
-    /// re-hashed (sampled above 256 MiB unless --full), their content checked
+    /// Prove recorded backups again: every copy present, in separate failure domains,
+    /// re-hashed (local ones sampled above 256 MiB unless --full; remote ones read
+    /// back through restic or rclone, renewing their proof), their content checked
     Verify(VerifyArgs),
     /// Prove a backup restores: into a scratch directory, database or distribution,
     /// compared with what was recorded; the result goes into the manifest
     RestoreTest(IdArgs),
-    /// Delete a backup's copies, once its restore test has passed
+    /// Delete a backup's copies (or every old one), once its restore test has passed
     Cleanup(CleanupArgs),
+    /// Choose where backups go: two destinations in different failure domains, each
+    /// tried, written to config.toml
+    Setup(SetupArgs),
     /// Decide a line for a shell integration: prints nothing and exits 0 to run it;
     /// refuses (2) or asks the person at the terminal for the approval phrase (0 or 1)
     Hook(HookArgs),
@@ -55,6 +59,22 @@ pub enum Cmd {
     /// Decide an AI coding agent's shell command: reads the agent's hook JSON on stdin
     /// and answers in its protocol (claude, codex, gemini, cursor, copilot)
     AgentHook(AgentHookArgs),
+    /// Run psql, mysql, mariadb, sqlite3, redis-cli or mongosh with each statement you
+    /// submit decided before the client gets it
+    Wrap(WrapArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  backstop wrap psql -d app\n  backstop wrap sqlite3 ~/notes.db\n  backstop wrap redis-cli -p 6380\n\
+Exit codes: the client's own; 2 when its arguments or piped input are refused, 1 when they are not approved, 3 on an error."
+)]
+pub struct WrapArgs {
+    /// The client: psql, mysql, mariadb, sqlite3, redis-cli or mongosh
+    pub client: String,
+    /// The client's own arguments
+    #[arg(num_args = 0.., allow_hyphen_values = true, trailing_var_arg = true)]
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -151,6 +171,11 @@ pub struct InstallArgs {
     /// (.claude/settings.json, .codex/hooks.json, …) instead of the user's
     #[arg(long, conflicts_with = "profile")]
     pub project: bool,
+    /// For a shell: also make psql, mysql, mariadb, sqlite3, redis-cli and mongosh
+    /// run through `backstop wrap` (aliases in the same block; `uninstall` removes
+    /// them, and installing again without this flag drops them)
+    #[arg(long)]
+    pub wrap_clients: bool,
 }
 
 #[derive(Debug, Args)]
@@ -170,11 +195,21 @@ pub struct IdArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  backstop cleanup bk-1764000000-1a2b3c4d\n  backstop cleanup --older-than 30days --keep-last 2"
+)]
 pub struct CleanupArgs {
     /// The manifest id (`backstop manifests` lists them)
-    pub id: String,
-    /// Delete even though no restore test has passed; you type the id at the terminal
-    /// to confirm (no script can)
+    #[arg(required_unless_present = "older_than", conflicts_with = "older_than")]
+    pub id: Option<String>,
+    /// Every backup made longer ago than this (`30days`, `2weeks`, `12h`)
+    #[arg(long, value_name = "DURATION")]
+    pub older_than: Option<String>,
+    /// With --older-than: keep the newest N backups of each target whatever their age
+    #[arg(long, value_name = "N", requires = "older_than")]
+    pub keep_last: Option<usize>,
+    /// Delete even though no restore test has passed; you type the id (or DELETE for
+    /// several) at the terminal to confirm (no script can)
     #[arg(long)]
     pub force: bool,
 }
@@ -182,7 +217,8 @@ pub struct CleanupArgs {
 #[derive(Debug, Args)]
 #[command(
     after_help = "Targets: a path; sqlite:FILE; postgres:DBNAME; mysql:DBNAME; wsl:DISTRO; registry:KEY; or any kind a policy file's [[recipe]] defines.\n\
-Examples:\n  backstop backup ~/projects/site --to /mnt/backup --to /media/usb/backup\n  backstop backup postgres:shop --to /srv/backup --to /dev/shm/backup\n  backstop backup --for 'rm -rf ~/data' --to /srv/backup --to /media/usb"
+Destinations: a directory, restic:REPO (run through restic; its password from RESTIC_PASSWORD_FILE or _COMMAND), rclone:REMOTE:PATH (run through rclone). Without --to, those in config.toml (`backstop setup`).\n\
+Examples:\n  backstop backup ~/projects/site\n  backstop backup ~/projects/site --to /mnt/backup --to /media/usb/backup\n  backstop backup postgres:shop --to /srv/backup --to rclone:nas:backstop\n  backstop backup --for 'rm -rf ~/data'"
 )]
 pub struct BackupArgs {
     /// What to back up (see below); not with --for
@@ -197,12 +233,25 @@ pub struct BackupArgs {
     /// The kind of target, when its text does not say (`--kind sqlite app.db`)
     #[arg(long)]
     pub kind: Option<String>,
-    /// A destination directory; give two, on different filesystems
-    #[arg(long = "to", value_name = "DIR", required = true)]
-    pub to: Vec<PathBuf>,
-    /// Accept both copies on one filesystem (the manifest records it as not redundant)
+    /// A destination: a directory, restic:REPO or rclone:REMOTE:PATH; give two or more
+    /// in different failure domains (default: `[backup] to` in config.toml)
+    #[arg(long = "to", value_name = "DEST")]
+    pub to: Vec<String>,
+    /// Accept copies that share a failure domain (the manifest records it as not redundant)
     #[arg(long)]
     pub same_device: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Without --to, on a terminal: a guide that lists candidate destinations and asks for two.\n\
+Examples:\n  backstop setup\n  backstop setup --to /media/usb/backstop --to rclone:nas:backstop\n  backstop setup --to /mnt/disk2/backstop --to restic:sftp:nas:/srv/restic"
+)]
+pub struct SetupArgs {
+    /// A destination to configure (a directory, restic:REPO or rclone:REMOTE:PATH);
+    /// give two or more. Each is tried (write, read back, delete) first
+    #[arg(long = "to", value_name = "DEST")]
+    pub to: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -109,6 +109,22 @@ fn toml_files(dir: &Path) -> Result<Vec<PathBuf>> {
 
 fn read_sources(dir: &Path, layer: Layer, out: &mut Vec<Source>) -> Result<()> {
     for path in toml_files(dir)? {
+        // config.toml beside the system's policies holds settings, not rules.
+        if path
+            .file_name()
+            .is_some_and(|n| n == crate::settings::FILE_NAME)
+        {
+            if layer == Layer::Repository {
+                anyhow::bail!(
+                    "{}: a repository's .backstop/ may not hold settings: a cloned repository must not choose where your backups go; remove it (your own settings are in {})",
+                    path.display(),
+                    crate::settings::FILE_NAME
+                );
+            }
+            if layer == Layer::System {
+                continue;
+            }
+        }
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read policy file {}", path.display()))?;
         out.push(Source {

@@ -1,9 +1,43 @@
-//! Reading the SQL scripts a line names (`psql -f FILE`), for the rule engine.
+//! The filesystem as the rule engine sees it: the SQL scripts a line names (`psql -f
+//! FILE`), and one `lstat` per target.
 
 use std::fs::File;
 use std::io::Read;
 
-use backstop_rules::FileReader;
+use backstop_rules::{FileFacts, FileKind, FileReader, PathFact, Stat};
+
+impl FileFacts for LocalFiles {
+    /// One `lstat`: a symbolic link is itself (`rm link` deletes the link).
+    fn stat(&self, path: &str) -> PathFact {
+        match std::fs::symlink_metadata(path) {
+            Ok(m) => {
+                let t = m.file_type();
+                let kind = if t.is_symlink() {
+                    FileKind::Symlink
+                } else if t.is_file() {
+                    FileKind::File
+                } else if t.is_dir() {
+                    FileKind::Dir
+                } else {
+                    FileKind::Other
+                };
+                PathFact::Present(Stat {
+                    kind,
+                    size: m.len(),
+                })
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
+                PathFact::Absent
+            }
+            Err(_) => PathFact::Unknown,
+        }
+    }
+}
 
 /// Reads small regular files from the local filesystem. A missing, unreadable, special
 /// (FIFO, device, directory), oversized or binary file reads as `None`: it is not
@@ -78,6 +112,42 @@ mod tests {
         assert_eq!(read(&bin, 1024), None);
         assert_eq!(read(&dir.path().join("missing.sql"), 1024), None);
         assert_eq!(read(dir.path(), 1024), None);
+    }
+
+    #[test]
+    fn one_lstat_tells_what_a_target_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("notes.txt");
+        std::fs::write(&f, "twelve bytes").unwrap();
+        let s = |p: &std::path::Path| LocalFiles.stat(p.to_str().unwrap());
+        assert_eq!(
+            s(&f),
+            PathFact::Present(Stat {
+                kind: FileKind::File,
+                size: 12
+            })
+        );
+        assert!(matches!(
+            s(dir.path()),
+            PathFact::Present(Stat {
+                kind: FileKind::Dir,
+                ..
+            })
+        ));
+        assert_eq!(s(&dir.path().join("absent")), PathFact::Absent);
+        assert_eq!(s(&f.join("under-a-file")), PathFact::Absent);
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(&f, &link).unwrap();
+            assert!(matches!(
+                s(&link),
+                PathFact::Present(Stat {
+                    kind: FileKind::Symlink,
+                    ..
+                })
+            ));
+        }
     }
 
     #[cfg(unix)]

@@ -12,7 +12,9 @@ pub mod files;
 pub mod progress;
 pub mod recipes;
 pub mod report;
+pub mod settings;
 pub mod tty;
+pub mod wrap;
 
 /// Exit code for bad input or configuration (check's 0, 1, 2 are decisions).
 pub const EXIT_ERROR: u8 = 3;

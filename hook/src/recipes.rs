@@ -69,6 +69,11 @@ impl Recipes {
         self.list.iter().map(|r| r.spec.kind.as_str()).collect()
     }
 
+    /// Does any recipe back up targets of this kind (for some program)?
+    pub fn cover(&self, target_kind: &str) -> bool {
+        self.list.iter().any(|r| r.spec.covers == target_kind)
+    }
+
     /// The recipe that backs up a rule target of `target_kind` destroyed by `program`:
     /// one naming the program, else one for any program (`*`).
     pub fn for_target(&self, target_kind: &str, program: &str) -> Option<&Recipe> {

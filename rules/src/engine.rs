@@ -39,16 +39,20 @@ impl Decision {
 }
 
 /// Whether a target has a backup that satisfies a rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum BackupStatus {
     Covered,
+    #[default]
     Missing,
     Stale,
     Corrupt,
     NotRedundant,
     /// The rule does not ask for a backup.
     NotRequired,
+    /// backstop has no recipe that can back this target up (a Redis or MongoDB
+    /// database, say): no backup can be asked for, so the rule asks for approval only.
+    NoRecipe,
 }
 
 impl BackupStatus {
@@ -60,18 +64,76 @@ impl BackupStatus {
             BackupStatus::Corrupt => "corrupt",
             BackupStatus::NotRedundant => "not-redundant",
             BackupStatus::NotRequired => "not-required",
+            BackupStatus::NoRecipe => "no-recipe",
         }
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct Backup {
     pub status: BackupStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manifest: Option<String>,
-    /// Why it is not covered, for a person.
+    /// Why it is not covered (or, when not required, why not), for a person.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The git commit that holds the target, when git is what covers it (or would,
+    /// once pushed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git: Option<GitSource>,
+}
+
+/// Where git holds a copy of a target: a pushed commit. What `undo` restores from
+/// (`git -C REPO restore --source=COMMIT -- PATH`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct GitSource {
+    /// The work tree's top directory.
+    pub repo: String,
+    /// The target relative to `repo` (`.` for the whole work tree).
+    pub path: String,
+    /// The commit (HEAD when it was checked), in full.
+    pub commit: String,
+    /// The remote-tracking branch that contains the commit (`origin/main`).
+    pub branch: String,
+    /// The remote it tracks (`origin`).
+    pub remote: String,
+    /// The remote's URL as configured, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl GitSource {
+    /// One line for a person: where the target can be brought back from.
+    pub fn describe(&self) -> String {
+        let short = self.commit.get(..12).unwrap_or(&self.commit);
+        let url = self
+            .url
+            .as_deref()
+            .map(|u| format!(" ({u})"))
+            .unwrap_or_default();
+        format!("git commit {short} on {}{url}", self.branch)
+    }
+}
+
+/// What a rule asks of the backup of one target.
+pub struct Need<'a> {
+    /// The program that would destroy the target (`sqlite3`, `psql`), which tells a
+    /// database of one engine from another's.
+    pub program: &'a str,
+    pub max_age_secs: u64,
+    /// Whether an absolute path regenerates by itself (the rule's exceptions:
+    /// `node_modules`, `target` …). Files git ignores under a target are lost by a
+    /// deletion too, unless they are regenerable.
+    pub regenerable: &'a dyn Fn(&str) -> bool,
+}
+
+impl std::fmt::Debug for Need<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Need")
+            .field("program", &self.program)
+            .field("max_age_secs", &self.max_age_secs)
+            .finish()
+    }
 }
 
 /// Answers whether a verified backup covers a target. The engine does no I/O; the
@@ -80,6 +142,12 @@ pub trait BackupOracle {
     /// `program` is the one that would destroy the target (`sqlite3`, `psql`), which
     /// tells a database of one engine from another's.
     fn status(&self, target: &Target, program: &str, max_age_secs: u64) -> Backup;
+
+    /// What the engine asks: [`BackupOracle::status`] with everything the rule knows
+    /// (what regenerates). An oracle that does not need more keeps this default.
+    fn status_for(&self, target: &Target, need: &Need) -> Backup {
+        self.status(target, need.program, need.max_age_secs)
+    }
 }
 
 /// No backup store: every target is uncovered.
@@ -88,13 +156,70 @@ pub struct NoBackups;
 
 impl BackupOracle for NoBackups {
     fn status(&self, _: &Target, _: &str, _: u64) -> Backup {
-        Backup {
-            status: BackupStatus::Missing,
-            manifest: None,
-            detail: None,
-        }
+        Backup::default()
     }
 }
+
+/// What a path is, by one `lstat` (a symbolic link is itself, not what it points to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileKind {
+    File,
+    Dir,
+    Symlink,
+    /// A device, FIFO or socket.
+    Other,
+}
+
+/// What one `lstat` told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    pub kind: FileKind,
+    /// In bytes (a symbolic link's own size, a directory's entry size).
+    pub size: u64,
+}
+
+/// The facts about one path at decision time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathFact {
+    Present(Stat),
+    /// Nothing is there (or a directory above it is missing).
+    Absent,
+    /// It could not be told: no filesystem to ask (unit tests, `scan` of an old
+    /// history), no permission, a name the line does not settle. Rules read this as
+    /// "could be anything".
+    Unknown,
+}
+
+/// Facts about files, one `lstat` per path: whether a target exists, what it is and
+/// how large. The engine does no I/O; the caller supplies this (the hook stats the
+/// live filesystem, unit tests a fake).
+pub trait FileFacts {
+    /// `path` is absolute, after `~`, `$HOME`, the working directory and `..` were
+    /// resolved.
+    fn stat(&self, path: &str) -> PathFact;
+}
+
+/// No filesystem: every path is [`PathFact::Unknown`], so every target counts as
+/// precious.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoFacts;
+
+impl FileFacts for NoFacts {
+    fn stat(&self, _: &str) -> PathFact {
+        PathFact::Unknown
+    }
+}
+
+/// Wrappers whose command's files are not the person's own files on this machine.
+const ELSEWHERE_OR_ELEVATED: &[&str] = &[
+    "ssh", "wsl", "chroot", "sudo", "doas", "run0", "su", "runuser", "pkexec",
+];
+
+/// At most this many named files can go without a backup, however small.
+pub const FEW_FILES: usize = 5;
+/// A file this large (or larger) is precious wherever it is.
+pub const LARGE_FILE: u64 = 32 << 20;
 
 /// Reads the SQL scripts a line hands to a database client (`psql -f FILE`,
 /// `sqlcmd -i FILE`, `mysql < FILE`). The engine does no I/O; the caller supplies this.
@@ -125,6 +250,8 @@ pub struct Context<'a> {
     pub backups: &'a dyn BackupOracle,
     /// Where SQL scripts named on the line are read from.
     pub files: &'a dyn FileReader,
+    /// Whether targets exist, what they are and how large.
+    pub facts: &'a dyn FileFacts,
 }
 
 impl std::fmt::Debug for Context<'_> {
@@ -145,6 +272,7 @@ impl Default for Context<'_> {
             home: None,
             backups: &NoBackups,
             files: &NoFiles,
+            facts: &NoFacts,
         }
     }
 }
@@ -791,6 +919,17 @@ impl Engine {
         }
 
         let mut targets = Vec::new();
+        // Targets named literally on the line (no glob, no expansion, not read at run
+        // time): only these can be told apart from precious ones.
+        let mut named: Vec<Target> = Vec::new();
+        // A command run on another machine (ssh), in another system (wsl, chroot) or as
+        // another user (sudo) names files that this filesystem's facts do not describe,
+        // or that the person could not delete by themselves.
+        let literal_words = matches!(cmd.origin, Origin::Line | Origin::NestedShell(_))
+            && !cmd
+                .via
+                .iter()
+                .any(|v| ELSEWHERE_OR_ELEVATED.contains(&v.as_str()));
         for (t, re) in spec.targets.iter().zip(rule.target_res()) {
             let mut push = |value: String| {
                 let value = normalise_target(&t.kind, &value, ctx);
@@ -803,10 +942,30 @@ impl Engine {
             };
             match t.from {
                 TargetFrom::Positionals => {
-                    let rest = parsed.positionals.iter().skip(consumed + t.skip);
-                    match t.index {
-                        Some(n) => rest.skip(n).take(1).for_each(|w| push(w.text.clone())),
-                        None => rest.for_each(|w| push(w.text.clone())),
+                    let rest: Vec<&Word> = match t.index {
+                        Some(n) => parsed
+                            .positionals
+                            .iter()
+                            .skip(consumed + t.skip)
+                            .skip(n)
+                            .take(1)
+                            .copied()
+                            .collect(),
+                        None => parsed
+                            .positionals
+                            .iter()
+                            .skip(consumed + t.skip)
+                            .copied()
+                            .collect(),
+                    };
+                    for w in rest {
+                        push(w.text.clone());
+                        if literal_words && !w.glob && !w.expansion {
+                            named.push(Target {
+                                kind: t.kind.clone(),
+                                value: normalise_target(&t.kind, &w.text, ctx),
+                            });
+                        }
                     }
                     if cmd.args_from_stdin {
                         if cmd.stdin_names.is_empty() {
@@ -894,38 +1053,76 @@ impl Engine {
         let max_age_secs = eff.and_then(|e| e.max_age).unwrap_or(rule.max_age_secs);
         let mut target_findings: Vec<TargetFinding> = Vec::new();
         let mut all_covered = true;
+        let mut no_recipe = false;
         let program = program_name(cmd.program().unwrap_or_default());
-        let not_required = || Backup {
+        let not_required = |detail: Option<String>| Backup {
             status: BackupStatus::NotRequired,
-            manifest: None,
-            detail: None,
+            detail,
+            ..Backup::default()
         };
+        let regenerable = |path: &str| {
+            rule.except_prefixes
+                .iter()
+                .any(|p| path.starts_with(p.as_str()))
+                || self_and_ancestors(path).any(|p| {
+                    rule.except_set().is_some_and(|g| g.is_match(p))
+                        || extra_except.is_some_and(|g| g.is_match(p))
+                })
+        };
+        let need = Need {
+            program: &program,
+            max_age_secs,
+            regenerable: &regenerable,
+        };
+        // A rule with precious places needs no backup of what is not precious. Set to
+        // `deny` or `approval` (an administrator's override), it applies as written.
+        let expendable: Vec<Option<String>> =
+            if rule.precious_globs.is_empty() || !requires.needs_backup() {
+                vec![None; targets.len()]
+            } else {
+                let few = targets.len() <= FEW_FILES && targets.iter().all(|t| named.contains(t));
+                targets
+                    .iter()
+                    .map(|t| expendable_because(rule, t, few, ctx))
+                    .collect()
+            };
         // A table or schema is backed up with the database the line names, so it is
         // covered exactly when that database is.
-        let needs_backup = requires == Requires::BackupAndApproval;
+        let needs_backup = requires.needs_backup();
         let first_db = targets.iter().position(|t| t.kind == "database");
         let database_backup = first_db
             .filter(|_| needs_backup)
-            .map(|i| ctx.backups.status(&targets[i], &program, max_age_secs));
+            .map(|i| ctx.backups.status_for(&targets[i], &need));
         for (i, t) in targets.iter().enumerate() {
             let inherits = Some(i) == first_db || matches!(t.kind.as_str(), "table" | "schema");
-            let backup = match &database_backup {
-                _ if !needs_backup => not_required(),
-                Some(db) if inherits => db.clone(),
-                _ => ctx.backups.status(t, &program, max_age_secs),
+            let backup = match (&database_backup, &expendable[i]) {
+                _ if !needs_backup => not_required(None),
+                (_, Some(why)) => not_required(Some(why.clone())),
+                (Some(db), _) if inherits => db.clone(),
+                _ => ctx.backups.status_for(t, &need),
             };
-            all_covered &= backup.status == BackupStatus::Covered;
+            // A target no recipe can back up cannot be asked to have a backup: the
+            // person's approval is all that can be asked.
+            no_recipe |= backup.status == BackupStatus::NoRecipe;
+            all_covered &= matches!(
+                backup.status,
+                BackupStatus::Covered | BackupStatus::NotRequired | BackupStatus::NoRecipe
+            );
             target_findings.push(TargetFinding {
                 kind: t.kind.clone(),
                 value: t.value.clone(),
                 backup,
             });
         }
+        let all_expendable = !expendable.is_empty() && expendable.iter().all(Option::is_some);
         let decision = match requires {
+            _ if all_expendable => Decision::Allow,
             Requires::Deny => Decision::Deny,
             Requires::Approval => Decision::Ask,
+            Requires::Backup if all_covered && !targets.is_empty() && no_recipe => Decision::Ask,
+            Requires::Backup if all_covered && !targets.is_empty() => Decision::Allow,
             Requires::BackupAndApproval if all_covered && !targets.is_empty() => Decision::Ask,
-            Requires::BackupAndApproval => Decision::Deny,
+            Requires::Backup | Requires::BackupAndApproval => Decision::Deny,
         };
         if cmd.origin == Origin::TextFallback {
             why.push("found in text the reader could not fully parse".into());
@@ -948,6 +1145,52 @@ impl Engine {
             why,
             decision,
         })
+    }
+}
+
+/// Why a target of a rule with precious places needs no backup, or `None` when it is
+/// precious: it is one of a few files named literally (`few`), a regular file or a
+/// symbolic link by one `lstat`, smaller than [`LARGE_FILE`], and outside the rule's
+/// precious places. Anything that cannot be told (a glob, names read at run time, a
+/// path that is missing or cannot be examined) is precious.
+fn expendable_because(rule: &Rule, t: &Target, few: bool, ctx: &Context) -> Option<String> {
+    if t.kind != "path" || !few || !t.value.starts_with('/') {
+        return None;
+    }
+    let home_form = ctx.home.and_then(|h| {
+        let h = h.trim_end_matches('/');
+        t.value
+            .strip_prefix(h)
+            .filter(|rest| rest.starts_with('/'))
+            .map(|rest| format!("~{rest}"))
+    });
+    let precious = rule.precious_set()?;
+    if precious.is_match(&t.value) || home_form.as_deref().is_some_and(|h| precious.is_match(h)) {
+        return None;
+    }
+    let PathFact::Present(stat) = ctx.facts.stat(&t.value) else {
+        return None;
+    };
+    let what = match stat.kind {
+        FileKind::File => "file",
+        FileKind::Symlink => "symbolic link",
+        FileKind::Dir | FileKind::Other => return None,
+    };
+    (stat.size < LARGE_FILE).then(|| {
+        format!(
+            "not precious: a {} {what}, named on the line, outside the precious places",
+            human_size(stat.size)
+        )
+    })
+}
+
+/// A size for a person: `812 bytes`, `14 KiB`, `3 MiB`.
+pub fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b}-byte"),
+        b if b < 1 << 20 => format!("{} KiB", b >> 10),
+        b if b < 1 << 30 => format!("{} MiB", b >> 20),
+        b => format!("{} GiB", b >> 30),
     }
 }
 
@@ -1376,6 +1619,46 @@ mod tests {
         assert!(wildcard("*", "x"));
     }
 
+    /// Backups as a store with recipes for PostgreSQL only would answer.
+    struct PostgresOnly;
+
+    impl BackupOracle for PostgresOnly {
+        fn status(&self, _: &Target, program: &str, _: u64) -> Backup {
+            Backup {
+                status: if program == "psql" {
+                    BackupStatus::Missing
+                } else {
+                    BackupStatus::NoRecipe
+                },
+                manifest: None,
+                detail: None,
+                git: None,
+            }
+        }
+    }
+
+    #[test]
+    fn a_target_no_recipe_can_back_up_needs_approval_only() {
+        let ctx = Context {
+            backups: &PostgresOnly,
+            ..Context::default()
+        };
+        let e = Engine::builtin()
+            .evaluate("redis-cli FLUSHALL", &ctx)
+            .expect("evaluates");
+        assert_eq!(e.decision, Decision::Ask);
+        assert_eq!(e.findings[0].requires, Requires::BackupAndApproval);
+        assert_eq!(
+            e.findings[0].targets[0].backup.status,
+            BackupStatus::NoRecipe
+        );
+        // A target that can be backed up still needs its backup.
+        let e = Engine::builtin()
+            .evaluate("psql -d app -c 'DROP TABLE t'", &ctx)
+            .expect("evaluates");
+        assert_eq!(e.decision, Decision::Deny);
+    }
+
     /// A fake filesystem: a few named files, and a record of what was asked for.
     struct FakeFiles {
         files: Vec<(&'static str, &'static str)>,
@@ -1468,6 +1751,246 @@ mod tests {
             (e.decision, asked),
             (Decision::Allow, vec!["/srv/gone.sql".to_string()])
         );
+    }
+
+    /// A fake filesystem for facts: paths with a kind and size; the rest is absent.
+    struct FakeFacts(Vec<(&'static str, FileKind, u64)>);
+
+    impl FileFacts for FakeFacts {
+        fn stat(&self, path: &str) -> PathFact {
+            self.0
+                .iter()
+                .find(|(p, _, _)| *p == path)
+                .map_or(PathFact::Absent, |&(_, kind, size)| {
+                    PathFact::Present(Stat { kind, size })
+                })
+        }
+    }
+
+    /// Covers exactly the paths it lists, as git would a pushed commit.
+    struct FakeGit(Vec<&'static str>);
+
+    impl BackupOracle for FakeGit {
+        fn status(&self, t: &Target, _: &str, _: u64) -> Backup {
+            if self.0.contains(&t.value.as_str()) {
+                Backup {
+                    status: BackupStatus::Covered,
+                    git: Some(GitSource {
+                        repo: "/home/u/app".into(),
+                        path: t.value.trim_start_matches("/home/u/app/").into(),
+                        commit: "0123456789abcdef0123456789abcdef01234567".into(),
+                        branch: "origin/main".into(),
+                        remote: "origin".into(),
+                        url: None,
+                    }),
+                    ..Backup::default()
+                }
+            } else {
+                Backup::default()
+            }
+        }
+    }
+
+    fn project_facts() -> FakeFacts {
+        FakeFacts(vec![
+            ("/home/u/app/notes.txt", FileKind::File, 120),
+            ("/home/u/app/debug.log", FileKind::File, 40_000),
+            ("/home/u/app/link", FileKind::Symlink, 9),
+            ("/home/u/app/big.iso", FileKind::File, LARGE_FILE),
+            ("/home/u/app/src", FileKind::Dir, 4096),
+            ("/home/u/app/.env", FileKind::File, 80),
+            ("/home/u/app/app.db", FileKind::File, 8192),
+            ("/home/u/todo.txt", FileKind::File, 50),
+            ("/home/u/.bashrc", FileKind::File, 3000),
+            ("/home/u/.config/app/settings.json", FileKind::File, 300),
+            ("/home/u/Documents/cv.odt", FileKind::File, 30_000),
+            ("/home/u/Downloads/tool.tar.gz", FileKind::File, 2 << 20),
+            ("/home/u/app/tracked.bin", FileKind::File, 64 << 20),
+            ("/etc/hosts", FileKind::File, 200),
+        ])
+    }
+
+    fn decide(line: &str, facts: &dyn FileFacts, backups: &dyn BackupOracle) -> Evaluation {
+        let ctx = Context {
+            cwd: Some("/home/u/app"),
+            home: Some("/home/u"),
+            facts,
+            backups,
+            ..Context::default()
+        };
+        Engine::builtin().evaluate(line, &ctx).expect("evaluates")
+    }
+
+    #[test]
+    fn a_few_small_named_files_need_no_backup() {
+        let facts = project_facts();
+        for line in [
+            "rm notes.txt",
+            "rm -f notes.txt debug.log link",
+            "rm ~/Downloads/tool.tar.gz",
+            "unlink notes.txt",
+            "cd /home/u/app && rm debug.log",
+        ] {
+            let e = decide(line, &facts, &NoBackups);
+            assert_eq!(e.decision, Decision::Allow, "{line}: {e:#?}");
+            let t = &e.findings[0].targets[0];
+            assert_eq!(t.backup.status, BackupStatus::NotRequired, "{line}");
+            assert!(
+                t.backup
+                    .detail
+                    .as_deref()
+                    .is_some_and(|d| d.starts_with("not precious")),
+                "{line}: {t:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn precious_targets_need_a_backup() {
+        let facts = project_facts();
+        for (line, why) in [
+            ("rm big.iso", "a large file"),
+            ("rm .env", "a secret"),
+            ("rm app.db", "a data file"),
+            ("rm ~/todo.txt", "a file directly in the home directory"),
+            ("rm ~/.bashrc", "a dotfile"),
+            (
+                "rm ~/.config/app/settings.json",
+                "in a dot-directory of home",
+            ),
+            ("rm ~/Documents/cv.odt", "in Documents"),
+            ("rm src", "a directory"),
+            ("rm missing.txt", "absent: cannot be told"),
+            ("rm *.txt", "a glob"),
+            ("rm \"$F\"", "a variable"),
+            ("rm a b c d e notes.txt", "more than a few files"),
+            ("ls | xargs rm", "names read at run time"),
+            (
+                "find . -name '*.log' -exec rm {} +",
+                "names found at run time",
+            ),
+            ("rm notes.txt .env", "one of them precious"),
+            ("rm /etc/hosts", "a system file"),
+            ("sudo rm notes.txt", "deleted as another user"),
+            ("ssh host rm notes.txt", "on another machine"),
+            (
+                "ssh host 'cd /home/u/app && rm notes.txt'",
+                "on another machine",
+            ),
+        ] {
+            let e = decide(line, &facts, &NoBackups);
+            assert_eq!(e.decision, Decision::Deny, "{line} ({why}): {e:#?}");
+        }
+        // With no filesystem to ask (unit tests, `scan`), everything is precious.
+        let e = decide("rm notes.txt", &NoFacts, &NoBackups);
+        assert_eq!(e.decision, Decision::Deny);
+    }
+
+    #[test]
+    fn requirement_backup_allows_what_a_backup_covers_and_says_where() {
+        let facts = project_facts();
+        let git = FakeGit(vec!["/home/u/app/.env", "/home/u/app/tracked.bin"]);
+        let e = decide("rm tracked.bin", &facts, &git);
+        assert_eq!(e.decision, Decision::Allow, "{e:#?}");
+        let f = &e.findings[0];
+        assert_eq!(f.requires, Requires::Backup);
+        let src = f.targets[0].backup.git.as_ref().expect("git source");
+        assert_eq!(src.branch, "origin/main");
+        assert!(
+            src.describe().contains("0123456789ab on origin/main"),
+            "{}",
+            src.describe()
+        );
+        // Only the precious target is asked for; the expendable one needs nothing.
+        let e = decide("rm notes.txt .env", &facts, &git);
+        assert_eq!(e.decision, Decision::Allow, "{e:#?}");
+        let e = decide("rm notes.txt app.db", &facts, &git);
+        assert_eq!(e.decision, Decision::Deny, "{e:#?}");
+        // rm -r stays strict: a covered directory still needs a person's approval.
+        let git = FakeGit(vec!["/home/u/app/src"]);
+        let e = decide("rm -rf src", &facts, &git);
+        assert_eq!(e.decision, Decision::Ask, "{e:#?}");
+        assert_eq!(e.findings[0].id, "fs.rm-recursive");
+    }
+
+    #[test]
+    fn a_user_rule_may_require_a_backup_alone() {
+        let engine = Engine::new(vec![Source {
+            origin: "mine.toml".into(),
+            layer: Layer::User,
+            text: r#"
+[[rule]]
+id = "mine.trash-db"
+description = "x"
+programs = ["trash-db"]
+requires = "backup"
+targets = [{ kind = "path", from = "positionals" }]
+[rule.examples]
+match = ["trash-db a"]
+"#
+            .into(),
+        }])
+        .expect("valid");
+        let git = FakeGit(vec!["/home/u/app/app.db"]);
+        let ctx = Context {
+            cwd: Some("/home/u/app"),
+            home: Some("/home/u"),
+            backups: &git,
+            ..Context::default()
+        };
+        let e = engine.evaluate("trash-db app.db", &ctx).expect("evaluates");
+        assert_eq!(e.decision, Decision::Allow);
+        let e = engine
+            .evaluate("trash-db other.db", &ctx)
+            .expect("evaluates");
+        assert_eq!(e.decision, Decision::Deny);
+        assert_eq!(
+            e.findings[0].targets[0].backup.status,
+            BackupStatus::Missing
+        );
+    }
+
+    #[test]
+    fn an_override_to_deny_or_approval_applies_to_every_file() {
+        for (requires, want) in [("deny", Decision::Deny), ("approval", Decision::Ask)] {
+            let engine = Engine::new(vec![Source {
+                origin: "system.toml".into(),
+                layer: Layer::System,
+                text: format!("[[override]]\nrule = \"fs.rm-files\"\nrequires = \"{requires}\"\n"),
+            }])
+            .expect("valid");
+            let facts = project_facts();
+            let ctx = Context {
+                cwd: Some("/home/u/app"),
+                home: Some("/home/u"),
+                facts: &facts,
+                ..Context::default()
+            };
+            let e = engine.evaluate("rm notes.txt", &ctx).expect("evaluates");
+            assert_eq!(e.decision, want, "{requires}");
+        }
+    }
+
+    #[test]
+    fn the_oracle_learns_what_regenerates() {
+        struct Asks(Mutex<Vec<(String, bool, bool)>>);
+        impl BackupOracle for Asks {
+            fn status(&self, _: &Target, _: &str, _: u64) -> Backup {
+                Backup::default()
+            }
+            fn status_for(&self, t: &Target, need: &Need) -> Backup {
+                self.0.lock().expect("not poisoned").push((
+                    t.value.clone(),
+                    (need.regenerable)("/home/u/app/web/node_modules/x"),
+                    (need.regenerable)("/home/u/app/web/.env"),
+                ));
+                Backup::default()
+            }
+        }
+        let asks = Asks(Mutex::new(Vec::new()));
+        decide("rm -rf web", &project_facts(), &asks);
+        let asked = asks.0.lock().expect("not poisoned").clone();
+        assert_eq!(asked, vec![("/home/u/app/web".to_string(), true, false)]);
     }
 
     #[test]

@@ -76,7 +76,7 @@ fn hint_text(hint: &Option<String>) -> String {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// 1-based line and column of a byte offset, for messages.
-pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text.as_bytes()[..offset];
     let line = before.iter().filter(|b| **b == b'\n').count() + 1;
@@ -85,7 +85,7 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// "did you mean `x`?" for a misspelt key or value, from the candidates serde lists.
-pub(crate) fn suggest(word: &str, candidates: &[&str]) -> Option<String> {
+pub fn suggest(word: &str, candidates: &[&str]) -> Option<String> {
     candidates
         .iter()
         // Jaro-Winkler favours shared prefixes; Damerau catches short swapped names (`tpm`).

@@ -24,7 +24,8 @@
 //! ```
 //!
 //! The engine does no I/O of its own: policy files are handed to it as text, and
-//! whether a backup covers a target is asked of a [`BackupOracle`].
+//! whether a backup covers a target is asked of a [`BackupOracle`], what a target is
+//! (exists, a file, how large) of [`FileFacts`].
 
 // Errors carry file, line, column and rule for the message; they are rare and on
 // cold paths, so their size does not matter.
@@ -51,8 +52,9 @@ pub mod unwrap;
 pub use command::{Command, Origin, Script, Stdin, Word, WorkDir};
 pub use dialect::Dialect;
 pub use engine::{
-    Backup, BackupOracle, BackupStatus, Context, Decision, Engine, Evaluation, FileReader, Finding,
-    NoBackups, NoFiles, Source, Target, TargetFinding, MAX_SQL_FILE,
+    Backup, BackupOracle, BackupStatus, Context, Decision, Engine, Evaluation, FileFacts, FileKind,
+    FileReader, Finding, GitSource, Need, NoBackups, NoFacts, NoFiles, PathFact, Source, Stat,
+    Target, TargetFinding, FEW_FILES, LARGE_FILE, MAX_SQL_FILE,
 };
 pub use error::{Error, Result};
 pub use policy::{Layer, Policy, Requires, Rule, Severity};

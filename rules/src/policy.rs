@@ -47,6 +47,10 @@ pub enum Severity {
 pub enum Requires {
     /// A person approves at the terminal.
     Approval,
+    /// A verified, redundant, fresh backup of every target (a manifest, or a pushed
+    /// commit in git); then the line runs without asking, and backstop says where the
+    /// target can be restored from.
+    Backup,
     /// A verified, redundant, fresh backup of every target, then a person approves.
     #[default]
     BackupAndApproval,
@@ -58,9 +62,15 @@ impl Requires {
     pub fn name(self) -> &'static str {
         match self {
             Requires::Approval => "approval",
+            Requires::Backup => "backup",
             Requires::BackupAndApproval => "backup-and-approval",
             Requires::Deny => "deny",
         }
+    }
+
+    /// Does it ask for a backup of the targets?
+    pub fn needs_backup(self) -> bool {
+        matches!(self, Requires::Backup | Requires::BackupAndApproval)
     }
 }
 
@@ -267,6 +277,11 @@ pub struct RuleSpec {
     pub targets: Vec<TargetSpec>,
     #[serde(default)]
     pub except_targets: Vec<String>,
+    /// Globs (or `@set`s) of precious places. When present, a target that is not
+    /// precious (a few plain files named literally, each small, outside these places:
+    /// see `docs/git-and-livable.md`) needs no backup.
+    #[serde(default)]
+    pub precious: Vec<String>,
     #[serde(default)]
     pub approval_phrase: ApprovalPhrase,
     #[serde(default)]
@@ -548,6 +563,11 @@ pub struct Rule {
     pub except_globs: Vec<String>,
     /// `DIR/` for each `DIR/**` among them, matched as a string prefix.
     pub(crate) except_prefixes: Vec<String>,
+    /// The precious globs as written (after `@set` expansion); empty: every target
+    /// is precious.
+    pub precious_globs: Vec<String>,
+    /// Built from `precious_globs` on first use.
+    precious: OnceLock<Option<GlobSet>>,
     pub(crate) subcommands: Vec<Vec<Vec<String>>>,
     compiled: LazyPatterns,
 }
@@ -649,6 +669,13 @@ impl Rule {
             .as_ref()
     }
 
+    /// The precious places, compiled on first use (validated at load).
+    pub(crate) fn precious_set(&self) -> Option<&GlobSet> {
+        self.precious
+            .get_or_init(|| build_precious(self, &self.precious_globs).ok().flatten())
+            .as_ref()
+    }
+
     pub(crate) fn args_re(&self) -> Option<&Regex> {
         lazy(&self.compiled.args, &self.spec.args_regex)
     }
@@ -702,6 +729,8 @@ impl Rule {
         let _ = self.compiled.targets.set(compiled.targets);
         let globs = build_globset(self, &self.except_globs)?;
         let _ = self.except.set(globs);
+        let precious = build_precious(self, &self.precious_globs)?;
+        let _ = self.precious.set(precious);
         Ok(())
     }
 }
@@ -752,6 +781,7 @@ const KNOWN_KEYS: &[&str] = &[
     "min_targets",
     "targets",
     "except_targets",
+    "precious",
     "approval_phrase",
     "max_age",
     "examples",
@@ -850,6 +880,8 @@ impl Policy {
                 except: Arc::default(),
                 except_globs: Vec::new(),
                 except_prefixes: Vec::new(),
+                precious_globs: Vec::new(),
+                precious: OnceLock::new(),
                 subcommands: Vec::new(),
                 compiled: LazyPatterns::default(),
                 spec,
@@ -908,6 +940,7 @@ impl Policy {
                     )));
                 }
             }
+            rule.precious_globs = expand_set_refs(&rule, &rule.spec.precious, &file.sets)?;
             let globs = expand_sets(&rule, &file.sets)?;
             rule.except = Arc::clone(shared_except.entry(globs.clone()).or_default());
             rule.except_prefixes = globs
@@ -962,13 +995,21 @@ impl Policy {
 }
 
 fn expand_sets(rule: &Rule, sets: &BTreeMap<String, Vec<String>>) -> Result<Vec<String>> {
+    expand_set_refs(rule, &rule.spec.except_targets, sets)
+}
+
+fn expand_set_refs(
+    rule: &Rule,
+    globs: &[String],
+    sets: &BTreeMap<String, Vec<String>>,
+) -> Result<Vec<String>> {
     let mut out = Vec::new();
-    for g in &rule.spec.except_targets {
+    for g in globs {
         if let Some(name) = g.strip_prefix('@') {
             let set = sets.get(name).ok_or_else(|| {
                 let names: Vec<&str> = sets.keys().map(String::as_str).collect();
                 let hint = suggest(name, &names).map(|h| format!("; {h}")).unwrap_or_default();
-                rule.err(format!("except_targets names the set `@{name}`, which this file's [sets] does not define{hint}"))
+                rule.err(format!("a glob list names the set `@{name}`, which this file's [sets] does not define{hint}"))
             })?;
             out.extend(set.iter().cloned());
         } else {
@@ -983,6 +1024,37 @@ fn expand_sets(rule: &Rule, sets: &BTreeMap<String, Vec<String>>) -> Result<Vec<
 pub(crate) fn literal_dir_prefix(glob: &str) -> Option<&str> {
     let dir = glob.strip_suffix("/**")?;
     (!dir.is_empty() && !dir.contains(['*', '?', '[', ']', '{', '}', '\\'])).then_some(dir)
+}
+
+/// Precious places: `*` stays within one directory (`~/*` is the files directly in
+/// the home directory, not everything under it); `**` crosses directories.
+pub(crate) fn build_precious(rule: &Rule, globs: &[String]) -> Result<Option<GlobSet>> {
+    if globs.is_empty() {
+        return Ok(None);
+    }
+    let mut b = GlobSetBuilder::new();
+    for g in globs {
+        let glob = globset::GlobBuilder::new(g)
+            .literal_separator(true)
+            .build()
+            .map_err(|source| Error::Glob {
+                origin: rule.origin.clone(),
+                line: rule.line,
+                column: rule.column,
+                rule: rule.id().to_string(),
+                glob: g.to_string(),
+                source,
+            })?;
+        b.add(glob);
+    }
+    b.build().map(Some).map_err(|source| Error::Glob {
+        origin: rule.origin.clone(),
+        line: rule.line,
+        column: rule.column,
+        rule: rule.id().to_string(),
+        glob: globs.join(", "),
+        source,
+    })
 }
 
 pub(crate) fn build_globset(rule: &Rule, globs: &[String]) -> Result<Option<GlobSet>> {

@@ -79,7 +79,7 @@ impl Engine {
         }
         for name in crate::unwrap::wrapper_names()
             .chain(Dialect::SHELL_PROGRAMS.iter().copied())
-            .chain(["find"])
+            .chain(["find", "backstop"])
         {
             out.add(name);
         }
@@ -345,6 +345,7 @@ mod tests {
                     home: Some("/home/u"),
                     backups: &NoBackups,
                     files: &crate::engine::NoFiles,
+                    facts: &crate::engine::NoFacts,
                 };
                 let eval = engine.evaluate(line, &ctx).unwrap();
                 assert_eq!(

@@ -308,6 +308,15 @@ fn peel_once(cmd: &Command, dialect: Dialect, depth: usize) -> Option<Peeled> {
             )));
         }
         "start-process" => return start_process(cmd, args).map(Peeled::One),
+        // `backstop wrap CLIENT ARGS…` runs the client with those arguments.
+        "backstop" => {
+            return match args.split_first() {
+                Some((sub, client)) if sub.text == "wrap" && !sub.expansion => {
+                    Some(Peeled::One(inner_command(cmd, client, "backstop wrap")))
+                }
+                _ => None,
+            }
+        }
         _ => {}
     }
     let w = wrapper(&program)?;

@@ -62,13 +62,13 @@ fn rule_ids_are_unique_across_packs() {
 
 #[test]
 fn backup_rules_name_a_kind_that_can_be_backed_up() {
-    use backstop_rules::policy::{Requires, LOCAL_BACKUP_KINDS};
+    use backstop_rules::policy::LOCAL_BACKUP_KINDS;
     let engine = Engine::builtin();
     let mut bad = Vec::new();
     for policy in engine.all_policies().expect("built-in packs load") {
         for rule in &policy.rules {
             let kinds: Vec<&str> = rule.spec.targets.iter().map(|t| t.kind.as_str()).collect();
-            if rule.spec.requires == Requires::BackupAndApproval
+            if rule.spec.requires.needs_backup()
                 && !kinds.is_empty()
                 && !kinds.iter().any(|k| LOCAL_BACKUP_KINDS.contains(k))
             {

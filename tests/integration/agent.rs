@@ -156,7 +156,7 @@ fn an_uncovered_destructive_command_is_denied_with_the_backup_command() {
             format!("You may run that backup yourself, but approving is for a person and {agent} cannot ask one: once the target is covered, a person must run the command in a terminal where backstop's shell hook asks them.")
         };
         let reason = format!(
-            "backstop refused this command. `{line}` matches fs.rm-recursive (rm -r deletes a whole directory tree) on path {d} (backup missing); it needs a verified, redundant backup and a person's approval. To go ahead: backstop backup {d} --to DIR1 --to DIR2 (two directories on different filesystems). {tail}"
+            "backstop refused this command. `{line}` matches fs.rm-recursive (rm -r deletes a whole directory tree) on path {d} (backup missing); it needs a verified, redundant backup and a person's approval. To go ahead: backstop backup {d} --to DIR1 --to DIR2 (two directories on different disks, or restic:REPO / rclone:REMOTE:PATH; `backstop setup` configures them once). {tail}"
         );
         assert_eq!(r.answer(), denial(agent, &reason), "{agent}");
     }
@@ -191,6 +191,7 @@ fn an_uncovered_destructive_command_is_denied_with_the_backup_command() {
 #[test]
 fn a_covered_command_goes_to_the_agents_dialog_or_is_refused_without_one() {
     let home = tempfile::tempdir().expect("tmp");
+    crate::count_tmpfs(home.path());
     let dir = victim();
     let d = dir.path().display().to_string();
     let (a, b) = (
@@ -253,7 +254,7 @@ fn a_covered_command_goes_to_the_agents_dialog_or_is_refused_without_one() {
         );
         assert!(reason.contains(&format!("covers {d}: made ")), "{reason}");
         assert!(
-            reason.contains("on two filesystems, restore test: not-run"),
+            reason.contains("in separate failure domains, restore test: not-run"),
             "{reason}"
         );
         assert!(reason.contains(&a.path().display().to_string()), "{reason}");

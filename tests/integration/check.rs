@@ -110,11 +110,13 @@ mod wrappers {
         fish_c: "bash", "fish -c 'rm -rf /srv/data'";
         eval: "bash", "eval 'rm -rf /srv/data'";
         stacked: "bash", "sudo env A=1 nice timeout 5 bash -c 'rm -rf /srv/data'";
+        backstop_wrap: "bash", "backstop wrap sqlite3 /srv/app.db 'DROP TABLE t'";
     }
     allowed! {
         command_v: "bash", "command -v rm";
         sudo_list: "bash", "sudo -l";
         bash_script: "bash", "bash ./build.sh";
+        backstop_wrap_select: "bash", "backstop wrap sqlite3 /srv/app.db 'SELECT 1'";
     }
 }
 
@@ -257,6 +259,50 @@ fn a_table_brings_its_database_and_the_remedy_backs_that_up() {
     }
 }
 
+/// Regression: `redis-cli FLUSHALL` and the mongosh rules were told to run `backstop
+/// backup postgres:redis` (`postgres:shop`): the PostgreSQL recipe claimed every
+/// program. A store no recipe can back up is said to be one, and approval is asked.
+#[test]
+fn a_store_no_recipe_backs_up_gets_an_honest_remedy() {
+    for (line, target) in [
+        ("redis-cli FLUSHALL", "database redis"),
+        ("mongosh shop --eval 'db.dropDatabase()'", "database shop"),
+        ("sqlcmd -d shop -Q 'DROP TABLE orders'", "database shop"),
+    ] {
+        let (code, v) = check("bash", line);
+        assert_eq!(
+            (code, &v["decision"]),
+            (1, &serde_json::json!("ask")),
+            "{line}: {v}"
+        );
+        let remedy = v["remedy"].as_str().expect("remedy");
+        assert!(!remedy.contains("backstop backup"), "{line}: {remedy}");
+        assert!(
+            remedy.contains("no recipe that backs up")
+                && remedy.contains(target)
+                && remedy.contains("approve it at the terminal"),
+            "{line}: {remedy}"
+        );
+        assert!(
+            v["targets"]
+                .as_array()
+                .expect("targets")
+                .iter()
+                .any(|t| t["backup"]["status"] == "no-recipe"),
+            "{line}: {v}"
+        );
+    }
+    // PostgreSQL's own tools still get its recipe.
+    let (code, v) = check("bash", "dropdb shop");
+    assert_eq!(code, 2);
+    assert!(
+        v["remedy"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("backstop backup postgres:shop --to")),
+        "{v}"
+    );
+}
+
 #[test]
 fn sql_scripts_are_read_when_small() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -276,14 +322,15 @@ fn sql_scripts_are_read_when_small() {
             .run();
         (r.code, r.json())
     };
-    for line in [
-        "psql -d shop -f drop.sql",
-        "psql shop --file=drop.sql",
-        "sqlcmd -d shop -i drop.sql",
-        "mysql shop < drop.sql",
+    // No recipe backs up SQL Server's databases: sqlcmd's line asks for approval only.
+    for (line, want) in [
+        ("psql -d shop -f drop.sql", 2),
+        ("psql shop --file=drop.sql", 2),
+        ("sqlcmd -d shop -i drop.sql", 1),
+        ("mysql shop < drop.sql", 2),
     ] {
         let (code, v) = run(line);
-        assert_eq!(code, 2, "{line}: {v}");
+        assert_eq!(code, want, "{line}: {v}");
         assert!(
             v["targets"]
                 .as_array()

@@ -31,6 +31,7 @@ fn victim() -> tempfile::TempDir {
 #[test]
 fn allow_is_silent_deny_explains_and_ask_without_a_terminal_refuses() {
     let home = tempfile::tempdir().expect("tmp");
+    crate::count_tmpfs(home.path());
     let (code, out, err) = run(home.path(), &["hook", "--shell", "bash", "--", "ls", "-la"]);
     assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
 

@@ -8,6 +8,9 @@
 mod agent;
 mod backup;
 mod check;
+mod day;
+mod destinations;
+mod git;
 mod hook;
 mod layers;
 mod mysql;
@@ -15,8 +18,15 @@ mod pg;
 mod policy_cmd;
 mod recipes;
 mod regression;
+mod remote;
 mod scan;
 mod standins;
+mod wrap;
+
+// The pseudo-terminal driver the shell tests use, for `backstop wrap`'s clients.
+#[allow(dead_code)]
+#[path = "../shells/harness.rs"]
+mod harness;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -24,7 +34,8 @@ use std::process::{Command, Output, Stdio};
 /// A fluent runner over the built binary (after just's tests/test.rs).
 #[derive(Debug)]
 pub struct Test {
-    home: tempfile::TempDir,
+    /// Shared by the runs made with [`Test::clone_home`].
+    home: std::rc::Rc<tempfile::TempDir>,
     args: Vec<String>,
     cwd: Option<PathBuf>,
     stdin: Option<Vec<u8>>,
@@ -38,10 +49,22 @@ pub struct Ran {
     pub stderr: String,
 }
 
+/// The tests keep second copies on /dev/shm, a tmpfs, which counts only when
+/// config.toml says so: this writes that into a BACKSTOP_HOME.
+pub fn count_tmpfs(home: &Path) {
+    std::fs::write(
+        home.join("config.toml"),
+        "[backup]\nvolatile_counts = true # the tests' second copies are on /dev/shm\n",
+    )
+    .expect("write config.toml");
+}
+
 impl Test {
     pub fn new() -> Test {
+        let home = tempfile::tempdir().expect("temp dir");
+        count_tmpfs(home.path());
         Test {
-            home: tempfile::tempdir().expect("temp dir"),
+            home: std::rc::Rc::new(home),
             args: Vec::new(),
             cwd: None,
             stdin: None,
@@ -51,6 +74,17 @@ impl Test {
 
     pub fn home(&self) -> &Path {
         self.home.path()
+    }
+
+    /// Another run in the same BACKSTOP_HOME, with no arguments yet.
+    pub fn clone_home(&self) -> Test {
+        Test {
+            home: std::rc::Rc::clone(&self.home),
+            args: Vec::new(),
+            cwd: None,
+            stdin: None,
+            env: self.env.clone(),
+        }
     }
 
     pub fn args<I: IntoIterator<Item = S>, S: Into<String>>(mut self, args: I) -> Test {

@@ -29,6 +29,27 @@ fn start(sb: &Sandbox) -> Option<Pty> {
     start_with(sb, &harness::backstop_bin(), "")
 }
 
+/// [`start`], with more variables in the shell's environment.
+fn start_env(sb: &Sandbox, env: &[(&str, &str)]) -> Option<Pty> {
+    let bash = harness::shell("bash")?;
+    let rc_file = sb.home.path().join(".bashrc");
+    std::fs::write(&rc_file, "PS1='$ '\n").expect("write .bashrc");
+    sb.install(&harness::backstop_bin(), "bash", &rc_file);
+    let mut cmd = Command::new(bash);
+    cmd.args([
+        "--noprofile",
+        "--rcfile",
+        rc_file.to_str().expect("utf-8"),
+        "-i",
+    ])
+    .envs(sb.env())
+    .envs(env.iter().copied())
+    .current_dir(sb.home.path());
+    let mut sh = Pty::spawn_clean(cmd);
+    sh.sync();
+    Some(sh)
+}
+
 fn rm_line(sb: &Sandbox) -> String {
     format!("rm -rf {}", sb.dir.display())
 }
@@ -353,4 +374,95 @@ fn the_integrations_own_traps_are_not_refused() {
             .expect("run backstop check");
         assert!(!out.status.success(), "trap - DEBUG is let through");
     }
+}
+
+#[test]
+fn a_refused_line_offers_the_backup_then_asks_as_usual() {
+    let sb = Sandbox::new();
+    sb.configure_destinations(None);
+    let Some(mut sh) = start(&sb) else { return };
+    // A wrong answer makes no backup.
+    sh.line(&rm_line(&sb));
+    sh.expect("type BACKUP to back up precious (8 B) to ");
+    sh.expect(": ");
+    sh.line("nope");
+    let out = sh.sync();
+    assert!(out.contains("no backup made"), "{out}");
+    assert!(sb.intact() && sb.backup_files().is_empty(), "{out}");
+
+    sh.line(&rm_line(&sb));
+    sh.expect("type BACKUP");
+    sh.expect(": ");
+    sh.line("BACKUP");
+    sh.expect("every copy re-read and verified");
+    sh.expect("type PROCEED");
+    sh.expect(": ");
+    sh.line("PROCEED");
+    let out = sh.sync();
+    assert!(!sb.dir.exists(), "the approved line ran:\n{out}");
+    assert_eq!(sb.backup_files().len(), 2, "{:?}", sb.backup_files());
+}
+
+#[test]
+fn ctrl_c_during_the_offered_backup_refuses_and_leaves_no_copy() {
+    let sb = Sandbox::new();
+    // More data than backstop buffers (8 MiB), into an rclone remote that takes 1 MiB/s:
+    // the backup is still running, its progress bar showing, when Ctrl-C comes.
+    let data: Vec<u8> = (0..(24u32 << 20))
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(sb.dir.join("big.bin"), data).expect("write");
+    let remote = sb.beside("remote");
+    let rclone_config = sb.beside("rclone").join("rclone.conf");
+    std::fs::write(&rclone_config, "").expect("rclone.conf");
+    let dest = format!("rclone:slow:{}", remote.display());
+    sb.configure_destinations(Some(&dest));
+    let env = [
+        ("RCLONE_CONFIG_SLOW_TYPE", "local"),
+        ("RCLONE_BWLIMIT", "1M"),
+        ("RCLONE_CONFIG", rclone_config.to_str().expect("utf-8")),
+    ];
+    if harness::on_path("rclone").is_none() {
+        assert!(
+            std::env::var_os("BACKSTOP_REQUIRE_SHELLS").is_none(),
+            "rclone is required; scripts/test.sh installs it"
+        );
+        eprintln!("SKIPPED: no rclone");
+        return;
+    }
+    let Some(mut sh) = start_env(&sb, &env) else {
+        return;
+    };
+    sh.line(&rm_line(&sb));
+    sh.expect("type BACKUP to back up precious (24.0 MiB)");
+    sh.expect(": ");
+    sh.line("BACKUP");
+    sh.expect("backing up");
+    sh.send("\x03");
+    sh.expect("the backup was not made");
+    let out = sh.sync();
+    assert!(out.contains("the line did not run"), "{out}");
+    assert!(sb.intact(), "{out}");
+    assert!(sb.backup_files().is_empty(), "{:?}", sb.backup_files());
+    let left: Vec<_> = std::fs::read_dir(&remote)
+        .expect("ls")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn a_file_git_holds_is_deleted_with_one_line_saying_where_it_comes_back_from() {
+    let sb = Sandbox::new();
+    let Some(mut sh) = start(&sb) else { return };
+    let big = sb.pushed_repo();
+    sh.line(&format!("rm {}", big.display()));
+    let out = sh.sync();
+    assert!(out.contains("can be restored from git commit"), "{out}");
+    assert!(!big.exists(), "the line ran:\n{out}");
+    // Nobody approved anything: no reminder about an approved line.
+    sh.line("true");
+    let out = sh.sync();
+    assert!(!out.contains("approved line"), "{out}");
 }

@@ -370,9 +370,16 @@ impl Sandbox {
         std::fs::create_dir_all(&dir).expect("create the directory to protect");
         std::fs::write(dir.join("sentinel"), "keep me\n").expect("write the sentinel");
         std::fs::create_dir_all(outside.path().join("backups")).expect("backup dir");
+        let backstop_home = tempfile::tempdir().expect("private BACKSTOP_HOME");
+        // The second copy is on /dev/shm, a tmpfs, which counts only when asked.
+        std::fs::write(
+            backstop_home.path().join("config.toml"),
+            "[backup]\nvolatile_counts = true\n",
+        )
+        .expect("write config.toml");
         Sandbox {
             home: tempfile::tempdir().expect("private HOME"),
-            backstop_home: tempfile::tempdir().expect("private BACKSTOP_HOME"),
+            backstop_home,
             shm: tempfile::tempdir_in("/dev/shm").expect("a directory in /dev/shm (a tmpfs)"),
             outside,
             dir,
@@ -433,6 +440,72 @@ impl Sandbox {
         let disk = disk.to_str().expect("utf-8 path");
         let shm = self.shm.path().to_str().expect("utf-8 path");
         self.run(&backstop_bin(), &["backup", dir, "--to", disk, "--to", shm]);
+    }
+
+    /// Configures the destinations backups go to without `--to`: a directory on the
+    /// disk and `second` (the tmpfs directory when `None`).
+    pub fn configure_destinations(&self, second: Option<&str>) {
+        let disk = self.outside.path().join("backups");
+        let shm = self.shm.path().display().to_string();
+        std::fs::write(
+            self.backstop_home.path().join("config.toml"),
+            format!(
+                "[backup]\nvolatile_counts = true\nto = [\"{}\", \"{}\"]\n",
+                disk.display(),
+                second.unwrap_or(&shm)
+            ),
+        )
+        .expect("write config.toml");
+    }
+
+    /// The files in the disk destination and the tmpfs one.
+    pub fn backup_files(&self) -> Vec<String> {
+        [
+            self.outside.path().join("backups"),
+            self.shm.path().to_path_buf(),
+        ]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).into_iter().flatten().flatten())
+        .map(|e| e.path().display().to_string())
+        .collect()
+    }
+
+    /// A directory beside the one under test (outside /tmp), for other destinations.
+    pub fn beside(&self, name: &str) -> PathBuf {
+        let d = self.outside.path().join(name);
+        std::fs::create_dir_all(&d).expect("mkdir");
+        d
+    }
+
+    /// A git repository beside the directory under test, pushed to a bare remote on
+    /// disk, holding a 33 MiB file (large, so precious): the path of that file, which
+    /// git covers.
+    pub fn pushed_repo(&self) -> PathBuf {
+        let git = backstop_backup::recipe::resolve_program("git").expect("git is installed");
+        let repo = self.outside.path().join("repo");
+        std::fs::create_dir_all(&repo).expect("mkdir repo");
+        let big = repo.join("big.bin");
+        std::fs::write(&big, vec![7u8; 33 << 20]).expect("write big.bin");
+        let run = |dir: &Path, args: &[&str]| {
+            let out = Command::new(&git)
+                .args(["-c", "user.name=T", "-c", "user.email=t@example.invalid"])
+                .args(args)
+                .current_dir(dir)
+                .output()
+                .expect("run git");
+            assert!(
+                out.status.success(),
+                "git {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        run(self.outside.path(), &["init", "-q", "--bare", "repo.git"]);
+        run(&repo, &["init", "-q", "-b", "main"]);
+        run(&repo, &["add", "big.bin"]);
+        run(&repo, &["commit", "-q", "-m", "big"]);
+        run(&repo, &["remote", "add", "origin", "../repo.git"]);
+        run(&repo, &["push", "-q", "-u", "origin", "main"]);
+        big
     }
 
     /// A copy of the backstop binary that the test may delete: a shell loaded through

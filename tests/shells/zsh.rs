@@ -268,3 +268,18 @@ fn scripts_are_checked_only_when_opted_in_through_zshenv() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "before\nafter\n");
     assert!(!sb.dir.exists());
 }
+
+#[test]
+fn a_file_git_holds_is_deleted_with_one_line_saying_where_it_comes_back_from() {
+    let sb = Sandbox::new();
+    let Some(mut sh) = start(&sb) else { return };
+    let big = sb.pushed_repo();
+    sh.line(&format!("rm {}", big.display()));
+    let out = sh.sync();
+    assert!(out.contains("can be restored from git commit"), "{out}");
+    assert!(!big.exists(), "the line ran:\n{out}");
+    // Nobody approved anything: no reminder about an approved line.
+    sh.line("true");
+    let out = sh.sync();
+    assert!(!out.contains("approved line"), "{out}");
+}

@@ -116,12 +116,25 @@ fn decide(agent: Agent, within: Duration) -> (Answer, Option<Entry>) {
         return (Answer::NoObjection, None);
     }
     let line = request.command.clone();
+    let shell = request.shell.to_string();
     let (eval, evidence) = match evaluate(request, within) {
         Ok(x) => x,
         Err(why) => return failed(session, line, why),
     };
     if eval.decision == Decision::Allow {
-        return (Answer::NoObjection, None);
+        // A line a backup let through is logged, so that `undo` can bring it back.
+        let restorable = report::restorable(&eval);
+        let entry = (!restorable.is_empty()).then(|| {
+            entry_for(
+                agent,
+                "allowed",
+                session,
+                line,
+                &eval,
+                restorable.join("; "),
+            )
+        });
+        return (Answer::NoObjection, entry);
     }
     let shown = quoting_briefly(&eval);
     let self_protection: Vec<&backstop_rules::Finding> = eval
@@ -176,7 +189,7 @@ fn decide(agent: Agent, within: Duration) -> (Answer, Option<Entry>) {
             "backstop refused this command. {}",
             sentence(&report::reason(&shown))
         );
-        if let Some(remedy) = report::remedy(&shown) {
+        if let Some(remedy) = report::remedy_with(&shown, Some((&line, &shell))) {
             // Approving is the person's part, said below for this agent.
             let remedy = remedy
                 .trim_end_matches(" and approve it")
@@ -296,7 +309,7 @@ fn evidence(eval: &Evaluation, dirs: &Dirs) -> String {
             .map(|c| {
                 format!(
                     "{} ({} bytes, sha256 {}…)",
-                    c.path.display(),
+                    c.shown(),
                     c.size,
                     c.sha256.get(..12).unwrap_or(&c.sha256)
                 )
@@ -307,9 +320,9 @@ fn evidence(eval: &Evaluation, dirs: &Dirs) -> String {
             t.value,
             report::human_age(now.saturating_sub(m.created)),
             if m.redundant {
-                "on two filesystems"
+                "in separate failure domains"
             } else {
-                "on ONE filesystem"
+                "in ONE failure domain"
             },
             m.restore_test,
             copies.join(" and ")
@@ -335,14 +348,7 @@ fn entry_for(
         targets: eval
             .findings
             .iter()
-            .flat_map(|f| {
-                f.targets.iter().map(|t| TargetRecord {
-                    kind: t.kind.clone(),
-                    value: t.value.clone(),
-                    backup: t.backup.status.name().to_string(),
-                    manifest: t.backup.manifest.clone(),
-                })
-            })
+            .flat_map(|f| f.targets.iter().map(TargetRecord::of))
             .collect(),
         detail,
     }

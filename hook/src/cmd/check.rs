@@ -19,6 +19,11 @@ pub fn run(a: &CheckArgs) -> Result<ExitCode> {
         if let Some(r) = report::remedy(&eval) {
             println!("remedy: {r}");
         }
+    } else {
+        // A line a backup let through says where its targets come back from.
+        for r in report::restorable(&eval) {
+            println!("allow: {r}");
+        }
     }
     Ok(ExitCode::from(match eval.decision {
         Decision::Allow => 0,

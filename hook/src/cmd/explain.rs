@@ -72,12 +72,15 @@ pub fn run(a: &LineArgs) -> Result<ExitCode> {
             writeln!(out, "    because: {}", f.why.join("; "))?;
         }
         for t in &f.targets {
-            let evidence = match (&t.backup.manifest, &t.backup.detail) {
+            let mut evidence = match (&t.backup.manifest, &t.backup.detail) {
                 (Some(id), Some(d)) => format!("; manifest {id}: {d}"),
                 (Some(id), None) => format!("; manifest {id}"),
                 (None, Some(d)) => format!("; {d}"),
                 (None, None) => String::new(),
             };
+            if let Some(g) = t.backup.git.as_ref().filter(|g| !g.branch.is_empty()) {
+                evidence.push_str(&format!("; {}", g.describe()));
+            }
             writeln!(
                 out,
                 "    target: {} {} (backup: {}{evidence})",
@@ -89,6 +92,9 @@ pub fn run(a: &LineArgs) -> Result<ExitCode> {
         writeln!(out, "    requires: {}", f.requires.name())?;
     }
     writeln!(out, "\nDecision: {}", eval.decision.name().to_uppercase())?;
+    for r in report::restorable(&eval) {
+        writeln!(out, "Restore: {r}")?;
+    }
     if let Some(r) = report::remedy(&eval) {
         writeln!(out, "To go ahead: {r}")?;
     }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use backstop_backup::manifest::Manifest;
 use backstop_rules::policy::ApprovalPhrase;
-use backstop_rules::{BackupStatus, Decision, Evaluation, Severity};
+use backstop_rules::{BackupStatus, Decision, Evaluation, Requires, Severity};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Entry, TargetRecord};
@@ -31,6 +31,13 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(60);
 struct Pending {
     line: String,
     manifests: Vec<String>,
+    /// A person approved it; else a backup let it through, and the status is only logged.
+    #[serde(default = "yes")]
+    approved: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 pub fn run(a: &HookArgs) -> Result<ExitCode> {
@@ -60,7 +67,7 @@ pub fn run(a: &HookArgs) -> Result<ExitCode> {
         eprintln!("backstop: interrupted; the line did not run");
         log(
             &dirs,
-            a,
+            &Who::of(a),
             "refused",
             &line,
             Some(&eval),
@@ -69,56 +76,221 @@ pub fn run(a: &HookArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_REFUSED));
     }
     match eval.decision {
-        Decision::Allow => Ok(ExitCode::SUCCESS),
+        Decision::Allow => {
+            let restorable = crate::report::restorable(&eval);
+            if !restorable.is_empty() {
+                // One line per target a backup let through: where it comes back from.
+                eprint!("{}", lead(a));
+                for r in &restorable {
+                    eprintln!("backstop: {r}");
+                }
+                log(
+                    &dirs,
+                    &Who::of(a),
+                    "allowed",
+                    &line,
+                    Some(&eval),
+                    &restorable.join("; "),
+                );
+                leave_note(a, &dirs, &line, Vec::new(), false)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Decision::Deny => {
             let mut text = describe(&eval, &dirs, false);
             if let Some(remedy) = crate::report::remedy(&eval) {
                 text.push_str(&format!("  to go ahead: {remedy}\n"));
             }
             eprint!("{}backstop: refused `{line}`\n{text}", lead(a));
-            log(&dirs, a, "deny", &line, Some(&eval), "");
+            log(&dirs, &Who::of(a), "deny", &line, Some(&eval), "");
+            if wants_only_a_backup(&eval) {
+                if let Some(code) = offer_backup(a, &dirs, &input, &oracle)? {
+                    return Ok(code);
+                }
+            }
             Ok(ExitCode::from(EXIT_DENIED))
         }
         Decision::Ask => ask(a, &dirs, &line, &eval),
     }
 }
 
+/// Is the line refused only because a backup is missing or stale? Then making the
+/// backup now is the way forward.
+fn wants_only_a_backup(eval: &Evaluation) -> bool {
+    let refusing: Vec<&backstop_rules::Finding> = eval
+        .findings
+        .iter()
+        .filter(|f| f.decision == Decision::Deny)
+        .collect();
+    !refusing.is_empty()
+        && refusing.iter().all(|f| {
+            f.requires == Requires::BackupAndApproval
+                && f.targets.iter().all(|t| {
+                    matches!(
+                        t.backup.status,
+                        BackupStatus::Covered | BackupStatus::Missing | BackupStatus::Stale
+                    )
+                })
+        })
+}
+
+/// The time allowed for an answer: a minute, or less if the environment says so.
+pub(crate) fn answer_within() -> Duration {
+    std::env::var("BACKSTOP_ANSWER_WITHIN")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map(Duration::from_secs)
+        // Only ever shorter: nothing in the environment can make approving easier.
+        .map_or(ANSWER_WITHIN, |d| d.min(ANSWER_WITHIN))
+}
+
+/// Offer to make the missing backup now, at the terminal, to the configured
+/// destinations; then ask for approval as usual. `None`: no offer could be made
+/// (no destinations, no terminal), and the refusal stands as printed.
+fn offer_backup(
+    a: &HookArgs,
+    dirs: &Dirs,
+    input: &super::LineInput,
+    oracle: &crate::backups::ManifestOracle,
+) -> Result<Option<ExitCode>> {
+    let Ok(settings) = crate::settings::Settings::load(dirs) else {
+        return Ok(None);
+    };
+    if settings.backup.to.is_empty() {
+        return Ok(None);
+    }
+    let recipes = crate::recipes::Recipes::load(dirs)?;
+    let Ok(specs) =
+        super::backup::specs_for_line(&recipes, &input.line, &a.shell, input.cwd.clone())
+    else {
+        return Ok(None);
+    };
+    if specs.is_empty() {
+        return Ok(None);
+    }
+    let names: Vec<String> = specs
+        .iter()
+        .map(|s| match s {
+            crate::recipes::Spec::Path(p) => p.file_name().map_or_else(
+                || p.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
+            other => super::backup::shown_spec(other),
+        })
+        .collect();
+    let paths: Vec<&std::path::Path> = specs
+        .iter()
+        .filter_map(|s| match s {
+            crate::recipes::Spec::Path(p) => Some(p.as_path()),
+            crate::recipes::Spec::Recipe { .. } => None,
+        })
+        .collect();
+    let size = if paths.len() == specs.len() {
+        let total: u64 = paths.iter().map(|p| super::backup::size_of_tree(p)).sum();
+        format!(" ({})", crate::settings::human_size(total))
+    } else {
+        String::new()
+    };
+    let dests: Vec<String> = settings
+        .backup
+        .to
+        .iter()
+        .map(|c| c.dest.to_string())
+        .collect();
+    let question = format!(
+        "backstop: type BACKUP to back up {}{size} to {} (anything else refuses): ",
+        names.join(", "),
+        dests.join(" and ")
+    );
+    match tty::ask(&question, "BACKUP", answer_within()) {
+        Answer::Approved => {}
+        Answer::NoTerminal => return Ok(None),
+        Answer::Refused(why) => {
+            eprintln!("backstop: no backup made ({why}); the line did not run");
+            return Ok(Some(ExitCode::from(EXIT_DENIED)));
+        }
+    }
+    // From here Ctrl-C stops the backup (a flag, not the end of backstop).
+    let flag = oracle.interrupt_flag();
+    let request = super::backup::Request::default();
+    let mut ids = Vec::new();
+    for spec in &specs {
+        let made = super::backup::backup_one(dirs, &settings, &request, spec, Some(&flag));
+        if let Ok(m) = &made {
+            ids.push(m.id.clone());
+        }
+        let interrupted = flag.load(std::sync::atomic::Ordering::Relaxed);
+        if interrupted || made.is_err() {
+            let why = if interrupted {
+                "interrupted with Ctrl-C".to_string()
+            } else {
+                made.err().map(|e| format!("{e:#}")).unwrap_or_default()
+            };
+            eprintln!("backstop: the backup was not made ({why}); nothing of it was kept, and the line did not run");
+            log(
+                dirs,
+                &Who::of(a),
+                "refused",
+                &input.line,
+                None,
+                &format!("backup from the refusal failed: {why}"),
+            );
+            return Ok(Some(ExitCode::from(EXIT_REFUSED)));
+        }
+    }
+    log(
+        dirs,
+        &Who::of(a),
+        "backed-up",
+        &input.line,
+        None,
+        &format!(
+            "from the refusal, to {}: {}",
+            dests.join(" and "),
+            ids.join(", ")
+        ),
+    );
+    // Decided again, on the backups just made.
+    let fresh = crate::backups::ManifestOracle::new(dirs.clone());
+    let eval = input.evaluate_with(dirs, &fresh)?;
+    match eval.decision {
+        Decision::Allow => Ok(Some(ExitCode::SUCCESS)),
+        Decision::Ask => ask(a, dirs, &input.line, &eval).map(Some),
+        Decision::Deny => {
+            eprint!(
+                "backstop: still refused after the backup\n{}",
+                describe(&eval, dirs, false)
+            );
+            log(
+                dirs,
+                &Who::of(a),
+                "deny",
+                &input.line,
+                Some(&eval),
+                "after a backup from the refusal",
+            );
+            Ok(Some(ExitCode::from(EXIT_DENIED)))
+        }
+    }
+}
+
 fn ask(a: &HookArgs, dirs: &Dirs, line: &str, eval: &Evaluation) -> Result<ExitCode> {
-    log(dirs, a, "ask", line, Some(eval), "");
+    log(dirs, &Who::of(a), "ask", line, Some(eval), "");
     let phrase = phrase(eval);
     let question = format!(
         "{}backstop: `{line}` needs your approval\n{}backstop: type {phrase} to run it (anything else refuses): ",
         lead(a),
         describe(eval, dirs, true)
     );
-    let timeout = std::env::var("BACKSTOP_ANSWER_WITHIN")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .map(Duration::from_secs)
-        // Only ever shorter: nothing in the environment can make approving easier.
-        .map_or(ANSWER_WITHIN, |d| d.min(ANSWER_WITHIN));
-    match tty::ask(&question, &phrase, timeout) {
+    match tty::ask(&question, &phrase, answer_within()) {
         Answer::Approved => {
-            log(dirs, a, "approved", line, Some(eval), "");
-            let manifests = manifest_ids(eval);
-            if let Some(session) = &a.session {
-                let pending = Pending {
-                    line: line.to_string(),
-                    manifests,
-                };
-                let dir = super::init::pending_dir(dirs);
-                let _ = std::fs::create_dir_all(&dir);
-                sweep_pending(&dir);
-                let _ = backstop_backup::atomic::write_atomic(
-                    &dir.join(session_file(session)),
-                    serde_json::to_string(&pending)?.as_bytes(),
-                );
-            }
+            log(dirs, &Who::of(a), "approved", line, Some(eval), "");
+            leave_note(a, dirs, line, manifest_ids(eval), true)?;
             Ok(ExitCode::SUCCESS)
         }
         Answer::Refused(why) => {
             eprintln!("backstop: not approved ({why}); the line did not run");
-            log(dirs, a, "refused", line, Some(eval), &why);
+            log(dirs, &Who::of(a), "refused", line, Some(eval), &why);
             Ok(ExitCode::from(EXIT_REFUSED))
         }
         Answer::NoTerminal => {
@@ -126,7 +298,7 @@ fn ask(a: &HookArgs, dirs: &Dirs, line: &str, eval: &Evaluation) -> Result<ExitC
             eprint!("{}", describe(eval, dirs, true));
             log(
                 dirs,
-                a,
+                &Who::of(a),
                 "refused",
                 line,
                 Some(eval),
@@ -135,6 +307,33 @@ fn ask(a: &HookArgs, dirs: &Dirs, line: &str, eval: &Evaluation) -> Result<ExitC
             Ok(ExitCode::from(EXIT_REFUSED))
         }
     }
+}
+
+/// A note for the prompt hook (`--after`), which logs the line's exit status once it
+/// ran. zsh also reads its presence as "the hook printed something; keep it".
+fn leave_note(
+    a: &HookArgs,
+    dirs: &Dirs,
+    line: &str,
+    manifests: Vec<String>,
+    approved: bool,
+) -> Result<()> {
+    let Some(session) = &a.session else {
+        return Ok(());
+    };
+    let pending = Pending {
+        line: line.to_string(),
+        manifests,
+        approved,
+    };
+    let dir = super::init::pending_dir(dirs);
+    let _ = std::fs::create_dir_all(&dir);
+    sweep_pending(&dir);
+    let _ = backstop_backup::atomic::write_atomic(
+        &dir.join(session_file(session)),
+        serde_json::to_string(&pending)?.as_bytes(),
+    );
+    Ok(())
 }
 
 /// Notes left by shells that ended before their prompt hook ran (a closed terminal):
@@ -172,7 +371,7 @@ fn session_file(session: &str) -> String {
 
 /// `PROCEED`, or the target's own name when a critical rule (or one that says so)
 /// matched: typing `Ubuntu-24.04` is a deliberate act that `PROCEED` may not be.
-fn phrase(eval: &Evaluation) -> String {
+pub(crate) fn phrase(eval: &Evaluation) -> String {
     eval.findings
         .iter()
         .filter(|f| f.decision == Decision::Ask)
@@ -200,7 +399,7 @@ fn manifest_ids(eval: &Evaluation) -> Vec<String> {
 }
 
 /// The rules and targets, briefly; with `evidence`, each covering backup's copies.
-fn describe(eval: &Evaluation, dirs: &Dirs, evidence: bool) -> String {
+pub(crate) fn describe(eval: &Evaluation, dirs: &Dirs, evidence: bool) -> String {
     let manifests = if evidence {
         Manifest::list(&manifests_dir(dirs)).unwrap_or_default()
     } else {
@@ -230,6 +429,19 @@ fn describe(eval: &Evaluation, dirs: &Dirs, evidence: bool) -> String {
                 }
             };
             out.push_str(&format!("    target: {} {}{status}\n", t.kind, t.value));
+            if let (Some(g), true) = (&t.backup.git, evidence) {
+                if t.backup.status == BackupStatus::Covered {
+                    out.push_str(&format!(
+                        "      in git: {} in {}, path {}\n        restore: git -C {} restore --source={} -- {}\n",
+                        g.describe(),
+                        g.repo,
+                        g.path,
+                        backstop_rules::command::display_word(&g.repo),
+                        g.commit,
+                        backstop_rules::command::display_word(&g.path)
+                    ));
+                }
+            }
             let Some(id) = &t.backup.manifest else {
                 continue;
             };
@@ -242,17 +454,27 @@ fn describe(eval: &Evaluation, dirs: &Dirs, evidence: bool) -> String {
                     "      backup {id}: made {} ago, {}, restore test: {}\n",
                     crate::report::human_age(now.saturating_sub(m.created)),
                     if m.redundant {
-                        "two filesystems"
+                        "copies in separate failure domains"
                     } else {
-                        "ONE filesystem"
+                        "copies in ONE failure domain"
                     },
                     m.restore_test
                 ));
                 for c in &m.copies {
+                    let place = if c.is_remote() {
+                        format!(
+                            "remote, proven {} ago",
+                            crate::report::human_age(now.saturating_sub(c.proven.unwrap_or(0)))
+                        )
+                    } else {
+                        format!(
+                            "device {}",
+                            backstop_backup::device::label(c.device, cfg!(windows))
+                        )
+                    };
                     out.push_str(&format!(
-                        "        {}  device {}  {} bytes  sha256 {}…\n",
-                        c.path.display(),
-                        backstop_backup::device::label(c.device, cfg!(windows)),
+                        "        {}  {place}  {} bytes  sha256 {}…\n",
+                        c.shown(),
                         c.size,
                         c.sha256.get(..12).unwrap_or(&c.sha256)
                     ));
@@ -263,11 +485,27 @@ fn describe(eval: &Evaluation, dirs: &Dirs, evidence: bool) -> String {
     out
 }
 
+/// Who a decision is recorded for: the audit log's source (`bash`, `wrap:psql`) and session.
+#[derive(Debug, Clone)]
+pub struct Who {
+    pub source: String,
+    pub session: String,
+}
+
+impl Who {
+    fn of(a: &HookArgs) -> Who {
+        Who {
+            source: a.shell.clone(),
+            session: a.session.clone().unwrap_or_default(),
+        }
+    }
+}
+
 /// Record a decision. The log must not stop a decision from being enforced, so a
 /// failure to write it is reported, not fatal.
-fn log(
+pub(crate) fn log(
     dirs: &Dirs,
-    a: &HookArgs,
+    who: &Who,
     event: &str,
     line: &str,
     eval: Option<&Evaluation>,
@@ -278,21 +516,14 @@ fn log(
         let targets = e
             .findings
             .iter()
-            .flat_map(|f| {
-                f.targets.iter().map(|t| TargetRecord {
-                    kind: t.kind.clone(),
-                    value: t.value.clone(),
-                    backup: t.backup.status.name().to_string(),
-                    manifest: t.backup.manifest.clone(),
-                })
-            })
+            .flat_map(|f| f.targets.iter().map(TargetRecord::of))
             .collect();
         (rules, targets)
     });
     let entry = Entry {
         event: event.into(),
-        source: a.shell.clone(),
-        session: a.session.clone().unwrap_or_default(),
+        source: who.source.clone(),
+        session: who.session.clone(),
         line: line.into(),
         rules,
         targets,
@@ -321,12 +552,15 @@ fn after(a: &HookArgs, dirs: &Dirs) -> Result<ExitCode> {
     let status = a.status.unwrap_or(-1);
     log(
         dirs,
-        a,
+        &Who::of(a),
         "ran",
         &p.line,
         None,
         &format!("exit status {status}"),
     );
+    if !p.approved {
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut err = std::io::stderr().lock();
     let _ = writeln!(
         err,

@@ -104,6 +104,23 @@ impl Shell {
         })
     }
 
+    /// Profile lines that run each database client through `backstop wrap`.
+    fn wrap_clients(self, bin: &str) -> String {
+        let b = self.quote(bin);
+        WRAPPED_CLIENTS
+            .iter()
+            .map(|c| match self {
+                Shell::Bash | Shell::Zsh => {
+                    format!("alias {c}={}", self.quote(&format!("{b} wrap {c}")))
+                }
+                Shell::Fish => format!("function {c} --wraps {c}; {b} wrap {c} $argv; end"),
+                Shell::Nu => format!("alias {c} = ^{b} wrap {c}"),
+                Shell::Pwsh => format!("function {c} {{ & {b} wrap {c} @args }}"),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// The profile line that loads the integration.
     fn loader(self, bin: &str, nu_script: &Path) -> String {
         let b = self.quote(bin);
@@ -118,6 +135,16 @@ impl Shell {
         }
     }
 }
+
+/// The clients `install --wrap-clients` puts behind `backstop wrap`.
+const WRAPPED_CLIENTS: [&str; 6] = [
+    "psql",
+    "mysql",
+    "mariadb",
+    "sqlite3",
+    "redis-cli",
+    "mongosh",
+];
 
 /// The Documents folder as Windows knows it (it may be redirected, to OneDrive say).
 fn documents_dir() -> Option<PathBuf> {
@@ -262,6 +289,9 @@ fn shell_for_profile(a: &InstallArgs) -> Result<Shell> {
 
 pub fn install(a: &InstallArgs) -> Result<ExitCode> {
     if let Some(agent) = crate::agent::Agent::from_name(&a.shell) {
+        if a.wrap_clients {
+            bail!("--wrap-clients is for shells: agents do not use interactive database clients");
+        }
         return crate::agent::settings::install(agent, a);
     }
     let shell = shell_for_profile(a)?;
@@ -282,7 +312,12 @@ pub fn install(a: &InstallArgs) -> Result<ExitCode> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", profile.display())),
     };
-    let (new, had) = with_block(&old, shell, &shell.loader(&bin, &nu_script))?;
+    let mut loader = shell.loader(&bin, &nu_script);
+    if a.wrap_clients {
+        loader.push_str("\n# Database clients run through `backstop wrap` (--wrap-clients).\n");
+        loader.push_str(&shell.wrap_clients(&bin));
+    }
+    let (new, had) = with_block(&old, shell, &loader)?;
     if new == old {
         println!("backstop is already installed in {}", profile.display());
         return Ok(ExitCode::SUCCESS);
@@ -292,6 +327,13 @@ pub fn install(a: &InstallArgs) -> Result<ExitCode> {
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     backstop_backup::atomic::write_atomic(&profile, new.as_bytes())?;
+    if a.wrap_clients {
+        println!(
+            "psql, mysql, mariadb, sqlite3, redis-cli and mongosh will run through `backstop wrap` in new {} sessions; `backstop uninstall {}` removes that with the rest",
+            shell.name(),
+            shell.name()
+        );
+    }
     println!(
         "{} backstop in {}{}; open a new {} to use it",
         if had { "updated" } else { "installed" },
@@ -306,6 +348,7 @@ pub fn install(a: &InstallArgs) -> Result<ExitCode> {
         },
         shell.name()
     );
+    suggest_setup(&dirs);
     if shell == Shell::Pwsh && cfg!(windows) && a.profile.is_none() {
         if let Some(base) = directories::BaseDirs::new() {
             let legacy =
@@ -317,6 +360,15 @@ pub fn install(a: &InstallArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// With no destinations configured, a refused line can only be backed up by hand:
+/// say how to configure them once.
+fn suggest_setup(dirs: &Dirs) {
+    let configured = crate::settings::Settings::load(dirs).map(|s| !s.backup.to.is_empty());
+    if let Ok(false) = configured {
+        println!("No backup destinations are configured yet: run `backstop setup` to choose two (a second disk, a NAS, restic or rclone), so that a line refused for want of a backup can be backed up on the spot.");
+    }
 }
 
 pub fn uninstall(a: &InstallArgs) -> Result<ExitCode> {

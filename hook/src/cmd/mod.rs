@@ -2,13 +2,14 @@
 
 pub mod agent;
 mod audit;
-mod backup;
+pub(crate) mod backup;
 mod check;
 mod explain;
-mod hook;
+pub(crate) mod hook;
 pub mod init;
 mod policy;
 mod scan;
+mod setup;
 mod words;
 
 use std::path::PathBuf;
@@ -32,12 +33,14 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
         Cmd::Verify(a) => backup::verify(&a),
         Cmd::RestoreTest(a) => backup::restore_test(&a),
         Cmd::Cleanup(a) => backup::cleanup(&a),
+        Cmd::Setup(a) => setup::run(&a),
         Cmd::Hook(a) => hook::run(&a),
         Cmd::Audit(a) => audit::run(&a),
         Cmd::Init(a) => init::init(&a),
         Cmd::Install(a) => init::install(&a),
         Cmd::Uninstall(a) => init::uninstall(&a),
         Cmd::AgentHook(a) => Ok(agent::run(&a)),
+        Cmd::Wrap(a) => crate::wrap::run(&a),
     }
 }
 
@@ -85,6 +88,7 @@ impl LineInput {
             home: self.home.as_deref(),
             backups: oracle,
             files: &crate::files::LocalFiles,
+            facts: &crate::files::LocalFiles,
         };
         Ok(engine.evaluate(&self.line, &ctx)?)
     }

@@ -105,6 +105,12 @@ pub fn run(cmd: PolicyCmd) -> Result<ExitCode> {
             if !r.except_globs.is_empty() {
                 println!("  except targets: {}", r.except_globs.join(" "));
             }
+            if !r.precious_globs.is_empty() {
+                println!(
+                    "  precious: {} (a few small files named on the line elsewhere need no backup)",
+                    r.precious_globs.join(" ")
+                );
+            }
             for e in &s.examples.matching {
                 println!("  matches:    {}", e.line());
             }
