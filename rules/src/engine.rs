@@ -342,6 +342,9 @@ struct Effective {
     locked_by: Option<String>,
 }
 
+/// Parsed built-in sections, by the (pack, section) indices they hold.
+type Slices = HashMap<Vec<(u16, u16)>, Arc<Vec<Policy>>>;
+
 /// The loaded policy: built-in packs (parsed when first needed) and the layers above.
 pub struct Engine {
     builtin: &'static [BuiltinPack],
@@ -349,8 +352,9 @@ pub struct Engine {
     enabled: Vec<bool>,
     /// Whole packs, parsed for listing and validation.
     loaded: Vec<OnceLock<std::result::Result<Policy, String>>>,
-    /// Per program: the built-in sections that name it (or `*`), parsed on first use.
-    slices: Mutex<HashMap<String, Arc<Vec<Policy>>>>,
+    /// The built-in sections a program needs (those that name it, and `*`'s), parsed
+    /// on first use; kept by the sections, which programs no pack names share.
+    slices: Mutex<Slices>,
     extra: Vec<Policy>,
     effective: HashMap<String, Effective>,
 }
@@ -559,25 +563,28 @@ impl Engine {
     /// The built-in rules and program specs that name `program` (or `*`): only their
     /// sections of each pack are parsed, padded so line numbers stay those of the file.
     fn builtin_for(&self, program: &str, redirects: bool) -> Result<Arc<Vec<Policy>>> {
-        let key = if redirects {
-            format!("{program}\0>")
-        } else {
-            program.to_string()
-        };
-        if let Some(hit) = self.slices.lock().ok().and_then(|m| m.get(&key).cloned()) {
-            return Ok(hit);
-        }
         let redirect_rules = if redirects { sections_for(">") } else { &[] };
-        let mut by_pack: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-        for &(p, s) in sections_for(program)
+        // Kept by the sections it holds, not by the program: every program no pack
+        // names shares one entry, so a stream of made-up names (a scanned history, the
+        // nushell plugin's session) neither grows the cache nor parses them again.
+        let mut key: Vec<(u16, u16)> = sections_for(program)
             .iter()
             .chain(sections_for("*"))
             .chain(redirect_rules)
-        {
-            let (p, s) = (usize::from(p), usize::from(s));
-            if self.enabled.get(p).copied().unwrap_or(false) {
-                by_pack.entry(p).or_default().push(s);
-            }
+            .copied()
+            .filter(|&(p, _)| self.enabled.get(usize::from(p)).copied().unwrap_or(false))
+            .collect();
+        key.sort_unstable();
+        key.dedup();
+        if let Some(hit) = self.slices.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(hit);
+        }
+        let mut by_pack: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for &(p, s) in &key {
+            by_pack
+                .entry(usize::from(p))
+                .or_default()
+                .push(usize::from(s));
         }
         let mut out = Vec::with_capacity(by_pack.len());
         for (p, mut wanted) in by_pack {
@@ -1609,6 +1616,23 @@ mod tests {
             braced_vars_plain("${TMPDIR}/x ${A:-b} ${}"),
             "$TMPDIR/x ${A:-b} ${}"
         );
+    }
+
+    /// A line's program names are the user's to make up: they must not each cost a
+    /// parse and a place in the cache (the fuzzers' memory grew past 1.8 GB).
+    #[test]
+    fn programs_no_pack_names_share_one_parsed_slice() {
+        let engine = Engine::builtin();
+        let ctx = Context::default();
+        for i in 0..1000 {
+            engine.evaluate(&format!("made-up-{i} --flag"), &ctx).unwrap();
+        }
+        let n = engine.slices.lock().unwrap().len();
+        assert_eq!(n, 1, "{n} slices for 1,000 programs no pack names");
+        let a = engine.builtin_for("made-up-a", false).unwrap();
+        let b = engine.builtin_for("made-up-b", false).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &engine.builtin_for("rm", false).unwrap()));
     }
 
     #[test]
