@@ -435,6 +435,7 @@ fn audit_logs(seeds: &mut Seeds) {
                 value: "/home/u/data".into(),
                 backup: "missing".into(),
                 manifest: None,
+                place: Some("/home/u/data".into()),
                 git: None,
             }],
             detail: String::new(),

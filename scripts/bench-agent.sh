@@ -6,6 +6,8 @@
 #   backstop check -- 'git status --short'       the shells' decision
 #   backstop agent-hook claude < sample.json     the agent's decision, same line
 #   (and the same pair for `rm -rf ~/x`, informational)
+#   backstop agent-hook claude < edit.json       an ordinary Edit of the agent's file
+#                                                tool (informational, sh mode only)
 # The goal, judged on medians from this one run:
 #   agent-hook / check   <= 1.5
 #
@@ -104,7 +106,15 @@ check_answer() {
         *) log "unexpected answer from $*: $got (wanted $want)"; exit 1 ;;
     esac
 }
+python3 - "tests/integration/agent_samples/claude_edit.json" "$bench_home" > "$work/edit.json" <<'PY'
+import json, sys
+sample = json.load(open(sys.argv[1]))
+sample["tool_input"]["file_path"] = sys.argv[2] + "/x/file"
+sample["cwd"] = sys.argv[2]
+print(json.dumps(sample))
+PY
 HOME="$bench_home" check_answer '{}' "$backstop" agent-hook claude < "$work/benign.json"
+HOME="$bench_home" check_answer '{}' "$backstop" agent-hook claude < "$work/edit.json"
 HOME="$bench_home" check_answer '"deny"' "$backstop" agent-hook claude < "$work/destructive.json"
 
 q() { printf '%q' "$1"; }
@@ -128,6 +138,7 @@ else
     add "agent-hook benign"     "sh -c $(q "$b agent-hook claude <$(q "$work/benign.json")")"
     add "check rm"              "sh -c $(q "$b check -- $(q "$destructive") </dev/null")"
     add "agent-hook rm"         "sh -c $(q "$b agent-hook claude <$(q "$work/destructive.json")")"
+    add "agent-hook edit"       "sh -c $(q "$b agent-hook claude <$(q "$work/edit.json")")"
     hf_extra=()
 fi
 
@@ -167,5 +178,7 @@ if mode == "sh":
     print(f"  info  the same with `sh -c :` taken out of both     {(agent - base) / (check - base):>6.2f}")
     if "check rm" in res:
         print(f"  info  agent-hook / check, rm -rf ~/x                {res['agent-hook rm']['median'] / res['check rm']['median']:>6.2f}")
+    if "agent-hook edit" in res:
+        print(f"  info  agent-hook edit / agent-hook benign (medians)  {res['agent-hook edit']['median'] / agent:>6.2f}")
 sys.exit(1 if (strict == "1" and not ok) else 0)
 PY

@@ -2,7 +2,8 @@
 # Runs every test backstop has, on a fresh machine too: it first installs what the
 # tests drive for real (zsh and fish for the shell-agreement tests, sqlite3, a
 # PostgreSQL and a MariaDB server for the backup recipes, restic and rclone for remote
-# copies, fdisk and e2fsprogs for a two-partition loop disk), then checks formatting and lints,
+# copies, fdisk and e2fsprogs for a two-partition loop disk, rsyslog as the collector
+# audit records are forwarded to), then checks formatting and lints,
 # cross-builds the binary for Windows, then runs the whole workspace's tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,13 +17,14 @@ checks=(
   "command -v initdb || ls /usr/lib/postgresql/*/bin/initdb" postgresql
   "command -v iconv" libc-bin
   "command -v mariadbd || command -v mysqld || ls /usr/sbin/mariadbd" mariadb-server
-  "command -v mysql && command -v mysqldump && command -v mariadb" mariadb-client
+  "command -v mysql && command -v mysqldump && command -v mysqladmin && command -v mariadb" mariadb-client
   "command -v redis-server" redis-server
   "command -v redis-cli" redis-tools
   "command -v python3" python3
   "command -v shellcheck" shellcheck
   "command -v git" git
   "command -v npm" npm
+  "command -v make" make
   "command -v x86_64-w64-mingw32-gcc" gcc-mingw-w64-x86-64
   "command -v restic" restic
   "command -v rclone" rclone
@@ -30,6 +32,7 @@ checks=(
   "command -v mkfs.ext4" e2fsprogs
   "command -v losetup" mount
   "command -v partx" util-linux
+  "command -v rsyslogd || ls /usr/sbin/rsyslogd" rsyslog
 )
 missing=()
 for ((i = 0; i < ${#checks[@]}; i += 2)); do
@@ -47,8 +50,9 @@ if ((${#missing[@]})); then
       sed -ri 's/^#? *create_main_cluster *=.*/create_main_cluster = false/' /etc/postgresql-common/createcluster.conf
     fi
     made_policy_rc=
-    if [[ " ${missing[*]} " == *" mariadb-server "* ]] && [ ! -e /usr/sbin/policy-rc.d ]; then
-      # Without systemd, postinst would start a system MariaDB that nothing stops; 101 forbids it.
+    if [[ " ${missing[*]} " =~ " "(mariadb-server|rsyslog)" " ]] && [ ! -e /usr/sbin/policy-rc.d ]; then
+      # Without systemd, postinst would start a system MariaDB (or rsyslogd) that nothing
+      # stops; 101 forbids it. The tests start their own.
       printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
       chmod 755 /usr/sbin/policy-rc.d
       made_policy_rc=1

@@ -17,7 +17,7 @@ use crate::archive::EntryKind;
 use crate::copy::{hex, HashingReader};
 use crate::device::{device_of, same_file};
 use crate::domain::Domain;
-use crate::manifest::{Copy, Manifest};
+use crate::manifest::{Copy, CopyKind, Manifest};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
@@ -272,17 +272,12 @@ fn copies_present(m: &Manifest, trust: Trust, now: Option<u64>) -> Result<(), St
             }
             continue;
         }
-        match std::fs::metadata(&c.path) {
-            Ok(meta) if meta.len() == c.size => {}
-            Ok(meta) => {
-                return Err(Status::Corrupt(format!(
-                    "{} is {} bytes, not {}",
-                    c.path.display(),
-                    meta.len(),
-                    c.size
-                )))
-            }
-            Err(_) => return Err(Status::Corrupt(format!("{} is missing", c.path.display()))),
+        // Opened as every read of a local copy is: a regular file of the recorded size.
+        if let Err(e) = crate::source::open_local(c) {
+            return Err(Status::Corrupt(match e {
+                crate::Error::CopyUnusable { copy, problem } => format!("{copy}: {problem}"),
+                other => other.to_string(),
+            }));
         }
     }
     let local: Vec<&Copy> = m.copies.iter().filter(|c| !c.is_remote()).collect();
@@ -328,31 +323,26 @@ fn copies_content(
 ) -> Result<(), Status> {
     let mut failed = None;
     for (i, c) in m.copies.iter().enumerate() {
-        if c.is_remote() {
-            let Some(proofs) = proofs.as_deref_mut() else {
-                continue;
-            };
-            let result = prove_remote(c, content);
-            if let Err(why) = &result {
-                failed.get_or_insert(Status::Corrupt(format!("{}: {why}", nth(i, c))));
+        // One arm per kind of copy: how it is reached is decided here, once.
+        match c.kind {
+            CopyKind::Restic | CopyKind::Rclone => {
+                let Some(proofs) = proofs.as_deref_mut() else {
+                    continue;
+                };
+                let result = prove_remote(c, content);
+                if let Err(why) = &result {
+                    failed.get_or_insert(Status::Corrupt(format!("{}: {why}", nth(i, c))));
+                }
+                proofs.push((i, result));
             }
-            proofs.push((i, result));
-            continue;
-        }
-        let sampled = !full && c.size > SAMPLE_OVER && !m.block_sha256.is_empty();
-        let checked = if sampled {
-            verify_sample(&c.path, c.size, m)
-        } else if m.target.kind == "path" {
-            verify_copy(&c.path, &c.sha256, m)
-        } else {
-            verify_whole(&c.path, &c.sha256, m)
-        };
-        let checked = checked.and_then(|()| content_matches(&c.path, content));
-        if let Err(reason) = checked {
-            failed.get_or_insert(Status::Corrupt(format!("{}: {reason}", c.path.display())));
-            // Local failures need no network proof of the others to be reported.
-            if proofs.is_none() {
-                break;
+            CopyKind::Local => {
+                if let Err(reason) = recheck_local(c, m, content, full) {
+                    failed.get_or_insert(Status::Corrupt(format!("{}: {reason}", c.shown())));
+                    // Local failures need no network proof of the others to be reported.
+                    if proofs.is_none() {
+                        break;
+                    }
+                }
             }
         }
     }
@@ -360,6 +350,26 @@ fn copies_content(
         Some(s) => Err(s),
         None => Ok(()),
     }
+}
+
+/// A local copy re-read: opened through [`crate::source::open_local`] (a regular file
+/// of the recorded size), then sampled or hashed in full, and its head matched
+/// against the recipe's content checks.
+fn recheck_local(c: &Copy, m: &Manifest, content: &[String], full: bool) -> Result<(), String> {
+    let file = crate::source::open_local(c).map_err(|e| match e {
+        crate::Error::CopyUnusable { problem, .. } => problem,
+        other => other.to_string(),
+    })?;
+    let sampled = !full && c.size > SAMPLE_OVER && !m.block_sha256.is_empty();
+    if sampled {
+        verify_sample(file, c.size, m)?;
+    } else if m.target.kind == "path" {
+        verify_copy(file, &c.sha256, m)?;
+    } else {
+        drop(file);
+        verify_whole(&c.path, &c.sha256, m)?;
+    }
+    content_matches(&c.path, content)
 }
 
 /// Read a remote copy back (or take the remote's SHA-256) and compare.
@@ -423,7 +433,7 @@ fn verify_whole(path: &Path, sha256: &str, m: &Manifest) -> Result<(), String> {
 /// A fresh random sample of blocks (and always the first and the last) against the
 /// recorded block hashes: corruption anywhere is found with a probability that grows
 /// with every check, at a fixed cost whatever the size.
-fn verify_sample(path: &Path, size: u64, m: &Manifest) -> Result<(), String> {
+fn verify_sample(mut f: File, size: u64, m: &Manifest) -> Result<(), String> {
     use std::io::{Read as _, Seek as _, SeekFrom};
     let bs = m.block_size.max(1);
     let blocks = size.div_ceil(bs);
@@ -437,7 +447,6 @@ fn verify_sample(path: &Path, size: u64, m: &Manifest) -> Result<(), String> {
     picks.extend([0, blocks - 1]);
     picks.sort_unstable();
     picks.dedup();
-    let mut f = File::open(path).map_err(|e| e.to_string())?;
     let mut buf = vec![0u8; usize::try_from(bs).unwrap_or(usize::MAX).min(64 << 20)];
     for i in picks {
         let start = i * bs;
@@ -498,8 +507,7 @@ fn live_tree_changed(m: &Manifest) -> Option<String> {
 }
 
 /// One read of a copy: its SHA-256, and every file in its tar against the index.
-fn verify_copy(path: &Path, sha256: &str, m: &Manifest) -> Result<(), String> {
-    let file = File::open(path).map_err(|e| e.to_string())?;
+fn verify_copy(file: File, sha256: &str, m: &Manifest) -> Result<(), String> {
     let mut reader = HashingReader::new(io::BufReader::with_capacity(1 << 20, file));
     let mut files: HashMap<&str, (u64, &str)> = m
         .index

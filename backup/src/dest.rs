@@ -766,7 +766,7 @@ impl Read for ChildReader {
                     .and_then(|t| t.join().ok())
                     .map_or_else(String::new, |e| tail(&e));
                 return Err(io::Error::other(format!(
-                    "reading {} failed ({status}): {why}",
+                    "{} failed ({status}): {why}",
                     self.what
                 )));
             }
@@ -829,7 +829,11 @@ pub fn open_remote(copy: &Copy) -> Result<ChildReader> {
         .take()
         .ok_or_else(|| dest.error(format!("`{program}` gave no output")))?;
     Ok(ChildReader {
-        what: copy.shown(),
+        // The copy is named by whoever reports the error; this says what failed.
+        what: format!(
+            "`{program} {}`",
+            if program == "restic" { "dump" } else { "cat" }
+        ),
         child,
         out,
         stderr,

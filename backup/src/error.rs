@@ -30,6 +30,18 @@ pub enum Error {
     #[error("`{program}`: {message}")]
     Program { program: String, message: String },
 
+    /// A copy that cannot give back what its manifest records: the restore tries the
+    /// next. `copy` is where it is, for a person (a file, `rclone:nas:b/x.tar`,
+    /// `restic:REPO snapshot 1a2b3c4d`).
+    #[error("copy {copy} cannot be used: {problem}")]
+    CopyUnusable { copy: String, problem: String },
+
+    #[error("interrupted; nothing was put in place")]
+    Interrupted,
+
+    #[error("{} changed while the backup was being restored, so it was left alone", path.display())]
+    PlaceChanged { path: PathBuf },
+
     #[error("{dest}: {message}")]
     Remote { dest: String, message: String },
 

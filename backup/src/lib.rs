@@ -37,5 +37,7 @@ mod error;
 pub mod git;
 pub mod manifest;
 pub mod recipe;
+pub mod restore;
+pub mod source;
 
 pub use error::{Error, Result};

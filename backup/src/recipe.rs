@@ -241,9 +241,29 @@ fn shown(argv: &[String]) -> String {
     words.join(" ")
 }
 
+/// A program's output as text. UTF-16LE, as wsl.exe writes its own messages unless
+/// WSL_UTF8=1, is decoded; anything else is read as UTF-8.
+pub fn decode_output(bytes: &[u8]) -> String {
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        return String::from_utf8_lossy(&decode_utf16_bom(bytes.to_vec())).into_owned();
+    }
+    let pairs = bytes.len() / 2;
+    let high_zero = bytes.chunks_exact(2).filter(|c| c[1] == 0).count();
+    let low_zero = bytes.chunks_exact(2).filter(|c| c[0] == 0).count();
+    if bytes.len().is_multiple_of(2) && pairs > 0 && high_zero * 2 >= pairs && low_zero == 0 {
+        let units = bytes
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]));
+        return char::decode_utf16(units)
+            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+            .collect();
+    }
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
 /// The last lines of what a program said on stderr, for the error message.
 fn tail_of(text: &[u8]) -> String {
-    let text = String::from_utf8_lossy(text);
+    let text = decode_output(text);
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let start = lines.len().saturating_sub(4);
     let tail = lines[start..].join(" / ");
@@ -334,7 +354,7 @@ impl Runner<'_> {
                     format!("exited with {}: {}", out.status, tail_of(&out.stderr)),
                 ));
             }
-            stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+            stdout = decode_output(&out.stdout);
             if let Some(re) = &step.stdout {
                 let re = compile_bytes_regex(&self.ph.expand(re, true))
                     .map_err(|e| self.fail(&argv, e.to_string()))?;
@@ -373,6 +393,50 @@ impl Runner<'_> {
             }
         }
         Ok(stdout)
+    }
+
+    /// Run a probe (`restore_exists`, `restore_describe`): its output when the program
+    /// exits 0 and the output matches the step's `stdout` regex, else `None`. Only a
+    /// program that cannot be found or started is an error.
+    pub fn probe(&self, step: &RecipeStep) -> Result<Option<String>> {
+        if step.run.is_empty() {
+            return Ok(None);
+        }
+        let argv = self.argv(step);
+        let out = command(&argv, &self.cwd)?
+            .output()
+            .map_err(|e| self.fail(&argv, format!("could not start: {e}")))?;
+        if !out.status.success() {
+            return Ok(None);
+        }
+        let stdout = decode_output(&out.stdout);
+        if let Some(re) = &step.stdout {
+            let re = compile_bytes_regex(&self.ph.expand(re, true))
+                .map_err(|e| self.fail(&argv, e.to_string()))?;
+            if !re.is_match(stdout.as_bytes()) {
+                return Ok(None);
+            }
+        }
+        Ok(Some(stdout))
+    }
+
+    /// Run the recipe's `restore` steps in order. On failure, whether the first step
+    /// (which creates the place) had succeeded, and the error.
+    pub fn restore(&self) -> std::result::Result<(), (bool, Error)> {
+        for (i, step) in self.spec.restore.iter().enumerate() {
+            if let Err(e) = self.run(step) {
+                return Err((i > 0, e));
+            }
+        }
+        Ok(())
+    }
+
+    /// Run the recipe's `restore_remove` steps: what is at the place goes.
+    pub fn remove_place(&self) -> Result<()> {
+        self.spec
+            .restore_remove
+            .iter()
+            .try_for_each(|s| self.run(s).map(drop))
     }
 
     /// Start the last backup step with its stdout piped to us; stderr goes to a file
@@ -441,7 +505,7 @@ fn checkable(copies: &[Copy], scratch: &Path, ext: &str) -> Result<PathBuf> {
         path: scratch.to_path_buf(),
     })?;
     let path = scratch.join(format!("check.{ext}"));
-    let mut from = crate::dest::open_remote(c)?;
+    let mut from = crate::source::open_copy(c)?;
     let mut to = File::create(&path).map_err(io("create", &path))?;
     io::copy(&mut from, &mut to).map_err(io("write", &path))?;
     Ok(path)
@@ -679,6 +743,17 @@ mod tests {
             Ok(true)
         );
         assert_eq!(text_matches(&p, "^REGEDIT4", &ph), Ok(false));
+    }
+
+    #[test]
+    fn utf16_output_is_decoded() {
+        let mut bytes = Vec::new();
+        for u in "Ubuntu\r\nDebian\r\n".encode_utf16() {
+            bytes.extend(u.to_le_bytes());
+        }
+        assert_eq!(decode_output(&bytes), "Ubuntu\r\nDebian\r\n");
+        assert_eq!(decode_output(b"plain\n"), "plain\n");
+        assert_eq!(decode_output(b""), "");
     }
 
     #[test]

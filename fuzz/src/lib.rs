@@ -10,12 +10,15 @@ use std::sync::OnceLock;
 use backstop::agent::settings::{with_hook, without_hook, Uninstalled};
 use backstop::agent::{jsonc, Agent, Answer, Input};
 use backstop::cmd::init::{with_block, without_block, Shell};
+use backstop::config::Dirs;
+use backstop::protect::{OwnPlaces, Protected};
 use backstop_backup::manifest::Manifest;
 use backstop_backup::recipe::{registry_long, registry_short, Placeholders};
 use backstop_rules::engine::Source;
 use backstop_rules::policy::{compile_bytes_regex, RecipeStep};
 use backstop_rules::{
-    Context, Decision, Dialect, Engine, FileReader, Layer, NoBackups, NoFiles, Policy, ProgramWords,
+    Context, Decision, Dialect, Engine, FileReader, Layer, NoBackups, NoFacts, NoFiles, Policy,
+    ProgramWords,
 };
 
 const HOME: &str = "/home/u";
@@ -49,6 +52,7 @@ fn context<'a>(dialect: Dialect, files: &'a dyn FileReader) -> Context<'a> {
         home: Some(HOME),
         backups: &NoBackups,
         files,
+        facts: &NoFacts,
     }
 }
 
@@ -205,17 +209,37 @@ pub fn audit_log(data: &[u8]) {
     }
 }
 
+/// backstop's directories, as a person's would be.
+fn dirs() -> Dirs {
+    Dirs {
+        system: "/etc/backstop".into(),
+        user_policies: format!("{HOME}/.config/backstop/policies").into(),
+        data: format!("{HOME}/.local/share/backstop").into(),
+    }
+}
+
 /// Each agent's hook input: the shell command found (or an error), decided by the
-/// engine, and every answer rendered in the agent's protocol.
+/// engine and searched for backstop's own places, and every answer rendered in the
+/// agent's protocol; the files a file tool edits, each judged against backstop's places.
 pub fn agent_hook(data: &[u8]) {
     let Ok(input) = serde_json::from_slice::<serde_json::Value>(data) else {
         return;
     };
+    let dirs = dirs();
     let mut decided = Vec::new();
     for agent in Agent::ALL {
         assert!(agent.session(&input).chars().count() <= 200);
-        let Ok(Input::Shell(request)) = agent.request(&input) else {
-            continue;
+        let request = match agent.request(&input) {
+            Ok(Input::Shell(request)) => request,
+            Ok(Input::Files(edit)) => {
+                let protected = Protected::new(&dirs, Some(HOME.into()), None);
+                let cwd = edit.cwd.as_deref().map(Path::new);
+                for path in &edit.paths {
+                    let _ = protected.check(path, cwd);
+                }
+                continue;
+            }
+            Ok(Input::OtherTool(_)) | Err(_) => continue,
         };
         let key = (request.command.clone(), request.shell, request.cwd.clone());
         if decided.contains(&key) {
@@ -230,6 +254,8 @@ pub fn agent_hook(data: &[u8]) {
         let eval = engine()
             .evaluate(&request.command, &ctx)
             .expect("the built-in packs decide every line");
+        let hits = OwnPlaces::new(&dirs, Some(HOME)).hits(&eval.commands, None);
+        assert!(hits.iter().all(|h| h.command < eval.commands.len()));
         let reason = backstop::report::reason(&eval);
         for answer in [
             Answer::NoObjection,

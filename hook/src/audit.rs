@@ -23,6 +23,10 @@ pub struct TargetRecord {
     pub backup: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifest: Option<String>,
+    /// Where the target is on disk, symlinks resolved, when a backup covers it: the
+    /// place `backstop undo` puts it back (the line may have deleted the path since).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
     /// The pushed commit that holds the target, when git covers it: `undo` brings it
     /// back with `backstop_backup::git::restore`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -30,12 +34,20 @@ pub struct TargetRecord {
 }
 
 impl TargetRecord {
+    /// A rule's target as the log keeps it.
     pub fn of(t: &TargetFinding) -> TargetRecord {
+        let place = match (t.kind.as_str(), &t.backup.manifest) {
+            ("path" | "git-repo", Some(_)) => std::fs::canonicalize(&t.value)
+                .ok()
+                .map(|p| p.display().to_string()),
+            _ => None,
+        };
         TargetRecord {
             kind: t.kind.clone(),
             value: t.value.clone(),
             backup: t.backup.status.name().to_string(),
             manifest: t.backup.manifest.clone(),
+            place,
             git: t.backup.git.clone(),
         }
     }
@@ -184,6 +196,9 @@ pub fn append(dirs: &Dirs, e: Entry) -> Result<Record> {
         &head_path(&log),
         serde_json::to_string(&head)?.as_bytes(),
     )?;
+    // The lock is let go first: a slow collector must not hold up another shell's record.
+    drop(file);
+    crate::syslog::forward(dirs, &record, &head.last);
     Ok(record)
 }
 

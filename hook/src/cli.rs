@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     after_help = "Exit codes for check: 0 allow, 1 ask (a person must approve), 2 deny, 3 bad input or configuration.\n\
 Exit codes for verify and restore-test: 0 proven, 1 a copy or a restore failed; every command: 3 on an error (nothing is left half-done).\n\
+Exit codes for restore and undo: 0 restored, 1 no copy could be restored (nothing was written at the place), 3 refused (the place is not empty) or bad input.\n\
 BACKSTOP_HOME=DIR keeps all configuration and state under DIR."
 )]
 pub struct Cli {
@@ -45,6 +46,14 @@ pub enum Cmd {
     /// Choose where backups go: two destinations in different failure domains, each
     /// tried, written to config.toml
     Setup(SetupArgs),
+    /// Put a backup back where it was (or elsewhere with --to), from the first copy
+    /// that verifies; a place that is not empty is replaced only with --force, after
+    /// backing it up (exit 0 restored, 1 no copy could be restored, 3 refused)
+    Restore(RestoreArgs),
+    /// Put back what an approved line destroyed (or one a backup let through without
+    /// asking), from the backups or the git commit that covered it (`undo --list`
+    /// shows the recent ones and what undo would restore)
+    Undo(UndoArgs),
     /// Decide a line for a shell integration: prints nothing and exits 0 to run it;
     /// refuses (2) or asks the person at the terminal for the approval phrase (0 or 1)
     Hook(HookArgs),
@@ -62,6 +71,39 @@ pub enum Cmd {
     /// Run psql, mysql, mariadb, sqlite3, redis-cli or mongosh with each statement you
     /// submit decided before the client gets it
     Wrap(WrapArgs),
+    /// Check that backstop works here: each shell and agent it is installed in, the
+    /// policies, the data directory, the audit log, the destinations, the backups
+    Doctor(DoctorArgs),
+    /// Print completions for a shell (bash, zsh, fish, powershell, nu)
+    Completions(CompletionsArgs),
+    /// Print backstop's man page, or a subcommand's (roff: `backstop man | man -l -`)
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// A subcommand (`check`, `backup`, …) for its own page, backstop-SUBCOMMAND(1)
+    pub subcommand: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 nothing is broken (warnings may be printed), 1 something is broken (each problem names its fix), 3 doctor itself failed.\n\
+Starts each installed shell with its own start-up files, and runs restic or rclone for remote destinations; each probe is given a few seconds at most."
+)]
+pub struct DoctorArgs {
+    /// Print the findings as one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Load them:\n  bash:  eval \"$(backstop completions bash)\"   (or save to ~/.local/share/bash-completion/completions/backstop)\n  zsh:   backstop completions zsh > ~/.zfunc/_backstop   (with fpath+=(~/.zfunc) before compinit)\n  fish:  backstop completions fish > ~/.config/fish/completions/backstop.fish\n  nu:    backstop completions nu | save -f ~/.config/nushell/backstop-completions.nu; then `source` it in config.nu\n  powershell:  backstop completions powershell | Out-String | Invoke-Expression\n`backstop install SHELL` loads them with the integration."
+)]
+pub struct CompletionsArgs {
+    /// bash, zsh, fish, powershell or nu
+    pub shell: String,
 }
 
 #[derive(Debug, Args)]
@@ -171,6 +213,9 @@ pub struct InstallArgs {
     /// (.claude/settings.json, .codex/hooks.json, …) instead of the user's
     #[arg(long, conflicts_with = "profile")]
     pub project: bool,
+    /// For a shell: load the integration only, without backstop's tab completions
+    #[arg(long)]
+    pub no_completions: bool,
     /// For a shell: also make psql, mysql, mariadb, sqlite3, redis-cli and mongosh
     /// run through `backstop wrap` (aliases in the same block; `uninstall` removes
     /// them, and installing again without this flag drops them)
@@ -212,6 +257,59 @@ pub struct CleanupArgs {
     /// several) at the terminal to confirm (no script can)
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 restored, 1 no copy could be restored (nothing was written at the place), 3 refused (the place is not empty; nothing was changed) or bad input.\n\
+Examples:\n  backstop restore bk-1733580000-1a2b3c4d\n  backstop restore bk-1733580000-1a2b3c4d --to ~/restored/photos\n  backstop restore bk-1733580000-1a2b3c4d --to shop_copy      (a database under another name)\n  backstop restore bk-1733580000-1a2b3c4d --force             (back up what is there, then replace it)\n  backstop restore bk-1733580000-1a2b3c4d --force --backup-to /media/usb --backup-to rclone:nas:backstop"
+)]
+pub struct RestoreArgs {
+    /// The manifest id (`backstop manifests` lists them)
+    pub id: String,
+    /// Restore elsewhere: another path, database name or distribution name (for wsl,
+    /// an absolute path is the directory to import into, keeping the name)
+    #[arg(long, value_name = "PLACE")]
+    pub to: Option<String>,
+    /// For kinds that keep files of their own (wsl): the directory they go in
+    /// (default: backstop's data directory, KIND/NAME)
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Replace what is at the place: it is backed up first (a new manifest, copies in
+    /// two failure domains), so nothing is lost
+    #[arg(long)]
+    pub force: bool,
+    /// With --force: where that backup goes (a directory, restic:REPO or
+    /// rclone:REMOTE:PATH; two or more in different failure domains). Default: where
+    /// this backup's own copies are, else the destinations in config.toml
+    #[arg(long = "backup-to", value_name = "DEST", requires = "force")]
+    pub backup_to: Vec<String>,
+    /// Print the outcome as one JSON object (what happened goes to stderr)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "N is the line's number in the audit log, as `backstop undo --list` and `backstop audit` show it.\n\
+A target git held comes back with `git restore --source=COMMIT`, only into a free place (not even --force replaces what is there).\n\
+Exit codes: 0 restored, 1 a target could not be restored, 3 refused (a place is not empty; nothing was changed) or bad input."
+)]
+pub struct UndoArgs {
+    /// The line to undo (default: the last one approved or let through)
+    pub n: Option<u64>,
+    /// Show the recent approved lines and what undo would restore for each
+    #[arg(long, conflicts_with_all = ["n", "force"])]
+    pub list: bool,
+    /// Replace targets that are still there (a `DELETE FROM t` leaves its database):
+    /// each is backed up first
+    #[arg(long)]
+    pub force: bool,
+    /// With --force: where those backups go (a directory, restic:REPO or
+    /// rclone:REMOTE:PATH; two or more). Default: where the copies of the backup each
+    /// target is restored from are, else the destinations in config.toml
+    #[arg(long = "backup-to", value_name = "DEST", requires = "force")]
+    pub backup_to: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -305,14 +403,43 @@ pub struct ScanArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum PolicyCmd {
-    /// List every rule in force, with its layer
-    List,
+    /// List the rules in force: the packs people reach for first, backstop's own last
+    List(PolicyListArgs),
     /// Show one rule: what it matches, its targets, exceptions and examples
     Show { id: String },
     /// Run a policy file's examples (all layers in force when no file is given)
-    Test { file: Option<PathBuf> },
+    Test {
+        file: Option<PathBuf>,
+        /// Read FILE as the system layer would (`locked = true` is allowed there)
+        #[arg(long, requires = "file")]
+        system: bool,
+    },
     /// Validate a policy file (all layers in force when no file is given)
-    Check { file: Option<PathBuf> },
+    Check {
+        file: Option<PathBuf>,
+        /// Read FILE as the system layer would (`locked = true` is allowed there)
+        #[arg(long, requires = "file")]
+        system: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  backstop policy list --pack git\n  backstop policy list --program rm\n  backstop policy list --requires deny --json"
+)]
+pub struct PolicyListArgs {
+    /// Only the rules of this pack (filesystem, git, sql, disks, … or a policy file's pack id)
+    #[arg(long, value_name = "PACK")]
+    pub pack: Option<String>,
+    /// Only the rules that look at this program (`rm`, `git`, `psql`)
+    #[arg(long, value_name = "PROGRAM")]
+    pub program: Option<String>,
+    /// Only the rules that require this: deny, approval, backup or backup-and-approval
+    #[arg(long, value_name = "REQUIREMENT")]
+    pub requires: Option<String>,
+    /// Print the rules as a JSON array
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `backstop check …` parsed alone: a pre-exec hook calls it before every command,

@@ -109,8 +109,15 @@ pub fn reason(eval: &Evaluation) -> String {
                     "needs a verified, redundant backup and a person's approval"
                 }
             };
+            let from = f.from.as_ref().map_or_else(String::new, |l| {
+                if l.line == 0 {
+                    format!(" (in {})", l.path)
+                } else {
+                    format!(" (in {} line {})", l.path, l.line)
+                }
+            });
             format!(
-                "`{}` matches {} ({}){on}; it {need}",
+                "`{}`{from} matches {} ({}){on}; it {need}",
                 f.command, f.id, f.description
             )
         })
@@ -311,6 +318,7 @@ pub fn json(input: &LineInput, eval: &Evaluation) -> Value {
                 "command": f.command,
                 "via": f.via,
                 "decision": f.decision,
+                "from": f.from,
             })
         })
         .collect();

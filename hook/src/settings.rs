@@ -6,6 +6,10 @@
 //! volatile_counts = false                                # a tmpfs copy counts?
 //! proof_window = "24h"                                   # trust a remote proof this long
 //! min_free = "1 GiB"                                     # never fill a destination past this
+//!
+//! [audit]
+//! syslog = "udp:logs.example.com:514"   # also forward each record: local, unix:PATH, udp:, tcp:
+//! syslog_facility = "auth"              # the facility the collector routes by
 //! ```
 //!
 //! Two layers: the system's (`/etc/backstop/config.toml`, `$BACKSTOP_HOME/system/…`),
@@ -38,12 +42,15 @@ pub const KEYS: &[&str] = &[
     "backup.volatile_counts",
     "backup.proof_window",
     "backup.min_free",
+    "audit.syslog",
+    "audit.syslog_facility",
 ];
 
 /// The settings in force.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
     pub backup: Backup,
+    pub audit: Audit,
     /// Keys the system layer locks, and its file.
     locked: Vec<(String, String)>,
 }
@@ -72,6 +79,25 @@ impl Default for Backup {
     }
 }
 
+/// `[audit]`: where the audit log's records are forwarded, besides the local log.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    /// A syslog collector every record is also sent to (best effort, bounded).
+    pub syslog: Option<crate::syslog::Target>,
+    /// The syslog facility of those messages.
+    pub facility: u8,
+}
+
+impl Default for Audit {
+    fn default() -> Audit {
+        Audit {
+            syslog: None,
+            // auth: decisions and approvals are security events (Debian's auth.log).
+            facility: 4,
+        }
+    }
+}
+
 /// A destination from a settings file, with where it was written for messages.
 #[derive(Debug, Clone)]
 pub struct Configured {
@@ -86,6 +112,8 @@ pub struct Configured {
 struct SettingsFile {
     #[serde(default)]
     backup: BackupFile,
+    #[serde(default)]
+    audit: AuditFile,
     /// Keys the system layer locks (`["backup.to"]`).
     #[serde(default)]
     locked: Option<Spanned<Vec<Spanned<String>>>>,
@@ -98,6 +126,13 @@ struct BackupFile {
     volatile_counts: Option<Spanned<bool>>,
     proof_window: Option<Spanned<String>>,
     min_free: Option<Spanned<SizeValue>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditFile {
+    syslog: Option<Spanned<String>>,
+    syslog_facility: Option<Spanned<String>>,
 }
 
 /// A size as a number of bytes or a text with a unit (`"1 GiB"`, `"500 MB"`).
@@ -236,6 +271,24 @@ impl Settings {
                 }
             };
         }
+        let a = file.audit;
+        if let Some(v) = a.syslog {
+            check_lock("audit.syslog", v.span())?;
+            // An empty text turns forwarding off (where the key is not locked).
+            self.audit.syslog = if v.get_ref().trim().is_empty() {
+                None
+            } else {
+                Some(
+                    crate::syslog::Target::parse(v.get_ref())
+                        .map_err(|m| src.error(v.span(), "audit.syslog", m))?,
+                )
+            };
+        }
+        if let Some(v) = a.syslog_facility {
+            check_lock("audit.syslog_facility", v.span())?;
+            self.audit.facility = crate::syslog::facility(v.get_ref().trim())
+                .map_err(|m| src.error(v.span(), "audit.syslog_facility", m))?;
+        }
         Ok(())
     }
 
@@ -332,7 +385,10 @@ pub fn human_size(bytes: u64) -> String {
 /// The keys each table knows, for "did you mean".
 const TABLE_KEYS: &[&str] = &[
     "backup",
+    "audit",
     "locked",
+    "syslog",
+    "syslog_facility",
     "to",
     "volatile_counts",
     "proof_window",
@@ -509,6 +565,39 @@ mod tests {
         assert!(e.contains("REMOTE:PATH"), "{e}");
         let e = err(None, Some("[backup]\nvolatile_counts = \"yes\"\n"));
         assert!(e.contains("config.toml:2:"), "{e}");
+    }
+
+    #[test]
+    fn audit_forwarding_is_read_checked_and_lockable() {
+        let (_r, s) = load(
+            None,
+            Some("[audit]\nsyslog = \"udp:127.0.0.1:5514\"\nsyslog_facility = \"local3\"\n"),
+        );
+        let s = s.unwrap();
+        assert_eq!(
+            s.audit.syslog,
+            Some(crate::syslog::Target::Udp("127.0.0.1:5514".into()))
+        );
+        assert_eq!(s.audit.facility, 19);
+        let (_r, s) = load(None, None);
+        assert_eq!(s.unwrap().audit.syslog, None);
+        let e = err(None, Some("[audit]\n\nsyslog = \"tpc:logs:601\"\n"));
+        assert!(
+            e.contains("config.toml:3: [audit] syslog: `tpc:logs:601`"),
+            "{e}"
+        );
+        assert!(e.contains("did you mean `tcp`?"), "{e}");
+        let e = err(None, Some("[audit]\nsylog = \"local\"\n"));
+        assert!(e.contains("did you mean `syslog`?"), "{e}");
+        // A team locks forwarding on; a person cannot turn it off.
+        let e = err(
+            Some("locked = [\"audit.syslog\"]\n[audit]\nsyslog = \"tcp:logs:601\"\n"),
+            Some("[audit]\nsyslog = \"\"\n"),
+        );
+        assert!(
+            e.contains("[audit] syslog: the setting is locked by"),
+            "{e}"
+        );
     }
 
     #[test]

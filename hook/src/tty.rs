@@ -1,7 +1,8 @@
 //! Asking the person at the controlling terminal, and no one else.
 //!
 //! The phrase is read from `/dev/tty` (`CONIN$` on Windows), never from stdin, an
-//! argument or the environment: a script or an agent has no terminal to type on.
+//! argument or the environment; and never asked for under a coding agent
+//! ([`crate::coding_agent`]), which can open a pseudo-terminal and type into it.
 //! The line editors leave the terminal raw, so its mode is set here and restored
 //! after; type-ahead is discarded so that keys pressed before the question cannot
 //! answer it; Ctrl-C, Ctrl-D, a wrong phrase and a timeout all refuse.
@@ -78,8 +79,21 @@ fn verdict(typed: Result<String, &'static str>, phrase: &str) -> Answer {
     }
 }
 
+/// Write `question` on the terminal and read the phrase, with a deadline; never
+/// under a coding agent, which can type into a terminal it opened (the refusal says
+/// why, and what a person does instead).
+pub fn ask(question: &str, phrase: &str, timeout: std::time::Duration) -> Answer {
+    if let Some(agent) = crate::coding_agent::detect() {
+        return Answer::Refused(format!(
+            "backstop does not ask here: {agent}, and a coding agent can type into a terminal it opened; if you are a person, run it in your own terminal, outside {}",
+            agent.agent()
+        ));
+    }
+    ask_terminal(question, phrase, timeout)
+}
+
 #[cfg(unix)]
-pub use unix::ask;
+use unix::ask as ask_terminal;
 
 #[cfg(unix)]
 mod unix {
@@ -144,7 +158,7 @@ mod unix {
         // Keys typed before the question was shown must not answer it.
         let _ = tcflush(&tty, QueueSelector::IFlush);
         let mut out = &tty;
-        let _ = out.write_all(question.as_bytes());
+        let _ = out.write_all(crate::style::for_terminal(question, &tty).as_bytes());
         let _ = out.flush();
         let answer = read_phrase(&tty, timeout);
         let _ = out.write_all(b"\r\n");
@@ -219,7 +233,7 @@ fn utf8(c: char) -> Vec<u8> {
 }
 
 #[cfg(windows)]
-pub use windows::ask;
+use windows::ask as ask_terminal;
 
 #[cfg(windows)]
 mod windows {
@@ -277,7 +291,8 @@ mod windows {
         let out = Console::from(output);
         // Keys typed before the question was shown must not answer it.
         let _ = console.read_console_input();
-        let _ = out.write_char_buffer(question.as_bytes());
+        // The console shows escape codes only with VT processing on: no colour here.
+        let _ = out.write_char_buffer(crate::style::strip(question).as_bytes());
         let answer = read_phrase(&console, &out, timeout);
         let _ = out.write_char_buffer(b"\r\n");
         verdict(answer, phrase)
@@ -333,7 +348,7 @@ mod windows {
 }
 
 #[cfg(not(any(unix, windows)))]
-pub fn ask(_question: &str, _phrase: &str, _timeout: std::time::Duration) -> Answer {
+fn ask_terminal(_question: &str, _phrase: &str, _timeout: std::time::Duration) -> Answer {
     Answer::NoTerminal
 }
 

@@ -15,6 +15,9 @@ pub struct Word {
     pub expansion: bool,
     /// The word holds unquoted glob characters (`*`, `?`, `[`).
     pub glob: bool,
+    /// The source text of each command substitution in the word (`$(…)`, backticks),
+    /// so that `eval "$(…)"` can tell a decoder of a literal from a download.
+    pub subst: Vec<String>,
 }
 
 impl Word {
@@ -42,6 +45,8 @@ pub enum Stdin {
     Text(String),
     /// Fed by something whose output is not known (a file, another program).
     Unknown,
+    /// Fed by a program that downloads (`curl URL | sh`): code fetched at run time.
+    Download(String),
 }
 
 /// How a command was reached: the engine examines all of them, this is for explanations.
@@ -62,6 +67,57 @@ pub enum Origin {
     /// Wrapped more deeply than [`crate::unwrap::peel`] follows within its bound: the
     /// engine examines it as it stands and from each program it names.
     Unpeeled,
+    /// A command of a file the line runs: a script, a Makefile recipe, a
+    /// `package.json` script, a crontab. The string says what runs it (`make clean`).
+    File(String),
+    /// A string argument of a program not known to run it, read as a command line
+    /// because it names a destructive command (the general net).
+    Argument(String),
+}
+
+/// The file, and the line in it, a command was read from.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct FileLine {
+    pub path: String,
+    pub line: usize,
+}
+
+impl fmt::Display for FileLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.path, self.line)
+    }
+}
+
+/// A container a command runs in (`docker run -v "$PWD:/w" -w /w IMAGE CMD`): its
+/// bind mounts map the paths it names back to the host's.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Container {
+    /// `docker run`, `podman exec` …, for explanations.
+    pub label: String,
+    /// (path inside the container, host path it mounts), longest container path first.
+    /// A host path is absolute, `~/…`, or relative to where the container was started.
+    pub mounts: Vec<(String, String)>,
+    /// Where the host side was started, for relative host paths.
+    pub host_cwd: WorkDir,
+}
+
+impl Container {
+    /// The host path a path inside the container names, if a bind mount covers it.
+    pub fn host_path(&self, inside: &str) -> Option<String> {
+        self.mounts.iter().find_map(|(c, h)| {
+            let rest = inside.strip_prefix(c.trim_end_matches('/'))?;
+            if !rest.is_empty() && !rest.starts_with('/') {
+                return None;
+            }
+            Some(format!("{}{rest}", h.trim_end_matches('/'))).map(|p| {
+                if p.is_empty() {
+                    "/".to_string()
+                } else {
+                    p
+                }
+            })
+        })
+    }
 }
 
 /// The directory a command runs in, as far as the line tells.
@@ -96,6 +152,14 @@ pub struct Command {
     pub stdin_names: Vec<String>,
     /// Where it runs, after any `cd` earlier on the line.
     pub cwd: WorkDir,
+    /// The line (from 1) of the text it was read from where it starts; 0 if not known.
+    pub line: usize,
+    /// The file (and line) it was read from, when it came from one.
+    pub file: Option<FileLine>,
+    /// The container it runs in, when it runs in one.
+    pub container: Option<Box<Container>>,
+    /// The shell language it was read in.
+    pub dialect: crate::Dialect,
 }
 
 /// Follow `cd` (and `pushd`) through a list of commands in the order they run, so that

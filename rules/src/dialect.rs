@@ -45,10 +45,14 @@ impl Dialect {
 
     /// Read a command line into the commands it runs (before wrappers are peeled).
     pub fn parse(self, line: &str) -> Script {
-        match self {
+        let mut script = match self {
             Dialect::Bash | Dialect::Zsh | Dialect::Fish => crate::posix::parse(line, self),
             Dialect::PowerShell | Dialect::Nu | Dialect::Cmd => crate::simple::parse(line, self),
+        };
+        for c in &mut script.commands {
+            c.dialect = self;
         }
+        script
     }
 
     /// Every program [`Dialect::of_program`] knows as a shell.

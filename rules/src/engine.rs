@@ -221,12 +221,42 @@ pub const FEW_FILES: usize = 5;
 /// A file this large (or larger) is precious wherever it is.
 pub const LARGE_FILE: u64 = 32 << 20;
 
-/// Reads the SQL scripts a line hands to a database client (`psql -f FILE`,
-/// `sqlcmd -i FILE`, `mysql < FILE`). The engine does no I/O; the caller supplies this.
+/// What reading a file found (see [`FileReader::read_text`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileText {
+    /// A regular file of at most the limit, holding text (UTF-16 with a BOM decoded).
+    Text(String),
+    /// Nothing at that path: it runs nothing.
+    Missing,
+    /// A directory, FIFO or device: never opened.
+    NotAFile,
+    /// A regular file whose first bytes are not text (a compiled program).
+    Binary,
+    /// A regular text file larger than the limit.
+    TooLarge,
+    /// It exists but cannot be read (no permission, an I/O error).
+    Denied,
+}
+
+/// Reads the files a line runs: SQL scripts handed to a database client (`psql -f
+/// FILE`, `mysql < FILE`), shell scripts, interpreters' programs, Makefiles,
+/// `package.json`, git config. The engine does no I/O; the caller supplies this.
 pub trait FileReader {
     /// The text of the regular file at `path` (absolute) when it exists, holds at most
     /// `limit` bytes and is text; `None` otherwise, and then the file is not examined.
     fn read_small(&self, path: &str, limit: u64) -> Option<String>;
+
+    /// Like [`FileReader::read_small`], telling a missing file from one that could not
+    /// be read, and why.
+    fn read_text(&self, path: &str, limit: u64) -> FileText {
+        self.read_small(path, limit)
+            .map_or(FileText::Missing, FileText::Text)
+    }
+
+    /// The absolute path of the executable file the shell finds for `name` on `PATH`.
+    fn find_on_path(&self, _name: &str) -> Option<String> {
+        None
+    }
 }
 
 /// Reads no files: SQL scripts named on a line are not examined.
@@ -310,6 +340,9 @@ pub struct Finding {
     /// Why it matched, for explanations.
     pub why: Vec<String>,
     pub decision: Decision,
+    /// The file (and line) the command was read from, when the line runs one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<crate::command::FileLine>,
 }
 
 /// Everything the engine concluded about a line.
@@ -650,23 +683,26 @@ impl Engine {
         let mut raw = script.commands;
         resolve_piped_stdin(&mut raw, ctx.dialect);
         crate::command::track_cd(&mut raw, &WorkDir::Inherit, ctx.home);
-        let mut work: Vec<(Command, usize)> = Vec::new();
+        crate::dynamic::follow(&mut raw, ctx.dialect, &[]);
+        // Each command with how deep it is in embedded code and in files run by files.
+        let mut work: Vec<(Command, usize, usize)> = Vec::new();
         for c in raw {
             for p in self.peel(c, ctx.dialect) {
-                work.push((p, 0));
+                work.push((p, 0, 0));
             }
         }
         if incomplete {
             for c in crate::text::fallback_commands(line) {
                 for p in self.peel(c, Dialect::Bash) {
-                    work.push((p, 0));
+                    work.push((p, 0, 0));
                 }
             }
         }
         let mut commands = Vec::new();
         let mut findings = Vec::new();
         let mut seen_findings: HashSet<(String, String)> = HashSet::new();
-        while let Some((cmd, depth)) = work.pop() {
+        let mut seen_files = crate::scripts::Seen::default();
+        while let Some((cmd, depth, nest)) = work.pop() {
             let writes = cmd.redirects.iter().any(|r| r.op.contains('>'));
             // `> /dev/sda` alone is a command with no words but a redirection.
             let program = cmd
@@ -684,7 +720,33 @@ impl Engine {
                 for embedded in embedded_shell_commands(&cmd, &info) {
                     incomplete |= embedded.1;
                     for p in self.peel(embedded.0, Dialect::Bash) {
-                        work.push((p, depth + 1));
+                        work.push((p, depth + 1, nest));
+                    }
+                }
+            }
+            if nest < crate::unwrap::MAX_SHELL_DEPTH {
+                let known = self.has_rules_for(&program);
+                let files =
+                    crate::scripts::expand(&cmd, &program, &info, known, ctx, &mut seen_files);
+                for c in files {
+                    let d = c.dialect;
+                    for p in self.peel(c, d) {
+                        work.push((p, depth, nest + 1));
+                    }
+                }
+                // Programs whose command strings the engine reads already are not guessed at.
+                let sql_client = !info.sql_options.is_empty()
+                    || info.sql_positional.is_some()
+                    || info.sql_stdin
+                    || !info.sql_file_options.is_empty();
+                if info.code_options.is_empty()
+                    && !sql_client
+                    && !crate::prefilter::INDIRECT_PROGRAMS.contains(&program.as_str())
+                {
+                    for c in crate::net::argument_commands(&cmd, &program) {
+                        for p in self.peel(c, Dialect::Bash) {
+                            work.push((p, depth, crate::unwrap::MAX_SHELL_DEPTH));
+                        }
                     }
                 }
             }
@@ -705,6 +767,9 @@ impl Engine {
                         continue;
                     }
                     if let Some(f) = self.match_rule(rule, eff, &cmd, &info, &sql, ctx) {
+                        let Some(f) = self.through_argument(f, &cmd)? else {
+                            continue;
+                        };
                         if seen_findings.insert((f.id.clone(), f.command.clone())) {
                             findings.push(f);
                         }
@@ -781,6 +846,54 @@ impl Engine {
                 }))
     }
 
+    /// A finding on a command read out of another program's argument (the general
+    /// net) becomes one of the rule `indirect.argument-command`, requiring at most
+    /// what that rule requires; none when the rule is disabled.
+    fn through_argument(&self, mut f: Finding, cmd: &Command) -> Result<Option<Finding>> {
+        let Origin::Argument(outer) = &cmd.origin else {
+            return Ok(Some(f));
+        };
+        let eff = self.effective.get(crate::net::RULE);
+        if eff.is_some_and(|e| e.disabled) {
+            return Ok(None);
+        }
+        let builtin = self.builtin_for(crate::net::PROGRAM, false)?;
+        let Some(rule) = builtin
+            .iter()
+            .chain(self.extra.iter())
+            .flat_map(|p| p.rules.iter())
+            .find(|r| r.id() == crate::net::RULE)
+        else {
+            return Ok(None);
+        };
+        let ceiling = eff.and_then(|e| e.requires).unwrap_or(rule.spec.requires);
+        f.why.push(format!(
+            "`{}` matches {} ({}), inside an argument of `{outer}`, which may only print or store it",
+            f.command, f.id, f.description
+        ));
+        f.id = crate::net::RULE.to_string();
+        f.description = rule.spec.description.clone();
+        f.severity = eff.and_then(|e| e.severity).unwrap_or(rule.spec.severity);
+        f.layer = rule.layer;
+        f.origin = rule.origin.clone();
+        if f.requires > ceiling {
+            f.requires = ceiling;
+            f.decision = match ceiling {
+                Requires::Deny => Decision::Deny,
+                Requires::Approval => Decision::Ask,
+                // Covered targets ask no person under `backup`; uncovered ones stay refused.
+                Requires::Backup if f.decision == Decision::Ask => Decision::Allow,
+                Requires::Backup | Requires::BackupAndApproval => f.decision,
+            };
+            if ceiling == Requires::Approval {
+                for t in &mut f.targets {
+                    t.backup.status = BackupStatus::NotRequired;
+                }
+            }
+        }
+        Ok(Some(f))
+    }
+
     fn match_rule(
         &self,
         rule: &Rule,
@@ -791,10 +904,15 @@ impl Engine {
         ctx: &Context,
     ) -> Option<Finding> {
         let spec = &rule.spec;
-        // Targets resolve against where this command runs, after any `cd` on the line.
+        // Targets resolve against where this command runs, after any `cd` on the line;
+        // in a container, against where the container was started, once mapped.
         let cwd_buf;
+        let run_cwd = match &cmd.container {
+            Some(c) => &c.host_cwd,
+            None => &cmd.cwd,
+        };
         let ctx = &Context {
-            cwd: match &cmd.cwd {
+            cwd: match run_cwd {
                 WorkDir::Inherit => ctx.cwd,
                 WorkDir::Unknown => None,
                 WorkDir::Known(d) if d.starts_with("./") => {
@@ -897,10 +1015,19 @@ impl Engine {
         }
 
         let mut code_captures = Vec::new();
+        let mut from = cmd.file.clone();
         if let Some(re) = rule.code_re() {
             let codes = code_texts(cmd, &parsed, info);
             for code in &codes {
                 for c in re.captures_iter(code) {
+                    // A program read from a file: the line of its first match.
+                    if let (Some(f), true, Some(m)) =
+                        (&mut from, code_captures.is_empty(), c.get(0))
+                    {
+                        if matches!(&cmd.stdin, Stdin::Text(t) if t == code) {
+                            f.line = code[..m.start()].matches('\n').count() + 1;
+                        }
+                    }
                     code_captures.push(c.get(1).map(|m| m.as_str().to_string()));
                 }
             }
@@ -939,6 +1066,10 @@ impl Engine {
                 .any(|v| ELSEWHERE_OR_ELEVATED.contains(&v.as_str()));
         for (t, re) in spec.targets.iter().zip(rule.target_res()) {
             let mut push = |value: String| {
+                let value = match (&cmd.container, t.kind.as_str()) {
+                    (Some(c), "path") => container_path(c, &cmd.cwd, &value),
+                    _ => value,
+                };
                 let value = normalise_target(&t.kind, &value, ctx);
                 if !value.is_empty() {
                     targets.push(Target {
@@ -1151,6 +1282,7 @@ impl Engine {
             max_age_secs,
             why,
             decision,
+            from,
         })
     }
 }
@@ -1199,6 +1331,20 @@ pub fn human_size(bytes: u64) -> String {
         b if b < 1 << 30 => format!("{} MiB", b >> 20),
         b => format!("{} GiB", b >> 30),
     }
+}
+
+/// A path named inside a container, as the host sees it: through the bind mount that
+/// covers it (relative ones first against the container's working directory); as the
+/// container names it when no mount covers it.
+fn container_path(c: &crate::command::Container, inside_cwd: &WorkDir, value: &str) -> String {
+    let inside = if value.starts_with('/') {
+        fold_dots(value)
+    } else if let WorkDir::Known(d) = inside_cwd {
+        fold_dots(&format!("{}/{value}", d.trim_end_matches('/')))
+    } else {
+        return value.to_string();
+    };
+    c.host_path(&inside).unwrap_or(inside)
 }
 
 /// Does a repository override weaken the rule? Names what it does if so.
@@ -1437,8 +1583,10 @@ fn embedded_shell_commands(cmd: &Command, info: &ProgramInfo) -> Vec<(Command, b
     out
 }
 
-/// `echo 'DROP TABLE t' | psql`: what a literal-printing command feeds the next one.
-fn resolve_piped_stdin(commands: &mut [Command], dialect: Dialect) {
+/// `echo 'DROP TABLE t' | psql`: what a literal-printing command feeds the next one;
+/// `cat FILE | sh` reads as `sh < FILE`, `echo … | base64 -d | sh` as the decoded
+/// text, and `curl URL | sh` as code downloaded at run time.
+pub(crate) fn resolve_piped_stdin(commands: &mut [Command], dialect: Dialect) {
     for i in 0..commands.len() {
         let Some(from) = commands[i].pipe_from else {
             continue;
@@ -1454,41 +1602,68 @@ fn resolve_piped_stdin(commands: &mut [Command], dialect: Dialect) {
             commands[i].stdin_names = crate::unwrap::find_scope(up);
             continue;
         }
-        let args: Vec<&str> = up.args().iter().map(|w| w.text.as_str()).collect();
-        let text = match prog.as_str() {
-            "echo" => {
-                let mut words: Vec<String> = args
-                    .iter()
-                    .skip_while(|a| matches!(**a, "-e" | "-n" | "-E" | "-ne" | "-en"))
-                    .map(|a| a.to_string())
-                    .collect();
-                if up.args_from_stdin {
-                    // `xargs echo rm | sh`: the names xargs reads end up on the line.
-                    if up.stdin_names.is_empty() {
-                        words.push(crate::command::display_word(STDIN_NAMES));
-                    }
-                    words.extend(
-                        up.stdin_names
-                            .iter()
-                            .map(|n| crate::command::display_word(n)),
-                    );
-                }
-                Some(format!("{}\n", words.join(" ")))
+        if crate::dynamic::DOWNLOADERS.contains(&prog.as_str()) {
+            commands[i].stdin = Stdin::Download(up.to_string());
+            continue;
+        }
+        let args = up.args();
+        if prog == "cat" && args.len() == 1 && !args[0].text.starts_with('-') {
+            if !args[0].expansion && !args[0].glob {
+                commands[i].redirects.push(crate::command::Redirect {
+                    op: "<".into(),
+                    target: args[0].clone(),
+                });
             }
-            "printf" => Some(
-                args.first()
-                    .map(|f| f.replace("\\n", "\n").replace("%s", &args[1..].join(" ")))
-                    .unwrap_or_default(),
-            ),
-            "cat" if args.is_empty() => match &up.stdin {
-                Stdin::Text(t) => Some(t.clone()),
-                _ => None,
-            },
-            _ => None,
-        };
-        if let Some(t) = text {
+            continue;
+        }
+        if crate::dynamic::is_base64_decoder(up) {
+            if let Stdin::Text(t) = &up.stdin {
+                if let Some(decoded) = crate::dynamic::decode_base64(t) {
+                    commands[i].stdin = Stdin::Text(decoded);
+                }
+            }
+            continue;
+        }
+        if let Some(t) = printed_text(up) {
             commands[i].stdin = Stdin::Text(t);
         }
+    }
+}
+
+/// What a literal-printing command (`echo`, `printf`, `cat` of its stdin) writes.
+pub(crate) fn printed_text(up: &Command) -> Option<String> {
+    let prog = program_name(up.program().unwrap_or_default());
+    let args: Vec<&str> = up.args().iter().map(|w| w.text.as_str()).collect();
+    match prog.as_str() {
+        "echo" => {
+            let mut words: Vec<String> = args
+                .iter()
+                .skip_while(|a| matches!(**a, "-e" | "-n" | "-E" | "-ne" | "-en"))
+                .map(|a| a.to_string())
+                .collect();
+            if up.args_from_stdin {
+                // `xargs echo rm | sh`: the names xargs reads end up on the line.
+                if up.stdin_names.is_empty() {
+                    words.push(crate::command::display_word(STDIN_NAMES));
+                }
+                words.extend(
+                    up.stdin_names
+                        .iter()
+                        .map(|n| crate::command::display_word(n)),
+                );
+            }
+            Some(format!("{}\n", words.join(" ")))
+        }
+        "printf" => Some(
+            args.first()
+                .map(|f| f.replace("\\n", "\n").replace("%s", &args[1..].join(" ")))
+                .unwrap_or_default(),
+        ),
+        "cat" if args.is_empty() => match &up.stdin {
+            Stdin::Text(t) => Some(t.clone()),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -1625,7 +1800,9 @@ mod tests {
         let engine = Engine::builtin();
         let ctx = Context::default();
         for i in 0..1000 {
-            engine.evaluate(&format!("made-up-{i} --flag"), &ctx).unwrap();
+            engine
+                .evaluate(&format!("made-up-{i} --flag"), &ctx)
+                .unwrap();
         }
         let n = engine.slices.lock().unwrap().len();
         assert_eq!(n, 1, "{n} slices for 1,000 programs no pack names");
@@ -1654,9 +1831,7 @@ mod tests {
                 } else {
                     BackupStatus::NoRecipe
                 },
-                manifest: None,
-                detail: None,
-                git: None,
+                ..Backup::default()
             }
         }
     }

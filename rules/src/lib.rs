@@ -35,26 +35,31 @@ pub mod args;
 mod cmd;
 pub mod command;
 pub mod dialect;
+mod dynamic;
 pub mod engine;
 pub mod error;
 pub mod examples;
+mod indirect;
+pub mod net;
 mod nu;
 pub mod policy;
 mod posix;
 mod powershell;
 pub mod prefilter;
 mod registry;
+mod runners;
+pub mod scripts;
 mod simple;
 pub mod sql;
 mod text;
 pub mod unwrap;
 
-pub use command::{Command, Origin, Script, Stdin, Word, WorkDir};
+pub use command::{Command, Container, FileLine, Origin, Script, Stdin, Word, WorkDir};
 pub use dialect::Dialect;
 pub use engine::{
     Backup, BackupOracle, BackupStatus, Context, Decision, Engine, Evaluation, FileFacts, FileKind,
-    FileReader, Finding, GitSource, Need, NoBackups, NoFacts, NoFiles, PathFact, Source, Stat,
-    Target, TargetFinding, FEW_FILES, LARGE_FILE, MAX_SQL_FILE,
+    FileReader, FileText, Finding, GitSource, Need, NoBackups, NoFacts, NoFiles, PathFact, Source,
+    Stat, Target, TargetFinding, FEW_FILES, LARGE_FILE, MAX_SQL_FILE,
 };
 pub use error::{Error, Result};
 pub use policy::{Layer, Policy, Requires, Rule, Severity};

@@ -1,29 +1,13 @@
 //! What nushell does to a command once it is read: `^cmd` and `run-external cmd`
 //! run the external program, language keywords are not commands, and its own
 //! `rm -t`/`--trash` only moves things to the trash (unless `-p`/`--permanent`).
+//! `source FILE` and `source-env FILE` run a file, which the engine reads.
 
 use crate::command::Command;
 
 const KEYWORDS: &[&str] = &[
-    "let",
-    "mut",
-    "const",
-    "def",
-    "if",
-    "else",
-    "for",
-    "while",
-    "loop",
-    "match",
-    "try",
-    "catch",
-    "module",
-    "use",
-    "export",
-    "source",
-    "source-env",
-    "alias",
-    "extern",
+    "let", "mut", "const", "def", "if", "else", "for", "while", "loop", "match", "try", "catch",
+    "module", "use", "export", "alias", "extern",
 ];
 
 pub(crate) fn finish_command(cmd: &mut Command) {

@@ -366,6 +366,27 @@ pub struct RecipeSpec {
     /// Steps run after the restore test whatever happened (drop the scratch database).
     #[serde(default)]
     pub restore_cleanup: Vec<RecipeStep>,
+    /// `backstop restore`: finds something at `{place}`. The place is taken when the
+    /// step exits 0 and its output matches `stdout`; anything else means it is free.
+    #[serde(default)]
+    pub restore_exists: Option<RecipeStep>,
+    /// Run when the place is taken: its output says what is there, in the refusal.
+    #[serde(default)]
+    pub restore_describe: Option<RecipeStep>,
+    /// Steps that put a verified copy (`{restored}`) back at `{place}`, checks included.
+    /// The first creates the place, and must fail if it exists (`createdb`, `CREATE
+    /// DATABASE` without `IF NOT EXISTS`, `wsl --import`). For `value = "path"` kinds
+    /// `{restored}` is a new file beside the place, renamed onto it once they all pass.
+    #[serde(default)]
+    pub restore: Vec<RecipeStep>,
+    /// Steps that remove what is at `{place}`: run by `--force` once it is backed up,
+    /// and after a failed restore that had created the place.
+    #[serde(default)]
+    pub restore_remove: Vec<RecipeStep>,
+    /// For `value = "path"` kinds: files beside the place that belong to it
+    /// (`{place}-wal`); restore treats the place as taken while one exists.
+    #[serde(default)]
+    pub companions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
@@ -428,6 +449,8 @@ pub const RECIPE_PLACEHOLDERS: &[&str] = &[
     "restored",
     "scratch",
     "scratch_dir",
+    "place",
+    "place_dir",
 ];
 
 /// A recipe as loaded: its spec and where it was written.
@@ -473,7 +496,11 @@ impl Recipe {
             .chain(&s.check)
             .chain(&s.record)
             .chain(&s.restore_test)
-            .chain(&s.restore_cleanup);
+            .chain(&s.restore_cleanup)
+            .chain(&s.restore_exists)
+            .chain(&s.restore_describe)
+            .chain(&s.restore)
+            .chain(&s.restore_remove);
         for step in steps {
             if step.run.is_empty() && step.file.is_none() {
                 return Err(self.err("a step needs `run` (a program) or `file` (a text check)"));
@@ -506,6 +533,21 @@ impl Recipe {
         for re in &s.content {
             compile_bytes_regex(&with_sample_values(re))
                 .map_err(|e| self.err(format!("content `{re}` is not a valid regex: {e}")))?;
+        }
+        if !s.companions.is_empty() && s.value != RecipeValue::Path {
+            return Err(self
+                .err("`companions` are files beside a file target: they need `value = \"path\"`"));
+        }
+        for c in &s.companions {
+            check_placeholders(c).map_err(|m| self.err(m))?;
+            if !c.contains("{place}") {
+                return Err(self.err(format!(
+                    "companion `{c}` must name a file beside the place, e.g. `{{place}}-wal`"
+                )));
+            }
+        }
+        if s.restore_exists.as_ref().is_some_and(|e| e.run.is_empty()) {
+            return Err(self.err("`restore_exists` runs a program: it needs `run`"));
         }
         Ok(())
     }
@@ -820,6 +862,11 @@ const KNOWN_KEYS: &[&str] = &[
     "content",
     "restore_test",
     "restore_cleanup",
+    "restore_exists",
+    "restore_describe",
+    "restore",
+    "restore_remove",
+    "companions",
     "run",
     "stdout",
     "same_as_record",
@@ -1176,6 +1223,34 @@ match = ["rm x"]
         assert_eq!(literal_dir_prefix("$TMPDIR/**"), Some("$TMPDIR"));
         assert_eq!(literal_dir_prefix("**/build/**"), None);
         assert_eq!(literal_dir_prefix("/tmp/*"), None);
+    }
+
+    #[test]
+    fn restore_steps_are_checked_like_the_others() {
+        let recipe = |extra: &str| {
+            format!(
+                "[[recipe]]\nkind = \"db\"\ndescription = \"d\"\ncovers = \"database\"\nextension = \"bin\"\nbackup = [{{ run = [\"dump\", \"{{target}}\"] }}]\n{extra}"
+            )
+        };
+        let ok = recipe(
+            "restore_exists = { run = [\"list\"], stdout = \"(?m)^{place}$\" }\nrestore = [{ run = [\"load\", \"{place}\", \"{restored}\", \"{place_dir}\"] }]\nrestore_remove = [{ run = [\"drop\", \"{place}\"] }]\n",
+        );
+        let p = Policy::parse("r.toml", Layer::User, &ok, true).expect("valid");
+        assert_eq!(p.recipes[0].spec.restore.len(), 1);
+        let e = |extra: &str| {
+            Policy::parse("r.toml", Layer::User, &recipe(extra), true)
+                .expect_err("invalid")
+                .to_string()
+        };
+        assert!(
+            e("restore = [{ run = [\"load\", \"{plcae}\"] }]\n").contains("did you mean `place`"),
+            "a misspelt placeholder is named"
+        );
+        assert!(e("companions = [\"{place}-wal\"]\n").contains("value = \"path\""));
+        assert!(e("value = \"path\"\ncompanions = [\"x-wal\"]\n").contains("beside the place"));
+        assert!(
+            e("restore_exists = { file = \"{place}\", text = \"x\" }\n").contains("needs `run`")
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub(crate) fn parse(line: &str, dialect: Dialect) -> Script {
     let mut p = Parser {
         src: line.as_bytes(),
         pos: 0,
+        lines: (0, 1),
         dialect,
         out: Script::default(),
         pending_heredocs: Vec::new(),
@@ -54,6 +55,9 @@ struct PendingHeredoc {
 struct Parser<'a> {
     src: &'a [u8],
     pos: usize,
+    /// The last position a line number was asked for, and its line: commands start
+    /// in order, so counting goes on from there.
+    lines: (usize, usize),
     dialect: Dialect,
     out: Script,
     pending_heredocs: Vec<PendingHeredoc>,
@@ -70,6 +74,8 @@ struct Builder {
     heredocs: Vec<usize>,
     /// Words seen at command position that were keywords, so the next word is a command.
     skip_rest: bool,
+    /// Where the command's first word, assignment or redirection starts.
+    start: Option<usize>,
 }
 
 enum Tok {
@@ -124,6 +130,21 @@ impl Parser<'_> {
         self.src.get(self.pos).copied()
     }
 
+    /// The line (from 1) that byte `pos` is on.
+    fn line_at(&mut self, pos: usize) -> usize {
+        // Counted on from the last position asked for, backwards too: a command
+        // substitution's command finishes before the command around it.
+        let pos = pos.min(self.src.len());
+        let (last, line) = self.lines;
+        let n = if pos >= last {
+            line + self.src[last..pos].iter().filter(|b| **b == b'\n').count()
+        } else {
+            line.saturating_sub(self.src[pos..last].iter().filter(|b| **b == b'\n').count())
+        };
+        self.lines = (pos, n);
+        n
+    }
+
     fn peek_at(&self, n: usize) -> Option<u8> {
         self.src.get(self.pos + n).copied()
     }
@@ -148,6 +169,10 @@ impl Parser<'_> {
         let mut paren_depth = 0usize;
         let mut pipe_from: Option<usize> = None;
         loop {
+            if b.start.is_none() {
+                self.skip_blanks();
+                b.start = Some(self.pos);
+            }
             let tok = self.next_token();
             match tok {
                 Tok::Eof => {
@@ -330,8 +355,10 @@ impl Parser<'_> {
     ) -> Option<usize> {
         let builder = std::mem::take(b);
         let mut cmd = builder.cmd;
+        cmd.line = self.line_at(builder.start.unwrap_or_default());
         let writes = cmd.redirects.iter().any(|r| r.op.contains('>'));
-        if cmd.words.is_empty() && !writes {
+        // A bare `x=rm` is kept: a later `$x -rf data` on the line runs its value.
+        if cmd.words.is_empty() && !writes && cmd.assignments.is_empty() {
             // Keyword-only or empty; heredocs attached to nothing still get their bodies read.
             for h in builder.heredocs {
                 if let Some(ph) = self.pending_heredocs.get_mut(h) {
@@ -406,6 +433,7 @@ impl Parser<'_> {
         let mut sub = Parser {
             src: text.as_bytes(),
             pos: 0,
+            lines: (0, 1),
             dialect: self.dialect,
             out: Script::default(),
             pending_heredocs: Vec::new(),
@@ -630,20 +658,29 @@ impl Parser<'_> {
                     self.pos += 1;
                     w.expansion = true;
                     text.extend_from_slice(b"`...`");
-                    self.read_backticks();
+                    let inner = self.read_backticks();
+                    w.subst.push(inner);
                 }
                 b'(' if self.fish() => {
                     // fish command substitution, anywhere in a word.
                     self.pos += 1;
                     w.expansion = true;
                     text.extend_from_slice(b"(...)");
+                    let start = self.pos;
                     self.parse_list(Terminator::Paren, Origin::Substitution);
+                    let end = self.pos.saturating_sub(1).max(start);
+                    w.subst
+                        .push(String::from_utf8_lossy(&self.src[start..end]).into_owned());
                 }
                 b'<' | b'>' if self.peek_at(1) == Some(b'(') && text.is_empty() && !self.fish() => {
                     self.pos += 2;
                     w.expansion = true;
                     text.extend_from_slice(if c == b'<' { b"<(...)" } else { b">(...)" });
+                    let start = self.pos;
                     self.parse_list(Terminator::Paren, Origin::Substitution);
+                    let end = self.pos.saturating_sub(1).max(start);
+                    w.subst
+                        .push(String::from_utf8_lossy(&self.src[start..end]).into_owned());
                 }
                 b'=' if self.dialect == Dialect::Zsh
                     && text.is_empty()
@@ -776,7 +813,8 @@ impl Parser<'_> {
                     self.pos += 1;
                     w.expansion = true;
                     text.extend_from_slice(b"`...`");
-                    self.read_backticks();
+                    let inner = self.read_backticks();
+                    w.subst.push(inner);
                 }
                 _ => {
                     text.push(c);
@@ -800,7 +838,11 @@ impl Parser<'_> {
                 self.pos += 2;
                 w.expansion = true;
                 text.extend_from_slice(b"$(...)");
+                let start = self.pos;
                 self.parse_list(Terminator::Paren, Origin::Substitution);
+                let end = self.pos.saturating_sub(1).max(start);
+                w.subst
+                    .push(String::from_utf8_lossy(&self.src[start..end]).into_owned());
             }
             Some(b'{') if !self.fish() => {
                 w.expansion = true;
@@ -934,8 +976,9 @@ impl Parser<'_> {
         (n > 0).then_some(v)
     }
 
-    /// Positioned after an opening backtick: read to the closing one and parse inside.
-    fn read_backticks(&mut self) {
+    /// Positioned after an opening backtick: read to the closing one and parse inside;
+    /// returns the text inside.
+    fn read_backticks(&mut self) -> String {
         let mut inner = Vec::new();
         let mut closed = false;
         while let Some(c) = self.peek() {
@@ -963,6 +1006,7 @@ impl Parser<'_> {
             }
         }
         self.absorb(sub);
+        text
     }
 }
 
@@ -977,6 +1021,7 @@ pub(crate) fn parse_nested(text: &str, dialect: Dialect, nesting: usize) -> Scri
     let mut p = Parser {
         src: text.as_bytes(),
         pos: 0,
+        lines: (0, 1),
         dialect,
         out: Script::default(),
         pending_heredocs: Vec::new(),

@@ -41,6 +41,57 @@ pub const SEPARATORS: &[char] = &[
 /// Extensions the engine drops from a program name (`rm.exe` is `rm`).
 const EXTENSIONS: &[&str] = &[".exe", ".com", ".bat", ".cmd"];
 
+/// What starts a command, for finding the words at command position.
+pub const COMMAND_SEPARATORS: &[char] = &[';', '&', '|', '(', ')', '{', '}', '`', '\n'];
+
+/// Reserved words after which a command still starts (`then ./x`, fish's `and ./x`).
+pub const KEYWORDS: &[&str] = &[
+    "!", "then", "do", "else", "elif", "if", "while", "until", "time", "and", "or", "not", "begin",
+];
+
+/// Programs the engine reads more of than their words: task runners, programs that
+/// run a command string, containers, and `source`.
+pub const INDIRECT_PROGRAMS: &[&str] = &[
+    "make",
+    "gmake",
+    "just",
+    "npm",
+    "pnpm",
+    "yarn",
+    "bun",
+    "script",
+    "tmux",
+    "screen",
+    "at",
+    "batch",
+    "systemd-run",
+    "crontab",
+    "awk",
+    "gawk",
+    "mawk",
+    "nawk",
+    "vim",
+    "nvim",
+    "vi",
+    "ex",
+    "view",
+    "gvim",
+    "vimdiff",
+    "nvi",
+    "gdb",
+    "expect",
+    "git",
+    "docker",
+    "podman",
+    "nerdctl",
+    "docker-compose",
+    "podman-compose",
+    "noglob",
+    "nocorrect",
+    "source",
+    "call",
+];
+
 impl Engine {
     /// The words the shells look for before starting backstop on a line.
     pub fn program_words(&self) -> ProgramWords {
@@ -79,6 +130,7 @@ impl Engine {
         }
         for name in crate::unwrap::wrapper_names()
             .chain(Dialect::SHELL_PROGRAMS.iter().copied())
+            .chain(INDIRECT_PROGRAMS.iter().copied())
             .chain(["find", "backstop"])
         {
             out.add(name);
@@ -147,6 +199,14 @@ impl ProgramWords {
         }
     }
 
+    /// Scripts found on `PATH` (`backstop init` looks for them): a line naming one runs
+    /// a file the engine reads.
+    pub fn add_scripts<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
+        for n in names {
+            self.add(n);
+        }
+    }
+
     fn add(&mut self, name: &str) {
         // A name the shells' splitting could never produce whole (`my prog`, `it's`):
         // rule nothing out rather than miss it.
@@ -184,11 +244,64 @@ impl ProgramWords {
                 Some(_) => {}
             }
         }
-        joined
+        if joined
             .split(|c: char| c.is_whitespace() || SEPARATORS.contains(&c))
             .filter_map(program_of)
             .any(|p| self.words.contains(p))
+        {
+            return true;
+        }
+        runs_a_path(&joined)
     }
+}
+
+/// Whether a command of the (quote-free, lower-cased) line starts with a word holding
+/// `/` or with `.`: a file run by its path (`./x`, `~/bin/x`) or sourced. A command
+/// starts the line and follows `;` `&` `|` `(` `)` `{` `}` `` ` `` or a newline, after
+/// any words holding `=`, `<` or `>` (a redirection alone skips its target too) and
+/// reserved words (`then`, `!` …).
+pub fn runs_a_path(joined: &str) -> bool {
+    if !joined.contains(['/', '.']) {
+        return false;
+    }
+    let mut start = true;
+    let mut skip = false;
+    let tokens = joined.split(|c: char| c == ' ' || c == '\t' || COMMAND_SEPARATORS.contains(&c));
+    // Each separator is a token of its own: split keeps an empty piece for it, so the
+    // separators are found again by walking the text.
+    let mut rest = joined;
+    for tok in tokens {
+        let sep_follows = {
+            let after = &rest[tok.len().min(rest.len())..];
+            let next = after.chars().next();
+            rest = next.map_or("", |c| &after[c.len_utf8()..]);
+            next.is_some_and(|c| COMMAND_SEPARATORS.contains(&c))
+        };
+        if !tok.is_empty() {
+            if skip {
+                skip = false;
+            } else if start {
+                if tok.contains('/') || tok == "." {
+                    return true;
+                }
+                let redirect = tok.contains(['<', '>']);
+                if redirect
+                    && tok
+                        .chars()
+                        .all(|c| c.is_ascii_digit() || c == '<' || c == '>')
+                {
+                    skip = true;
+                } else if !(redirect || tok.contains('=') || KEYWORDS.contains(&tok)) {
+                    start = false;
+                }
+            }
+        }
+        if sep_follows {
+            start = true;
+            skip = false;
+        }
+    }
+    false
 }
 
 /// The program a lower-cased word names, as the engine's `program_name` reads it: its
@@ -237,9 +350,12 @@ mod tests {
         let w = words();
         for line in [
             "ls -la",
-            "cd /srv/app && make -j8",
+            "cd /srv/app && cargo build -j8",
             "echo done | cat",
-            "vim notes.txt",
+            "nano notes.txt",
+            "cat ./notes.txt",
+            "ls ~/bin/x",
+            "cd ..",
             "ls -d . >/dev/null",
             "echo line 4 | cat >out.txt 2>&1",
             "test -n \"$HOME\"",
@@ -260,8 +376,49 @@ mod tests {
             "$'\\x72m' -rf d",
             "echo 'rm -rf d' | sh",
             "DROP TABLE users",
+            "./cleanup.sh",
+            "~/bin/nuke",
+            "x=1 ./x",
+            "ls && ../tools/x",
+            ". ./env.sh",
+            ". env.sh",
+            "if true; then bin/x; fi",
+            "> out ./x",
+            "2>/dev/null ./x",
+            "make clean",
+            "npm run reset",
+            "just nuke",
+            "vim notes.txt",
         ] {
             assert!(w.may_match(line), "{line}");
+        }
+    }
+
+    #[test]
+    fn paths_at_command_position() {
+        for (line, want) in [
+            ("./x", true),
+            ("ls ./x", false),
+            ("ls; ./x", true),
+            ("ls|./x", true),
+            ("$(./x)", true),
+            ("`./x`", true),
+            ("a=1 b=2 ./x", true),
+            ("a=1 ls ./x", false),
+            ("! ./x", true),
+            ("and ./x", true),
+            ("> out ./x", true),
+            ("> ./out ls", false),
+            ("2> err ls ./x", false),
+            (">out ./x", true),
+            ("ls\n./x", true),
+            (". x", true),
+            ("ls .", false),
+            ("x.y", false),
+            ("cd /srv", false),
+            ("{ ./x; }", true),
+        ] {
+            assert_eq!(runs_a_path(line), want, "{line}");
         }
     }
 

@@ -24,6 +24,7 @@ pub(crate) fn parse(line: &str, dialect: Dialect) -> Script {
     let mut r = Reader {
         src: line.chars().collect(),
         pos: 0,
+        lines: (0, 1),
         dialect,
         out: Vec::new(),
         incomplete: false,
@@ -51,6 +52,8 @@ enum End {
 struct Reader {
     src: Vec<char>,
     pos: usize,
+    /// The last position a line number was asked for, and its line.
+    lines: (usize, usize),
     dialect: Dialect,
     out: Vec<Command>,
     incomplete: bool,
@@ -86,7 +89,10 @@ impl Reader {
         }
         let mut pipe_from = None;
         loop {
+            self.skip_blanks();
+            let line = self.line_at(self.pos);
             let (mut cmd, end) = self.command(close);
+            cmd.line = line;
             let mut pushed = None;
             if !cmd.words.is_empty() || !cmd.redirects.is_empty() {
                 cmd.origin = origin.clone();
@@ -122,6 +128,21 @@ impl Reader {
             }
         }
         self.nesting -= 1;
+    }
+
+    /// The line (from 1) that character `pos` is on.
+    fn line_at(&mut self, pos: usize) -> usize {
+        // Counted on from the last position asked for, backwards too: a command
+        // substitution's command finishes before the command around it.
+        let pos = pos.min(self.src.len());
+        let (last, line) = self.lines;
+        let n = if pos >= last {
+            line + self.src[last..pos].iter().filter(|b| **b == '\n').count()
+        } else {
+            line.saturating_sub(self.src[pos..last].iter().filter(|b| **b == '\n').count())
+        };
+        self.lines = (pos, n);
+        n
     }
 
     /// Spaces, tabs and line continuations (`` ` `` or `^` before a newline).

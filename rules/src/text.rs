@@ -22,6 +22,7 @@ pub(crate) fn fallback_commands(text: &str) -> Vec<Command> {
                     quoted: false,
                     expansion: false,
                     glob: false,
+                    subst: Vec::new(),
                 })
                 .collect();
             (!words.is_empty()).then(|| Command {

@@ -84,6 +84,11 @@ const WRAPPERS: &[Wrapper] = &[
         kind: Kind::Exec,
     },
     Wrapper {
+        names: &["pkexec"],
+        value_opts: &["--user"],
+        kind: Kind::Exec,
+    },
+    Wrapper {
         names: &["run0"],
         value_opts: &["-u", "--user", "-g", "--group", "-D", "--chdir"],
         kind: Kind::Exec,
@@ -291,6 +296,10 @@ fn peel_once(cmd: &Command, dialect: Dialect, depth: usize) -> Option<Peeled> {
                 .iter()
                 .filter(|a| a.quoted || !a.text.eq_ignore_ascii_case("-Command"))
                 .collect();
+            if let (true, Stdin::Download(how)) = (words.is_empty(), &cmd.stdin) {
+                let how = format!("{how} | Invoke-Expression");
+                return Some(Peeled::Many(vec![crate::scripts::downloaded(cmd, &how)]));
+            }
             if words.is_empty() || words.iter().any(|w| w.expansion) {
                 return None;
             }
@@ -307,17 +316,20 @@ fn peel_once(cmd: &Command, dialect: Dialect, depth: usize) -> Option<Peeled> {
                 "Invoke-Expression",
             )));
         }
-        "start-process" => return start_process(cmd, args).map(Peeled::One),
+        "start-process" => return start_process(cmd, args).map(|c| Peeled::One(Box::new(c))),
         // `backstop wrap CLIENT ARGS…` runs the client with those arguments.
         "backstop" => {
             return match args.split_first() {
-                Some((sub, client)) if sub.text == "wrap" && !sub.expansion => {
-                    Some(Peeled::One(inner_command(cmd, client, "backstop wrap")))
-                }
+                Some((sub, client)) if sub.text == "wrap" && !sub.expansion => Some(Peeled::One(
+                    Box::new(inner_command(cmd, client, "backstop wrap")),
+                )),
                 _ => None,
             }
         }
         _ => {}
+    }
+    if let Some(found) = crate::indirect::peel(cmd, &program, depth) {
+        return Some(Peeled::Many(found));
     }
     let w = wrapper(&program)?;
     let env_style = w.kind == Kind::Env;
@@ -361,6 +373,11 @@ fn peel_once(cmd: &Command, dialect: Dialect, depth: usize) -> Option<Peeled> {
             } else {
                 Dialect::Bash
             };
+            if let [only] = rest {
+                if let Some(found) = substituted(cmd, only, d, depth, &label) {
+                    return Some(Peeled::Many(found));
+                }
+            }
             return Some(Peeled::Many(reparse(cmd, &joined, d, depth, &label)));
         }
         Kind::Ssh => {
@@ -382,22 +399,22 @@ fn peel_once(cmd: &Command, dialect: Dialect, depth: usize) -> Option<Peeled> {
                 inner.words.push(Word::literal("echo"));
             }
             inner.args_from_stdin = true;
-            return Some(Peeled::One(inner));
+            return Some(Peeled::One(Box::new(inner)));
         }
         Kind::Exec | Kind::Env => {}
     }
     if rest.is_empty() {
         return Some(Peeled::Many(Vec::new()));
     }
-    Some(Peeled::One(inner_command(cmd, rest, &label)))
+    Some(Peeled::One(Box::new(inner_command(cmd, rest, &label))))
 }
 
 enum Peeled {
-    One(Command),
+    One(Box<Command>),
     Many(Vec<Command>),
 }
 
-fn inner_command(outer: &Command, words: &[Word], label: &str) -> Command {
+pub(crate) fn inner_command(outer: &Command, words: &[Word], label: &str) -> Command {
     let mut inner = outer.clone();
     inner.words = words.to_vec();
     inner.via.push(label.to_string());
@@ -414,7 +431,7 @@ fn inner_command(outer: &Command, words: &[Word], label: &str) -> Command {
 }
 
 /// Parse a command string found inside another command and mark where it came from.
-fn reparse(
+pub(crate) fn reparse(
     outer: &Command,
     text: &str,
     dialect: Dialect,
@@ -445,12 +462,39 @@ fn reparse(
         if c.stdin == Stdin::Terminal {
             c.stdin = outer.stdin.clone();
         }
+        c.file = outer.file.clone();
+        c.line = outer.line;
+        c.container = outer.container.clone();
         out.push(c);
     }
     if script.incomplete {
         out.extend(crate::text::fallback_commands(text));
     }
     out
+}
+
+/// A command string that is one command substitution (`"$(…)"`): what it prints, when
+/// the line says (a decoded base64 literal), or code downloaded at run time.
+fn substituted(
+    cmd: &Command,
+    word: &Word,
+    dialect: Dialect,
+    depth: usize,
+    label: &str,
+) -> Option<Vec<Command>> {
+    if word.subst.len() != 1 || !matches!(word.text.as_str(), "$(...)" | "`...`" | "(...)") {
+        return None;
+    }
+    let d = if dialect.is_posix_family() {
+        dialect
+    } else {
+        Dialect::Bash
+    };
+    if crate::dynamic::downloads(&word.subst, d) {
+        return Some(vec![crate::scripts::downloaded(cmd, label)]);
+    }
+    let text = crate::dynamic::literal_output(&word.subst[0], d)?;
+    Some(reparse(cmd, &text, d, depth, label))
 }
 
 /// `bash -c STRING`, `sh -ec STRING`, `fish --command=STRING`, `zsh -c STRING`; a shell
@@ -523,14 +567,29 @@ fn nested_shell(
         break;
     }
     if has_c {
+        if let Some(found) = substituted(cmd, args.get(i)?, shell, depth, &label) {
+            return Some(found);
+        }
         let s = string_at(i)?;
         return Some(reparse(cmd, &s, shell, depth, &label));
     }
-    if args.get(i).is_none() {
+    let script = args.get(i);
+    // `bash <(curl …)`: a script downloaded as it runs.
+    if script.is_some_and(|w| crate::dynamic::downloads(&w.subst, shell)) {
+        return Some(vec![crate::scripts::downloaded(cmd, program)]);
+    }
+    if script.is_none() || args.iter().any(|a| a.text == "-s") {
         // `sh` with no script: it reads commands from stdin.
-        if let Stdin::Text(t) = &cmd.stdin {
-            let t = t.clone();
-            return Some(reparse(cmd, &t, shell, depth, program));
+        match &cmd.stdin {
+            Stdin::Text(t) => {
+                let t = t.clone();
+                return Some(reparse(cmd, &t, shell, depth, program));
+            }
+            Stdin::Download(how) => {
+                let how = format!("{how} | {program}");
+                return Some(vec![crate::scripts::downloaded(cmd, &how)]);
+            }
+            _ => {}
         }
     }
     None
@@ -838,7 +897,7 @@ pub fn peel(cmd: Command, dialect: Dialect, depth: usize) -> Vec<Command> {
             .first()
             .is_some_and(|w| program_name(&w.text) == "find");
         match peel_once(&c, dialect, d) {
-            Some(Peeled::One(inner)) => work.push((inner, d)),
+            Some(Peeled::One(inner)) => work.push((*inner, d)),
             Some(Peeled::Many(list)) => {
                 for inner in list {
                     let same_find = is_find
@@ -895,6 +954,7 @@ mod tests {
     );
     peels!(sudo_glued_user, "sudo -uroot rm x", ["rm x"]);
     peels!(doas, "doas -u root rm -rf /x", ["rm -rf /x"]);
+    peels!(pkexec, "pkexec --user root rm -rf /x", ["rm -rf /x"]);
     peels!(
         env_assignments,
         "env -i FOO=1 -u BAR rm -rf x",

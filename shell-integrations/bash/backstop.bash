@@ -32,7 +32,7 @@ if [[ -z ${__backstop_bin-} ]] && { [[ $- == *i* ]] || [[ ${BACKSTOP_NONINTERACT
       if code=$(BASH_ENV='' "$__backstop_bin" init bash --words 2>/dev/null) && [[ -n $code ]]; then
         eval "$code"
       else
-        __backstop_wall=1 __backstop_watch=()
+        __backstop_wall=1 __backstop_watch=() __backstop_wpath=$PATH
       fi
     }
 
@@ -50,6 +50,8 @@ if [[ -z ${__backstop_bin-} ]] && { [[ $- == *i* ]] || [[ ${BACKSTOP_NONINTERACT
           break
         fi
       done
+      # Scripts on another PATH are other words.
+      [[ $PATH == "${__backstop_wpath-$PATH}" ]] || __backstop_reload
       ((__backstop_wall)) && return 1
       [[ $line == *\\* || $line == *\$\'* ]] && return 1
       # A repository's own policies (.backstop/) may name any program.
@@ -66,8 +68,30 @@ if [[ -z ${__backstop_bin-} ]] && { [[ $- == *i* ]] || [[ ${BACKSTOP_NONINTERACT
           [[ $line == *"$p"* ]] && return 1
         done
       fi
-      line=${line//[;&|()<>\{\}\$\`=!,]/ }
       set -f
+      # A file run by its path (./x, ~/bin/x) or sourced with `.`, at the start of a
+      # command: the tokens of backstop_rules::prefilter::runs_a_path.
+      if [[ $line == *[/.]* ]]; then
+        local t=${line//[;&|()\{\}\`$'\n']/ ; } s=1 k=0
+        for w in $t; do
+          if [[ $w == ';' ]]; then
+            s=1 k=0
+            continue
+          fi
+          if ((k)); then
+            k=0
+            continue
+          fi
+          ((s)) || continue
+          case $w in
+            */* | .) return 1 ;;
+            *[\<\>]*) [[ -n ${w//[0-9<>]/} ]] || k=1 ;;
+            *=* | '!' | then | do | else | elif | if | while | until | time | and | or | not | begin) ;;
+            *) s=0 ;;
+          esac
+        done
+      fi
+      line=${line//[;&|()<>\{\}\$\`=!,]/ }
       for w in $line; do
         w=${w##*/}
         [[ -n $w ]] || continue

@@ -20,6 +20,7 @@ function __backstop_reload
     else
         set -g __backstop_wall 1
         set -g __backstop_watch
+        set -g __backstop_wpath "$PATH"
     end
 end
 
@@ -34,6 +35,10 @@ function __backstop_benign --argument-names line
             __backstop_reload
             break
         end
+    end
+    # Scripts on another PATH are other words ("$PATH" is joined with colons).
+    if set -q __backstop_wpath; and test "$PATH" != "$__backstop_wpath"
+        __backstop_reload
     end
     test "$__backstop_wall" = 1; and return 1
     string match -qr -- '[\\\\]|\$\'' $line; and return 1
@@ -61,6 +66,12 @@ function __backstop_benign --argument-names line
     if test "$__backstop_wredir" != 0; and string match -q -- '*>*' $line
         test "$__backstop_wredir" = 1; and return 1
         string match -qr -- $__backstop_wlits $line; and return 1
+    end
+    # A file run by its path (./x, ~/bin/x) or sourced with `.`, at the start of a
+    # command: backstop_rules::prefilter::runs_a_path as one regular expression.
+    if string match -qr -- '[/.]' $line
+        string match -qr -- '(?:^|[;&|(){}\x60\n])[ \t]*(?:(?:[^ \t\n;&|(){}\x60]*=[^ \t\n;&|(){}\x60]*|(?![0-9<>]+(?![^ \t\n;&|(){}\x60]))[^ \t\n;&|(){}\x60]*[<>][^ \t\n;&|(){}\x60]*|(?:!|then|do|else|elif|if|while|until|time|and|or|not|begin)|[0-9<>]*[<>][0-9<>]*[ \t]+[^ \t\n;&|(){}\x60]+)[ \t]+)*(?:[^ \t\n;&|(){}\x60]*/|\.(?![^ \t\n;&|(){}\x60]))' $line
+        and return 1
     end
     # Each word's program: its last path component less a Windows extension, as the
     # engine reads it (into $__backstop_w, with no substitution).

@@ -25,7 +25,7 @@ if [[ -z ${__backstop_bin-} ]] && [[ -o interactive || ${BACKSTOP_NONINTERACTIVE
     if code=$("$__backstop_bin" init zsh --words 2>/dev/null) && [[ -n $code ]]; then
       eval "$code"
     else
-      __backstop_wall=1 __backstop_watch=()
+      __backstop_wall=1 __backstop_watch=() __backstop_wpath=$PATH
     fi
   }
 
@@ -43,6 +43,8 @@ if [[ -z ${__backstop_bin-} ]] && [[ -o interactive || ${BACKSTOP_NONINTERACTIVE
         break
       fi
     done
+    # Scripts on another PATH are other words.
+    [[ $PATH == "${__backstop_wpath-$PATH}" ]] || __backstop_reload
     (( __backstop_wall )) && return 1
     [[ $line == *\\* || $line == *\$\'* ]] && return 1
     # A repository's own policies (.backstop/) may name any program.
@@ -57,6 +59,28 @@ if [[ -z ${__backstop_bin-} ]] && [[ -o interactive || ${BACKSTOP_NONINTERACTIVE
       (( __backstop_wredir == 1 )) && return 1
       for p in $__backstop_wlits; do
         [[ $line == *"$p"* ]] && return 1
+      done
+    fi
+    # A file run by its path (./x, ~/bin/x) or sourced with `.`, at the start of a
+    # command: the tokens of backstop_rules::prefilter::runs_a_path.
+    if [[ $line == *[/.]* ]]; then
+      local t=${line//[;&|()\{\}\`$'\n']/ ; } s=1 k=0
+      for w in ${=t}; do
+        if [[ $w == ';' ]]; then
+          s=1 k=0
+          continue
+        fi
+        if (( k )); then
+          k=0
+          continue
+        fi
+        (( s )) || continue
+        case $w in
+          (*/*|.) return 1 ;;
+          (*[\<\>]*) [[ -n ${w//[0-9<>]/} ]] || k=1 ;;
+          (*=*|'!'|then|do|else|elif|if|while|until|time|and|or|not|begin) ;;
+          (*) s=0 ;;
+        esac
       done
     fi
     line=${line//[;&|()<>\{\}\$\`=!,]/ }

@@ -610,6 +610,27 @@ fn install_and_uninstall_keep_every_other_byte() {
             ours.contains(&format!("{command} {agent}")),
             "{agent}: {ours}"
         );
+        // The same entry registers the agent's own file tools.
+        let tools = match agent {
+            "claude" => "Bash|Write|Edit|MultiEdit|NotebookEdit",
+            "codex" => "Bash|apply_patch",
+            "gemini" => "run_shell_command|write_file|replace",
+            _ => "",
+        };
+        if agent == "cursor" {
+            let file_hook = entries(&installed, &["hooks", "preToolUse"]);
+            assert_eq!(file_hook.len(), 1, "{installed}");
+            assert_eq!(
+                file_hook[0]["matcher"],
+                "Write|Edit|StrReplace|MultiEdit|Delete"
+            );
+            assert_eq!(file_hook[0]["failClosed"], true);
+            assert!(file_hook[0]["command"]
+                .as_str()
+                .is_some_and(|c| c.ends_with("agent-hook cursor")));
+        } else {
+            assert_eq!(list.last().expect("entry")["matcher"], tools, "{agent}");
+        }
         // The replaced file is kept.
         let bak = file.with_file_name(format!(
             "{}.backstop-bak",
@@ -723,4 +744,58 @@ fn a_broken_settings_file_is_left_alone_with_a_clear_error() {
         std::fs::read_to_string(&wrong).expect("read"),
         "{\"hooks\": []}"
     );
+}
+
+#[test]
+fn an_older_install_is_brought_up_to_date_in_place_and_still_uninstalls() {
+    let s = Setup::new();
+    let bin = std::fs::canonicalize(env!("CARGO_BIN_EXE_backstop")).expect("bin");
+    let cmd = format!("'{}' agent-hook", bin.display());
+    // What an install before the file tools were registered left.
+    let older = |agent: &str| {
+        match agent {
+        "claude" => format!(
+            "{{\n  \"model\": \"opus\",\n  \"hooks\": {{\n    \"PreToolUse\": [\n      {{\n        \"matcher\": \"Bash\",\n        \"hooks\": [\n          {{\n            \"type\": \"command\",\n            \"command\": \"{} claude\",\n            \"timeout\": 60,\n            \"onFailure\": \"block\"\n          }}\n        ]\n      }}\n    ]\n  }}\n}}\n",
+            cmd.replace('"', "\\\"")
+        ),
+        _ => format!(
+            "{{\n  \"version\": 1,\n  \"hooks\": {{\n    \"afterFileEdit\": [\n      {{\n        \"command\": \"./format.sh\"\n      }}\n    ],\n    \"beforeShellExecution\": [\n      {{\n        \"command\": \"{} cursor\",\n        \"timeout\": 60,\n        \"failClosed\": true\n      }}\n    ]\n  }}\n}}\n",
+            cmd.replace('"', "\\\"")
+        ),
+    }
+    };
+    for (agent, rel) in [
+        ("claude", ".claude/settings.json"),
+        ("cursor", ".cursor/hooks.json"),
+    ] {
+        let file = s.file(rel, &older(agent));
+        let r = s.run(&["install", agent], None);
+        assert_eq!(r.code, 0, "{agent}: {r:?}");
+        let text = std::fs::read_to_string(&file).expect("read");
+        let v: Value = serde_json::from_str(&text).expect("json");
+        if agent == "claude" {
+            let list = v["hooks"]["PreToolUse"].as_array().expect("array");
+            assert_eq!(list.len(), 1, "updated in place, not added again: {text}");
+            assert_eq!(list[0]["matcher"], "Bash|Write|Edit|MultiEdit|NotebookEdit");
+        } else {
+            assert_eq!(
+                v["hooks"]["beforeShellExecution"].as_array().map(Vec::len),
+                Some(1)
+            );
+            assert_eq!(v["hooks"]["preToolUse"].as_array().map(Vec::len), Some(1));
+            assert_eq!(v["hooks"]["afterFileEdit"][0]["command"], "./format.sh");
+        }
+        let again = s.run(&["install", agent], None);
+        assert!(again.stdout.contains("already"), "{agent}: {again:?}");
+        let r = s.run(&["uninstall", agent], None);
+        assert_eq!(r.code, 0, "{agent}: {r:?}");
+        let left: Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("json");
+        assert!(!left.to_string().contains("agent-hook"), "{agent}: {left}");
+        if agent == "cursor" {
+            assert_eq!(left["hooks"]["afterFileEdit"][0]["command"], "./format.sh");
+        } else {
+            assert_eq!(left["model"], "opus");
+        }
+    }
 }

@@ -524,3 +524,36 @@ mod generated_commands {
         csh_c: "bash", "csh -c 'rm -rf /srv/data'";
     }
 }
+
+/// Regression: `backstop policy list | head` (and `audit`, `explain`, `check` …) panicked
+/// with "failed printing to stdout: Broken pipe" once the reader had gone.
+#[test]
+fn a_closed_stdout_ends_quietly_without_a_panic() {
+    use std::process::{Command, Stdio};
+    let home = tempfile::tempdir().expect("temp dir");
+    for args in [
+        &["policy", "list"][..],
+        &["policy", "show", "fs.rm-recursive"],
+        &["explain", "rm -rf ~/data"],
+        &["check", "rm -rf ~/data"],
+        &["check", "--json", "rm -rf ~/data"],
+        &["completions", "bash"],
+        &["man"],
+        &["audit"],
+        &["undo", "--list"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_backstop"))
+            .args(args)
+            .env("BACKSTOP_HOME", home.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start backstop");
+        // The reader goes away before backstop writes a byte.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_ne!(out.status.code(), Some(101), "{args:?}: {stderr}");
+    }
+}

@@ -431,13 +431,19 @@ fn cleanup_by_age_deletes_only_proven_backups_and_says_what_it_freed() {
             s(shm.path())
         ),
     );
-    for target in [&a, &b, &a] {
-        t.clone_home().args(["backup", &s(target.path())]).code(0);
-    }
-    let ms = manifests(&t);
-    let ids: Vec<String> = ms
+    // The ids in the order the backups were made (made within one second, a listing
+    // orders them by their random part).
+    let ids: Vec<String> = [&a, &b, &a]
         .iter()
-        .map(|m| m["id"].as_str().expect("id").to_string())
+        .map(|target| {
+            let r = t.clone_home().args(["backup", &s(target.path())]).code(0);
+            let out = format!("{}{}", r.stdout, r.stderr);
+            out.split_whitespace()
+                .skip_while(|w| *w != "as")
+                .nth(1)
+                .expect("backup names its manifest id")
+                .to_string()
+        })
         .collect();
     // Everything made 40 days ago; only the first two restore-tested.
     let dir = t.home().join("data/manifests");

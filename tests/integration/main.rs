@@ -6,12 +6,16 @@
 #![allow(clippy::panic, clippy::new_without_default)]
 
 mod agent;
+mod agent_files;
 mod backup;
 mod check;
+mod colour;
+mod completions;
 mod day;
 mod destinations;
 mod git;
 mod hook;
+mod indirect;
 mod layers;
 mod mysql;
 mod pg;
@@ -19,8 +23,11 @@ mod policy_cmd;
 mod recipes;
 mod regression;
 mod remote;
+mod remote_restore;
+mod restore;
 mod scan;
 mod standins;
+mod syslog;
 mod wrap;
 
 // The pseudo-terminal driver the shell tests use, for `backstop wrap`'s clients.
@@ -97,6 +104,12 @@ impl Test {
         self
     }
 
+    /// A variable in backstop's environment.
+    pub fn env(mut self, key: &str, value: impl Into<String>) -> Test {
+        self.env.push((key.to_string(), value.into()));
+        self
+    }
+
     pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Test {
         self.stdin = Some(data.into());
         self
@@ -113,6 +126,10 @@ impl Test {
     pub fn run(&self) -> Ran {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_backstop"));
         cmd.args(&self.args).env("BACKSTOP_HOME", self.home.path());
+        // Colour follows these; a test that wants them sets them with `env`.
+        for var in ["NO_COLOR", "CLICOLOR_FORCE", "CLICOLOR"] {
+            cmd.env_remove(var);
+        }
         for (k, v) in &self.env {
             cmd.env(k, v);
         }

@@ -24,7 +24,7 @@ pub(crate) struct Out {
 }
 
 impl Out {
-    fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
     }
@@ -53,13 +53,17 @@ impl Home {
         std::fs::write(dir.join(name), text).expect("write policy");
     }
 
-    pub(crate) fn run(&self, args: &[&str]) -> Out {
-        let out = Command::new(env!("CARGO_BIN_EXE_backstop"))
-            .args(args)
+    /// backstop with this home and environment, to run or spawn.
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_backstop"));
+        c.args(args)
             .env("BACKSTOP_HOME", self.home.path())
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .output()
-            .expect("run backstop");
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        c
+    }
+
+    pub(crate) fn run(&self, args: &[&str]) -> Out {
+        let out = self.command(args).output().expect("run backstop");
         Out {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -164,7 +168,7 @@ pub(crate) fn copies(m: &serde_json::Value) -> Vec<PathBuf> {
         .collect()
 }
 
-fn sqlite(db: &Path, sql: &str) -> String {
+pub(crate) fn sqlite(db: &Path, sql: &str) -> String {
     let out = Command::new("sqlite3")
         .arg(db)
         .arg(sql)
@@ -178,7 +182,7 @@ fn sqlite(db: &Path, sql: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-fn flip_byte(path: &Path, at: u64) {
+pub(crate) fn flip_byte(path: &Path, at: u64) {
     use std::io::{Read, Seek, SeekFrom, Write};
     let mut f = std::fs::OpenOptions::new()
         .read(true)

@@ -14,7 +14,7 @@ fn required() -> bool {
 }
 
 /// Are restic and rclone here? Missing, the test skips (or fails when required).
-fn tools() -> bool {
+pub(crate) fn tools() -> bool {
     for tool in ["restic", "rclone"] {
         let found = Command::new(tool)
             .arg("version")
@@ -36,21 +36,21 @@ fn tools() -> bool {
 
 /// A private world for one test: BACKSTOP_HOME (tmpfs copies counted), the
 /// environment restic and rclone read, and a tree to back up outside /tmp.
-struct World {
-    home: tempfile::TempDir,
-    scratch: tempfile::TempDir,
-    src: tempfile::TempDir,
-    env: Vec<(String, String)>,
+pub(crate) struct World {
+    pub(crate) home: tempfile::TempDir,
+    pub(crate) scratch: tempfile::TempDir,
+    pub(crate) src: tempfile::TempDir,
+    pub(crate) env: Vec<(String, String)>,
 }
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Out {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl World {
-    fn new() -> World {
+    pub(crate) fn new() -> World {
         let home = tempfile::tempdir().expect("tmp");
         crate::count_tmpfs(home.path());
         let scratch = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tmp");
@@ -83,27 +83,27 @@ impl World {
         }
     }
 
-    fn target(&self) -> PathBuf {
+    pub(crate) fn target(&self) -> PathBuf {
         self.src.path().join("data")
     }
 
-    fn target_str(&self) -> String {
+    pub(crate) fn target_str(&self) -> String {
         self.target().display().to_string()
     }
 
-    fn dir(&self, name: &str) -> String {
+    pub(crate) fn dir(&self, name: &str) -> String {
         let d = self.scratch.path().join(name);
         std::fs::create_dir_all(&d).expect("mkdir");
         d.display().to_string()
     }
 
-    fn with(mut self, k: &str, v: &str) -> World {
+    pub(crate) fn with(mut self, k: &str, v: &str) -> World {
         self.env.retain(|(key, _)| key != k);
         self.env.push((k.into(), v.into()));
         self
     }
 
-    fn cmd(&self, program: &str) -> Command {
+    pub(crate) fn cmd(&self, program: &str) -> Command {
         let mut c = Command::new(program);
         c.env("BACKSTOP_HOME", self.home.path())
             .env("HOME", "/home/tester")
@@ -114,7 +114,7 @@ impl World {
         c
     }
 
-    fn run(&self, args: &[&str]) -> Out {
+    pub(crate) fn run(&self, args: &[&str]) -> Out {
         let out = self
             .cmd(env!("CARGO_BIN_EXE_backstop"))
             .args(args)
@@ -127,13 +127,13 @@ impl World {
         }
     }
 
-    fn ok(&self, args: &[&str]) -> Out {
+    pub(crate) fn ok(&self, args: &[&str]) -> Out {
         let o = self.run(args);
         assert_eq!(o.code, 0, "backstop {args:?}\n{}\n{}", o.stdout, o.stderr);
         o
     }
 
-    fn manifests(&self) -> Vec<serde_json::Value> {
+    pub(crate) fn manifests(&self) -> Vec<serde_json::Value> {
         let o = self.ok(&["manifests", "--json"]);
         serde_json::from_str::<serde_json::Value>(&o.stdout)
             .expect("json")
@@ -161,7 +161,7 @@ impl World {
         )
     }
 
-    fn restic(&self, repo: &str, args: &[&str]) -> std::process::Output {
+    pub(crate) fn restic(&self, repo: &str, args: &[&str]) -> std::process::Output {
         self.cmd("restic")
             .args(["-r", repo])
             .args(args)
@@ -169,13 +169,13 @@ impl World {
             .expect("restic")
     }
 
-    fn set_config(&self, text: &str) {
+    pub(crate) fn set_config(&self, text: &str) {
         std::fs::write(self.home.path().join("config.toml"), text).expect("config.toml");
     }
 }
 
 /// Bytes that do not compress, so a copy cannot be much smaller than its source.
-fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+pub(crate) fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed
         .wrapping_mul(6364136223846793005)
         .wrapping_add(1442695040888963407);
@@ -189,7 +189,7 @@ fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-fn files_in(dir: &str) -> Vec<String> {
+pub(crate) fn files_in(dir: &str) -> Vec<String> {
     std::fs::read_dir(dir)
         .map(|r| {
             r.filter_map(|e| e.ok())
@@ -200,16 +200,16 @@ fn files_in(dir: &str) -> Vec<String> {
 }
 
 /// A server on 127.0.0.1, on a port of its own, stopped when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Server {
     /// `rclone serve KIND --addr 127.0.0.1:0 ARGS…`: rclone takes a free port itself
     /// (a port chosen here and handed over could be taken meanwhile by another test's
     /// server) and says which in its log; up once it accepts connections there.
-    fn rclone(w: &World, kind: &str, args: &[&str]) -> Server {
+    pub(crate) fn rclone(w: &World, kind: &str, args: &[&str]) -> Server {
         let log_path = w.scratch.path().join(format!("serve-{kind}.log"));
         let log = std::fs::File::create(&log_path).expect("log");
         let child = w
@@ -241,7 +241,7 @@ impl Server {
         }
     }
 
-    fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -254,7 +254,7 @@ impl Drop for Server {
 }
 
 /// An sftp server over `dir`, and the rclone remote `nas` pointing at it.
-fn sftp(w: World, dir: &str) -> (World, Server) {
+pub(crate) fn sftp(w: World, dir: &str) -> (World, Server) {
     let server = Server::rclone(&w, "sftp", &["--user", "backstop", "--pass", "s3cret", dir]);
     let obscured = w
         .cmd("rclone")

@@ -23,8 +23,11 @@ struct Bench {
 impl Bench {
     fn new(env: Vec<(String, String)>) -> Bench {
         let real_home = std::env::var_os("HOME").expect("HOME is set");
+        let backstop_home = tempfile::tempdir().expect("BACKSTOP_HOME");
+        // The second copy is on /dev/shm, a tmpfs, which counts only when asked.
+        crate::count_tmpfs(backstop_home.path());
         Bench {
-            backstop_home: tempfile::tempdir().expect("BACKSTOP_HOME"),
+            backstop_home,
             work: tempfile::Builder::new()
                 .prefix("backstop-wrap-test")
                 .tempdir_in(real_home)
@@ -866,4 +869,28 @@ fn a_line_approved_at_the_shell_prompt_is_not_asked_again_by_wrap() {
         ),
         "u"
     );
+}
+
+/// Approval is for a person: under a coding agent (here only its variable) `wrap`
+/// never asks, and typing the phrase sends nothing.
+#[test]
+fn under_a_coding_agent_wrap_never_asks() {
+    let Some(server) = PgServer::start() else {
+        return;
+    };
+    server.psql("postgres", "CREATE DATABASE app;");
+    server.psql("app", "CREATE TABLE t (a int); INSERT INTO t VALUES (1);");
+    let mut env = server.env();
+    env.push(("CLAUDECODE".into(), "1".into()));
+    let bench = Bench::new(env);
+    bench.back_up("postgres:app");
+    let mut psql = bench.wrap("psql", &["-X", "app"]);
+    psql.expect("app=#");
+    psql.line("DROP TABLE t;");
+    let out = psql.expect("backstop does not ask here");
+    assert!(!out.contains("type PROCEED"), "it asked: {out}");
+    psql.line("PROCEED");
+    psql.expect("app=#");
+    assert_eq!(psql.exit("\\q"), 0);
+    assert_eq!(server.psql("app", "SELECT count(*) FROM t"), "1");
 }

@@ -376,6 +376,95 @@ fn the_integrations_own_traps_are_not_refused() {
     }
 }
 
+/// The moment after: an approved `rm -rf` is put back by `backstop undo`, typed at
+/// the same prompt, from the backup that let it run.
+#[test]
+fn undo_brings_back_what_an_approved_rm_rf_removed() {
+    let sb = Sandbox::new();
+    let Some(mut sh) = start(&sb) else { return };
+    sb.back_up();
+    let before = std::fs::read_to_string(sb.dir.join("sentinel")).expect("sentinel");
+    sh.line(&rm_line(&sb));
+    sh.expect("type PROCEED");
+    sh.expect(": ");
+    sh.line("PROCEED");
+    sh.sync();
+    assert!(!sb.dir.exists(), "the approved line ran");
+
+    let bin = harness::backstop_bin();
+    sh.line(&format!("{} undo --list", bin.display()));
+    let out = sh.sync();
+    assert!(
+        out.contains(&rm_line(&sb)) && out.contains("(ran: exit status 0)"),
+        "{out}"
+    );
+    assert!(out.contains("the place is free: `backstop undo "), "{out}");
+
+    sh.line(&format!("{} undo", bin.display()));
+    let out = sh.sync();
+    assert!(
+        out.contains(&format!("restored {} from ", sb.dir.display())),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(sb.dir.join("sentinel")).expect("restored"),
+        before
+    );
+    // Undone once: the list says so, and a second undo does not run it again.
+    sh.line(&format!("{} undo --list", bin.display()));
+    let out = sh.sync();
+    assert!(out.contains("[undone by #"), "{out}");
+    sh.line(&format!("{} undo; echo status=$?", bin.display()));
+    let out = sh.sync();
+    assert!(
+        out.contains("was undone already") && out.contains("status=3"),
+        "{out}"
+    );
+}
+
+/// `DELETE FROM t` leaves its database in place: undo refuses until --force, which
+/// backs up the database as it is now, then restores it.
+#[test]
+fn undo_of_a_delete_needs_force_and_backs_up_first() {
+    let sb = Sandbox::new();
+    let Some(mut sh) = start(&sb) else { return };
+    let db = sb.dir.join("shop.db");
+    let sqlite = |sql: &str| {
+        let out = Command::new("sqlite3")
+            .arg(&db)
+            .arg(sql)
+            .output()
+            .expect("sqlite3 (scripts/test.sh installs it)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    sqlite("CREATE TABLE orders(id INTEGER PRIMARY KEY, total INT); INSERT INTO orders(total) VALUES (10),(20),(30);");
+    sb.back_up_target(&format!("sqlite:{}", db.display()));
+    sh.line(&format!("sqlite3 {} 'DELETE FROM orders'", db.display()));
+    sh.expect("type PROCEED");
+    sh.expect(": ");
+    sh.line("PROCEED");
+    sh.sync();
+    assert_eq!(sqlite("SELECT count(*) FROM orders"), "0");
+
+    let bin = harness::backstop_bin();
+    sh.line(&format!("{} undo; echo status=$?", bin.display()));
+    let out = sh.sync();
+    assert!(
+        out.contains("is not empty") && out.contains("--force") && out.contains("status=3"),
+        "{out}"
+    );
+    sh.line(&format!("{} undo --force", bin.display()));
+    let out = sh.sync();
+    assert!(out.contains("backed up as bk-"), "{out}");
+    assert!(out.contains(&format!("restored {}", db.display())), "{out}");
+    assert_eq!(sqlite("SELECT sum(total) FROM orders"), "60");
+}
+
 #[test]
 fn a_refused_line_offers_the_backup_then_asks_as_usual() {
     let sb = Sandbox::new();
@@ -465,4 +554,124 @@ fn a_file_git_holds_is_deleted_with_one_line_saying_where_it_comes_back_from() {
     sh.line("true");
     let out = sh.sync();
     assert!(!out.contains("approved line"), "{out}");
+}
+
+/// A line a backup let through without asking (git held the file) is undone too:
+/// `git restore --source` brings the file back from the pushed commit.
+#[test]
+fn undo_brings_back_a_file_git_held() {
+    let sb = Sandbox::new();
+    let Some(mut sh) = start(&sb) else { return };
+    let big = sb.pushed_repo();
+    let before = std::fs::read(&big).expect("read");
+    sh.line(&format!("rm {}", big.display()));
+    let out = sh.sync();
+    assert!(out.contains("can be restored from git commit"), "{out}");
+    assert!(!big.exists(), "the line ran:\n{out}");
+    let bin = harness::backstop_bin();
+    sh.line(&format!("{} undo --list", bin.display()));
+    let out = sh.sync();
+    assert!(
+        out.contains("(let through: a backup covered it)")
+            && out.contains(&format!("{} from git commit", big.display()))
+            && out.contains("the place is free"),
+        "{out}"
+    );
+    sh.line(&format!("{} undo", bin.display()));
+    let out = sh.sync();
+    assert!(
+        out.contains(&format!("restored {} from git commit", big.display())),
+        "{out}"
+    );
+    assert_eq!(std::fs::read(&big).expect("restored"), before);
+    // The file is back: undoing the same line again finds it there and changes nothing.
+    let n: String = out
+        .split("undoing #")
+        .nth(1)
+        .expect("undo names the line")
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    sh.line(&format!(
+        "{} undo {n} --force; echo status=$?",
+        bin.display()
+    ));
+    let out = sh.sync();
+    assert!(
+        out.contains("is there again") && out.contains("status=3"),
+        "{out}"
+    );
+    assert_eq!(std::fs::read(&big).expect("still there"), before);
+}
+
+/// A project whose script and Makefile delete the protected directory, beside twins
+/// that only write a file: real bash and real make, typed at the prompt.
+fn project(sb: &Sandbox) -> PathBuf {
+    let root = sb
+        .dir
+        .parent()
+        .expect("the sandbox's outside directory")
+        .to_path_buf();
+    let write = |name: &str, text: &str| {
+        std::fs::write(root.join(name), text).expect("write a project file");
+    };
+    write("cleanup.sh", "#!/bin/sh\necho cleaning\nrm -rf precious\n");
+    write("tidy.sh", "#!/bin/sh\necho tidied > tidy.out\n");
+    write(
+        "Makefile",
+        "clean:\n\trm -rf precious\n\ntidy:\n\techo made > make.out\n",
+    );
+    for script in ["cleanup.sh", "tidy.sh"] {
+        let status = Command::new("/bin/chmod")
+            .args(["+x", root.join(script).to_str().expect("utf-8")])
+            .status()
+            .expect("chmod");
+        assert!(status.success());
+    }
+    root
+}
+
+#[test]
+fn scripts_and_makefiles_that_delete_are_refused_and_their_twins_run() {
+    let sb = Sandbox::new();
+    if harness::shell("make").is_none() {
+        return;
+    }
+    let Some(mut sh) = start(&sb) else { return };
+    let root = project(&sb);
+    sh.line(&format!("cd {}", root.display()));
+    sh.sync();
+    for line in [
+        "./cleanup.sh",
+        "bash cleanup.sh",
+        "make clean",
+        "cat cleanup.sh | sh",
+    ] {
+        sh.line(line);
+        let out = sh.sync();
+        assert!(out.contains("backstop: refused"), "{line}:\n{out}");
+        assert!(
+            out.contains("cleanup.sh line 3") || out.contains("Makefile line 2"),
+            "{line}: the file and line are named:\n{out}"
+        );
+        assert!(sb.intact(), "{line} ran");
+    }
+    sh.line("./tidy.sh && make tidy");
+    let out = sh.sync();
+    assert!(!out.contains("backstop"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(root.join("tidy.out"))
+            .ok()
+            .as_deref(),
+        Some("tidied\n"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("make.out"))
+            .ok()
+            .as_deref(),
+        Some("made\n"),
+        "{out}"
+    );
+    assert!(sb.intact());
 }

@@ -209,6 +209,12 @@ impl Pty {
         screen_of(&t.bytes)
     }
 
+    /// Everything printed so far, escape sequences and all.
+    pub fn raw(&self) -> String {
+        let t = self.shared.0.lock().unwrap_or_else(|p| p.into_inner());
+        String::from_utf8_lossy(&t.bytes).into_owned()
+    }
+
     /// Types `exit_line` and waits for the program to end; returns its exit status.
     pub fn exit(mut self, exit_line: &str) -> u32 {
         self.line(exit_line);
@@ -435,11 +441,18 @@ impl Sandbox {
 
     /// Backs the directory under test up to two filesystems, so that deleting it asks.
     pub fn back_up(&self) {
-        let dir = self.dir.to_str().expect("utf-8 path");
+        self.back_up_target(self.dir.to_str().expect("utf-8 path"));
+    }
+
+    /// Backs `target` (a path, or `KIND:VALUE`) up to the sandbox's two filesystems.
+    pub fn back_up_target(&self, target: &str) {
         let disk = self.outside.path().join("backups");
         let disk = disk.to_str().expect("utf-8 path");
         let shm = self.shm.path().to_str().expect("utf-8 path");
-        self.run(&backstop_bin(), &["backup", dir, "--to", disk, "--to", shm]);
+        self.run(
+            &backstop_bin(),
+            &["backup", target, "--to", disk, "--to", shm],
+        );
     }
 
     /// Configures the destinations backups go to without `--to`: a directory on the

@@ -8,7 +8,11 @@
 
 mod harness;
 
+mod agents;
 mod bash;
+mod colour;
+mod completions;
+mod doctor;
 mod fish;
 mod nu;
 mod powershell;

@@ -13,7 +13,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_backstop");
 
 /// nu from BACKSTOP_NU (scripts/test.sh installs it there) or PATH. When it is missing
 /// the test is skipped with a message, unless BACKSTOP_REQUIRE_SHELLS=1 makes it fail.
-fn nu() -> Option<PathBuf> {
+pub(crate) fn nu() -> Option<PathBuf> {
     let given = std::env::var_os("BACKSTOP_NU")
         .filter(|p| !p.is_empty())
         .map(PathBuf::from);

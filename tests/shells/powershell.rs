@@ -46,7 +46,7 @@ fn text<'a>(node: Node, src: &'a str) -> &'a str {
 }
 
 /// Every ERROR and MISSING node, as `line:column kind: text…`, for the failure message.
-fn problems(src: &str) -> Vec<String> {
+pub(crate) fn problems(src: &str) -> Vec<String> {
     let tree = parse(src);
     let mut found = Vec::new();
     let mut stack = vec![tree.root_node()];

@@ -40,6 +40,27 @@ fn lines_file(lines: &[String]) -> tempfile::NamedTempFile {
     file
 }
 
+/// The PATH the shells run with: the backstop under test first.
+fn test_path() -> std::ffi::OsString {
+    let bin_dir = harness::backstop_bin()
+        .parent()
+        .expect("bin dir")
+        .to_path_buf();
+    std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .expect("PATH")
+}
+
+/// The reference's words, with the scripts on the shells' PATH that `backstop init`
+/// adds to them.
+fn reference_words() -> ProgramWords {
+    let mut words = Engine::builtin().program_words();
+    let (scripts, _) = backstop::cmd::words::scripts_on_path(&test_path());
+    words.add_scripts(scripts.iter().map(String::as_str));
+    words
+}
+
 /// Runs `script` in the shell `name` without its rc files, with the lines file as
 /// its argument and the backstop under test first on PATH.
 fn run_script(
@@ -50,14 +71,7 @@ fn run_script(
     file: &Path,
     cwd: &Path,
 ) -> Output {
-    let bin_dir = harness::backstop_bin()
-        .parent()
-        .expect("bin dir")
-        .to_path_buf();
-    let path = std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    )))
-    .expect("PATH");
+    let path = test_path();
     let file = file.to_str().expect("utf-8");
     let mut cmd = Command::new(shell);
     match name {
@@ -122,6 +136,41 @@ fn lines() -> Vec<String> {
         "echo DROP",
         "",
         "   ",
+        // Files run by their path or sourced, at the start of a command or not.
+        "./cleanup.sh",
+        "ls ./x",
+        "~/bin/nuke data",
+        "cat ~/notes.txt",
+        "x=1 y=2 ./x",
+        "a=1 ls ./x",
+        "ls; ./x",
+        "ls|../x",
+        "ls&&bin/x",
+        "(./x)",
+        "{ ./x; }",
+        "`./x`",
+        "echo $(./x)",
+        "! ./x",
+        "and ./x",
+        "if true; then ./x; fi",
+        "> out ./x",
+        ">out ./x",
+        "2> err ls ./x",
+        "2>/dev/null ./x",
+        "> ./out ls",
+        ". ./env.sh",
+        ". env.sh",
+        "ls .",
+        "cd ..",
+        "cat x.txt",
+        "ls\n./x",
+        "tab\t./x",
+        "ls\tx ./y",
+        "make clean",
+        "just",
+        "npm run reset",
+        "vim notes.txt",
+        "source env.sh",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -163,7 +212,7 @@ fn agrees_with_the_reference(name: &str) {
     };
     let sb = Sandbox::new();
     let lines = lines();
-    let words = Engine::builtin().program_words();
+    let words = reference_words();
     let want = expected(&words, &lines);
     let got = verdicts(&sb, &shell, name, &lines, sb.home.path());
     assert_eq!(got.len(), lines.len(), "{name} printed a verdict per line");
@@ -244,4 +293,50 @@ fn zsh_loads_the_words_again_when_a_policy_changes() {
 #[test]
 fn fish_loads_the_words_again_when_a_policy_changes() {
     follows_policy_changes("fish");
+}
+
+/// A script in a directory put on PATH after the words were loaded is a word at the
+/// next line: the shells compare PATH with the one the words were made for.
+fn follows_scripts_on_path(name: &str) {
+    let Some(shell) = harness::shell(name) else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let bin = sb.home.path().join("mybin");
+    std::fs::create_dir_all(&bin).expect("bin dir");
+    let b = bin.display();
+    let add_path = match name {
+        "fish" => format!("set -gx PATH {b} $PATH"),
+        _ => format!("PATH={b}:$PATH"),
+    };
+    // Loaded, then PATH changes, then a script appears in the new PATH directory.
+    let script = format!(
+        "{}; {add_path}; printf '#!/bin/sh\\nrm -rf data\\n' >{b}/nuke-it; chmod +x {b}/nuke-it; {}",
+        driver(name).lines().next().expect("first line"),
+        driver(name).lines().nth(1).expect("second line"),
+    );
+    let lines = vec!["nuke-it".to_string(), "ls".to_string()];
+    let file = lines_file(&lines);
+    let out = run_script(&sb, &shell, name, &script, file.path(), sb.home.path());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "10",
+        "{name} missed the script on PATH: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn bash_sees_scripts_on_path() {
+    follows_scripts_on_path("bash");
+}
+
+#[test]
+fn zsh_sees_scripts_on_path() {
+    follows_scripts_on_path("zsh");
+}
+
+#[test]
+fn fish_sees_scripts_on_path() {
+    follows_scripts_on_path("fish");
 }

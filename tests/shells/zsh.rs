@@ -269,6 +269,31 @@ fn scripts_are_checked_only_when_opted_in_through_zshenv() {
     assert!(!sb.dir.exists());
 }
 
+/// An approved `rm -rf` put back by `backstop undo` at the same zsh prompt.
+#[test]
+fn undo_brings_back_what_an_approved_rm_rf_removed() {
+    let sb = Sandbox::new();
+    let Some(mut sh) = start(&sb) else { return };
+    sb.back_up();
+    sh.line(&rm_line(&sb));
+    sh.expect("type PROCEED");
+    sh.expect(": ");
+    sh.line("PROCEED");
+    sh.sync();
+    assert!(!sb.dir.exists(), "the approved line ran");
+    let bin = harness::backstop_bin();
+    sh.line(&format!("{} undo --list", bin.display()));
+    let out = sh.sync();
+    assert!(out.contains(&rm_line(&sb)), "{out}");
+    sh.line(&format!("{} undo", bin.display()));
+    let out = sh.sync();
+    assert!(
+        out.contains(&format!("restored {} from ", sb.dir.display())),
+        "{out}"
+    );
+    assert!(sb.intact());
+}
+
 #[test]
 fn a_file_git_holds_is_deleted_with_one_line_saying_where_it_comes_back_from() {
     let sb = Sandbox::new();

@@ -17,14 +17,28 @@ use crate::cli::InstallArgs;
 /// most agents, is never what ends a decision.
 pub const AGENT_TIMEOUT_SECS: u64 = 60;
 
-/// Where an agent keeps its hooks and what backstop's entry there looks like.
+/// Where an agent keeps its hooks and what backstop's entries there look like.
 struct Spec {
-    /// Keys from the top of the file down to the array of hook entries.
-    path: &'static [&'static str],
-    entry: J,
+    /// Each hook backstop registers, in the order install adds them.
+    hooks: Vec<Hook>,
     /// Keys a file backstop creates starts with (`"version": 1`).
     preamble: Vec<(&'static str, J)>,
 }
+
+/// One hook entry and where it goes.
+struct Hook {
+    /// Keys from the top of the file down to the array of hook entries.
+    path: &'static [&'static str],
+    entry: J,
+}
+
+/// The tools each agent's hook is registered for: its shell, and its own file tools
+/// (which could otherwise rewrite backstop's policies or the hook settings).
+pub const CLAUDE_TOOLS: &str = "Bash|Write|Edit|MultiEdit|NotebookEdit";
+pub const CODEX_TOOLS: &str = "Bash|apply_patch";
+pub const GEMINI_TOOLS: &str = "run_shell_command|write_file|replace";
+/// Cursor decides shell commands in `beforeShellExecution`; these in `preToolUse`.
+pub const CURSOR_FILE_TOOLS: &str = "Write|Edit|StrReplace|MultiEdit|Delete";
 
 fn spec(agent: Agent, command: &str) -> Spec {
     let cmd = || J::Str(command.to_string());
@@ -34,11 +48,15 @@ fn spec(agent: Agent, command: &str) -> Spec {
             ("hooks", J::Arr(vec![J::Obj(hook)])),
         ])
     };
+    let one = |path, entry| Spec {
+        hooks: vec![Hook { path, entry }],
+        preamble: Vec::new(),
+    };
     match agent {
-        Agent::Claude => Spec {
-            path: &["hooks", "PreToolUse"],
-            entry: group(
-                "Bash",
+        Agent::Claude => one(
+            &["hooks", "PreToolUse"],
+            group(
+                CLAUDE_TOOLS,
                 vec![
                     ("type", J::Str("command".into())),
                     ("command", cmd()),
@@ -47,24 +65,22 @@ fn spec(agent: Agent, command: &str) -> Spec {
                     ("onFailure", J::Str("block".into())),
                 ],
             ),
-            preamble: Vec::new(),
-        },
-        Agent::Codex => Spec {
-            path: &["hooks", "PreToolUse"],
-            entry: group(
-                "Bash",
+        ),
+        Agent::Codex => one(
+            &["hooks", "PreToolUse"],
+            group(
+                CODEX_TOOLS,
                 vec![
                     ("type", J::Str("command".into())),
                     ("command", cmd()),
                     ("timeout", J::Num(AGENT_TIMEOUT_SECS)),
                 ],
             ),
-            preamble: Vec::new(),
-        },
-        Agent::Gemini => Spec {
-            path: &["hooks", "BeforeTool"],
-            entry: group(
-                "run_shell_command",
+        ),
+        Agent::Gemini => one(
+            &["hooks", "BeforeTool"],
+            group(
+                GEMINI_TOOLS,
                 vec![
                     ("name", J::Str("backstop".into())),
                     ("type", J::Str("command".into())),
@@ -72,24 +88,39 @@ fn spec(agent: Agent, command: &str) -> Spec {
                     ("timeout", J::Num(AGENT_TIMEOUT_SECS * 1000)),
                 ],
             ),
-            preamble: Vec::new(),
-        },
+        ),
         Agent::Cursor => Spec {
-            path: &["hooks", "beforeShellExecution"],
-            entry: J::Obj(vec![
-                ("command", cmd()),
-                ("timeout", J::Num(AGENT_TIMEOUT_SECS)),
-                ("failClosed", J::Bool(true)),
-            ]),
+            hooks: vec![
+                Hook {
+                    path: &["hooks", "beforeShellExecution"],
+                    entry: J::Obj(vec![
+                        ("command", cmd()),
+                        ("timeout", J::Num(AGENT_TIMEOUT_SECS)),
+                        ("failClosed", J::Bool(true)),
+                    ]),
+                },
+                Hook {
+                    path: &["hooks", "preToolUse"],
+                    entry: J::Obj(vec![
+                        ("command", cmd()),
+                        ("matcher", J::Str(CURSOR_FILE_TOOLS.into())),
+                        ("timeout", J::Num(AGENT_TIMEOUT_SECS)),
+                        ("failClosed", J::Bool(true)),
+                    ]),
+                },
+            ],
             preamble: vec![("version", J::Num(1))],
         },
+        // preToolUse runs for every tool: shell commands and file edits alike.
         Agent::Copilot => Spec {
-            path: &["hooks", "preToolUse"],
-            entry: J::Obj(vec![
-                ("type", J::Str("command".into())),
-                ("bash", cmd()),
-                ("timeoutSec", J::Num(AGENT_TIMEOUT_SECS)),
-            ]),
+            hooks: vec![Hook {
+                path: &["hooks", "preToolUse"],
+                entry: J::Obj(vec![
+                    ("type", J::Str("command".into())),
+                    ("bash", cmd()),
+                    ("timeoutSec", J::Num(AGENT_TIMEOUT_SECS)),
+                ]),
+            }],
             preamble: vec![("version", J::Num(1))],
         },
     }
@@ -149,17 +180,29 @@ fn is_ours(agent: Agent, entry_text: &str) -> bool {
     })
 }
 
-/// The whole file as backstop writes it when there is none. The hooks come before the
-/// preamble: `install` adds a member to an existing file after its last one, so no
-/// file holding only the preamble is made into this text, which uninstall removes.
-fn fresh(spec: &Spec) -> String {
+/// The whole file as backstop writes it when there is none: the first hook rendered
+/// whole, the others spliced in as install splices them into any file. The hooks come
+/// before the preamble: `install` adds a member to an existing file after its last
+/// one, so no file holding only the preamble is made into this text, which uninstall
+/// removes.
+fn fresh(agent: Agent, spec: &Spec) -> Result<String> {
     let style = Style {
         unit: "  ".into(),
         compact: false,
     };
-    let mut top = vec![(spec.path[0], nest(&spec.path[1..], &spec.entry))];
+    let Some((first, rest)) = spec.hooks.split_first() else {
+        return Ok(format!(
+            "{}\n",
+            J::Obj(spec.preamble.clone()).render(&style, 0)
+        ));
+    };
+    let mut top = vec![(first.path[0], nest(&first.path[1..], &first.entry))];
     top.extend(spec.preamble.iter().cloned());
-    format!("{}\n", J::Obj(top).render(&style, 0))
+    let mut text = format!("{}\n", J::Obj(top).render(&style, 0));
+    for hook in rest {
+        text = with_entry(agent, hook, &text, Path::new("(new file)"))?;
+    }
+    Ok(text)
 }
 
 /// `{"b": {"c": [entry]}}` for the keys below the one being added.
@@ -189,7 +232,7 @@ fn parse(text: &str, file: &Path) -> Result<Node> {
 
 /// Walk `spec.path` down from the top: the nodes on it (the top first, so a node's
 /// index is its nesting depth), and whether every key was there.
-fn walk<'a>(root: &'a Node, spec: &Spec, file: &Path) -> Result<(Vec<&'a Node>, bool)> {
+fn walk<'a>(root: &'a Node, spec: &Hook, file: &Path) -> Result<(Vec<&'a Node>, bool)> {
     let mut nodes = vec![root];
     for (i, key) in spec.path.iter().enumerate() {
         let here = nodes[nodes.len() - 1];
@@ -215,11 +258,9 @@ fn walk<'a>(root: &'a Node, spec: &Spec, file: &Path) -> Result<(Vec<&'a Node>, 
     Ok((nodes, true))
 }
 
-/// The file's text with backstop's entry in it (unchanged when it is already there).
-fn with_entry(agent: Agent, spec: &Spec, text: &str, file: &Path) -> Result<String> {
-    if text.trim().is_empty() {
-        return Ok(fresh(spec));
-    }
+/// The file's text with backstop's entry for `spec` in it (unchanged when it is
+/// already there).
+fn with_entry(agent: Agent, spec: &Hook, text: &str, file: &Path) -> Result<String> {
     let root = parse(text, file)?;
     let style = Style::of(text);
     let (nodes, complete) = walk(&root, spec, file)?;
@@ -248,11 +289,11 @@ fn with_entry(agent: Agent, spec: &Spec, text: &str, file: &Path) -> Result<Stri
     Ok(jsonc::append(text, here, depth, &rendered, &style))
 }
 
-/// The text `install` made into `text`, if it did: `text` without the entry, or
+/// The text `install` made into `text` by splicing in `spec`'s entry, if it did: `text` without the entry, or
 /// without a container on its path that install added for it. Each candidate is
 /// installed again, and the one that gives back `text` is it (install puts an entry
 /// in no two files the same way, so there is at most one).
-fn before_install(agent: Agent, spec: &Spec, text: &str, file: &Path) -> Option<String> {
+fn before_install(agent: Agent, spec: &Hook, text: &str, file: &Path) -> Option<String> {
     let root = jsonc::parse(text).ok()?;
     let (nodes, complete) = walk(&root, spec, file).ok()?;
     let array = nodes.last().filter(|_| complete)?;
@@ -280,7 +321,7 @@ fn before_install(agent: Agent, spec: &Spec, text: &str, file: &Path) -> Option<
 /// they leave empty; `None` when there is no entry of backstop's. For a file changed
 /// since install (or installed with another binary path), where [`before_install`]
 /// finds nothing.
-fn without_entry(agent: Agent, spec: &Spec, text: &str, file: &Path) -> Result<Option<String>> {
+fn without_entry(agent: Agent, spec: &Hook, text: &str, file: &Path) -> Result<Option<String>> {
     let mut text = text.to_string();
     let mut removed = false;
     loop {
@@ -330,11 +371,19 @@ fn without_entry(agent: Agent, spec: &Spec, text: &str, file: &Path) -> Result<O
     Ok(Some(text))
 }
 
-/// The settings text with backstop's hook entry for `agent` (running `command`) in it:
-/// what `install` writes over `old`, the file's text ("" when there is none). `file`
-/// only names it in errors.
+/// The settings text with backstop's hook entries for `agent` (running `command`) in
+/// it: what `install` writes over `old`, the file's text ("" when there is none).
+/// `file` only names it in errors.
 pub fn with_hook(agent: Agent, command: &str, old: &str, file: &Path) -> Result<String> {
-    with_entry(agent, &spec(agent, command), old, file)
+    let spec = spec(agent, command);
+    if old.trim().is_empty() {
+        return fresh(agent, &spec);
+    }
+    let mut text = old.to_string();
+    for hook in &spec.hooks {
+        text = with_entry(agent, hook, &text, file)?;
+    }
+    Ok(text)
 }
 
 /// What `uninstall` does to a settings file.
@@ -342,9 +391,9 @@ pub fn with_hook(agent: Agent, command: &str, old: &str, file: &Path) -> Result<
 pub enum Uninstalled {
     /// backstop created the file and nothing else is in it: the file goes.
     Remove,
-    /// The file's new text, without backstop's entry.
+    /// The file's new text, without backstop's entries.
     Write(String),
-    /// backstop's entry is not in the file.
+    /// No entry of backstop's is in the file.
     NotThere,
 }
 
@@ -352,15 +401,26 @@ pub enum Uninstalled {
 pub fn without_hook(agent: Agent, command: &str, old: &str, file: &Path) -> Result<Uninstalled> {
     let spec = spec(agent, command);
     // A file install created holds nothing else: it goes, as it was not there before.
-    if old == fresh(&spec) || old.trim().is_empty() {
+    if old == fresh(agent, &spec)? || old.trim().is_empty() {
         return Ok(Uninstalled::Remove);
     }
-    if let Some(before) = before_install(agent, &spec, old, file) {
-        return Ok(Uninstalled::Write(before));
+    // Taken out in the reverse order of install's, so each splice undoes its own:
+    // exactly, when the file is as install left it.
+    let mut text = old.to_string();
+    let mut removed = false;
+    for hook in spec.hooks.iter().rev() {
+        if let Some(before) = before_install(agent, hook, &text, file) {
+            text = before;
+            removed = true;
+        } else if let Some(without) = without_entry(agent, hook, &text, file)? {
+            text = without;
+            removed = true;
+        }
     }
-    Ok(match without_entry(agent, &spec, old, file)? {
-        Some(new) => Uninstalled::Write(new),
-        None => Uninstalled::NotThere,
+    Ok(if removed {
+        Uninstalled::Write(text)
+    } else {
+        Uninstalled::NotThere
     })
 }
 
@@ -378,11 +438,11 @@ pub fn install(agent: Agent, a: &InstallArgs) -> Result<ExitCode> {
     let old = read(&file)?;
     let new = with_hook(agent, &command, old.as_deref().unwrap_or_default(), &file)?;
     if old.as_deref() == Some(new.as_str()) {
-        println!(
+        crate::outln!(
             "backstop is already {}'s hook in {}",
             agent.name(),
             file.display()
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -390,8 +450,8 @@ pub fn install(agent: Agent, a: &InstallArgs) -> Result<ExitCode> {
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     backstop_backup::atomic::write_atomic(&file, new.as_bytes())?;
-    println!(
-        "backstop now decides {}'s shell commands, from its next session ({}{})",
+    crate::outln!(
+        "backstop now decides {}'s shell commands and file edits, from its next session ({}{})",
         agent.name(),
         file.display(),
         if old.is_some() {
@@ -402,9 +462,9 @@ pub fn install(agent: Agent, a: &InstallArgs) -> Result<ExitCode> {
         } else {
             String::new()
         }
-    );
+    )?;
     if let Some(note) = note(agent, &new) {
-        println!("{note}");
+        crate::outln!("{note}")?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -413,11 +473,11 @@ pub fn uninstall(agent: Agent, a: &InstallArgs) -> Result<ExitCode> {
     let file = settings_file(agent, a)?;
     let command = hook_command(agent)?;
     let not_there = || {
-        println!(
+        crate::outln!(
             "backstop is not {}'s hook in {}",
             agent.name(),
             file.display()
-        );
+        )?;
         Ok(ExitCode::SUCCESS)
     };
     let Some(old) = read(&file)? else {
@@ -437,20 +497,20 @@ pub fn uninstall(agent: Agent, a: &InstallArgs) -> Result<ExitCode> {
             })?;
             std::fs::remove_file(&file)
                 .with_context(|| format!("cannot remove {}", file.display()))?;
-            println!(
+            crate::outln!(
                 "removed {} (backstop had created it; a copy is kept as {})",
                 file.display(),
                 keep.display()
-            );
+            )?;
             return Ok(ExitCode::SUCCESS);
         }
     };
     backstop_backup::atomic::write_atomic(&file, new.as_bytes())?;
-    println!(
+    crate::outln!(
         "removed backstop from {}; {} no longer asks backstop from its next session",
         file.display(),
         agent.name()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -470,9 +530,52 @@ fn note(agent: Agent, text: &str) -> Option<String> {
             });
             off.then(|| "warning: this file turns Gemini CLI's hooks off (`hooksConfig.enabled` or `tools.enableHooks` is false); backstop's hook will not run until they are on.".into())
         }
-        Agent::Cursor => Some("Cursor reads hooks.json when it starts: restart it.".into()),
+        Agent::Cursor => Some("Cursor reloads hooks.json when it changes; if backstop does not show in its Hooks settings, restart it.".into()),
         Agent::Copilot => None,
     }
+}
+
+/// The command line of backstop's entry in `file` (what the agent runs), or `None`
+/// when the file or the entry is not there: for `backstop doctor`.
+pub fn installed_command(agent: Agent, file: &Path) -> Result<Option<String>> {
+    let Some(text) = read(file)? else {
+        return Ok(None);
+    };
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let spec = spec(agent, "");
+    // The first hook is the shell command's; its entry is what doctor runs.
+    let Some(shell_hook) = spec.hooks.first() else {
+        return Ok(None);
+    };
+    let root = parse(&text, file)?;
+    let (nodes, complete) = walk(&root, shell_hook, file)?;
+    let Kind::Array(items) = &nodes[nodes.len() - 1].kind else {
+        return Ok(None);
+    };
+    if !complete {
+        return Ok(None);
+    }
+    let Some(entry) = items.iter().find(|n| is_ours(agent, &text[n.start..n.end])) else {
+        return Ok(None);
+    };
+    // The string inside the entry that runs `agent-hook NAME`.
+    let mut stack = vec![entry];
+    while let Some(node) = stack.pop() {
+        match &node.kind {
+            Kind::String => {
+                let value: Option<String> = serde_json::from_str(&text[node.start..node.end]).ok();
+                if let Some(v) = value.filter(|v| is_ours(agent, v)) {
+                    return Ok(Some(v));
+                }
+            }
+            Kind::Object(members) => stack.extend(members.iter().map(|m| &m.value)),
+            Kind::Array(items) => stack.extend(items.iter()),
+            Kind::Other => {}
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]
@@ -484,10 +587,11 @@ mod tests {
     #[test]
     fn a_fresh_file_is_the_entry_alone_and_goes_back_to_nothing() {
         let s = spec(Agent::Claude, CMD);
-        let text = with_entry(Agent::Claude, &s, "", Path::new("f")).unwrap();
-        assert_eq!(text, fresh(&s));
+        let text = with_hook(Agent::Claude, CMD, "", Path::new("f")).unwrap();
+        assert_eq!(text, fresh(Agent::Claude, &s).unwrap());
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["hooks"]["PreToolUse"][0]["hooks"][0]["command"], CMD);
+        assert_eq!(v["hooks"]["PreToolUse"][0]["matcher"], CLAUDE_TOOLS);
         assert_eq!(
             without_hook(Agent::Claude, CMD, &text, Path::new("f")).unwrap(),
             Uninstalled::Remove
@@ -498,6 +602,55 @@ mod tests {
             without_hook(Agent::Claude, CMD, &changed, Path::new("f")).unwrap(),
             Uninstalled::Write("{\n}\n\n".into())
         );
+    }
+
+    #[test]
+    fn every_hook_comes_out_as_it_went_in() {
+        let cmd = "'/b' agent-hook cursor";
+        for old in [
+            "{\"version\": 1}\n",
+            "{\n  // mine\n  \"hooks\": {}\n}",
+            "{\"hooks\": {\"stop\": []}}",
+        ] {
+            let new = with_hook(Agent::Cursor, cmd, old, Path::new("f")).unwrap();
+            assert_eq!(
+                with_hook(Agent::Cursor, cmd, &new, Path::new("f")).unwrap(),
+                new
+            );
+            let v: serde_json::Value = serde_json::from_str(&jsonc_free(&new)).unwrap();
+            assert_eq!(v["hooks"]["beforeShellExecution"][0]["command"], cmd);
+            assert_eq!(v["hooks"]["preToolUse"][0]["command"], cmd);
+            assert_eq!(
+                without_hook(Agent::Cursor, cmd, &new, Path::new("f")).unwrap(),
+                Uninstalled::Write(old.into())
+            );
+        }
+    }
+
+    /// The text without its `//` comment lines, for serde_json.
+    fn jsonc_free(text: &str) -> String {
+        text.lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn cursor_gets_a_shell_hook_and_a_file_tool_hook() {
+        let s = spec(Agent::Cursor, "'/b' agent-hook cursor");
+        let text = fresh(Agent::Cursor, &s).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["version"], 1);
+        assert_eq!(v["hooks"]["beforeShellExecution"][0]["failClosed"], true);
+        assert_eq!(v["hooks"]["preToolUse"][0]["matcher"], CURSOR_FILE_TOOLS);
+        assert_eq!(v["hooks"]["preToolUse"][0]["failClosed"], true);
+        let mut back = text.clone();
+        for hook in s.hooks.iter().rev() {
+            back = without_entry(Agent::Cursor, hook, &back, Path::new("f"))
+                .unwrap()
+                .unwrap();
+        }
+        assert_eq!(back, "{\n  \"version\": 1\n}\n");
     }
 
     #[test]

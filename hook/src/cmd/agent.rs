@@ -1,5 +1,6 @@
-//! `backstop agent-hook AGENT`: decides an AI coding agent's shell command from the
-//! agent's hook JSON on stdin, and answers on stdout in that agent's protocol.
+//! `backstop agent-hook AGENT`: decides an AI coding agent's shell command, or an edit
+//! by its own file tools, from the agent's hook JSON on stdin, and answers on stdout
+//! in that agent's protocol (docs/agents.md).
 //!
 //! It fails closed: several agents run the command when a hook crashes, times out or
 //! exits with an unexpected code, so every failure here (unreadable or oversized
@@ -16,10 +17,11 @@ use backstop_backup::manifest::Manifest;
 use backstop_rules::{BackupStatus, Decision, Evaluation, Layer};
 use serde_json::Value;
 
-use crate::agent::{Agent, Answer, Input, Request};
+use crate::agent::{Agent, Answer, FileEdit, Input, Request};
 use crate::audit::{self, Entry, TargetRecord};
 use crate::cli::AgentHookArgs;
 use crate::config::Dirs;
+use crate::protect::{Protected, Refusal};
 use crate::report;
 
 /// Exit code when no answer could be written: Claude Code, Codex, Gemini CLI and
@@ -109,6 +111,14 @@ fn decide(agent: Agent, within: Duration) -> (Answer, Option<Entry>) {
     let session = agent.session(&input);
     let request = match agent.request(&input) {
         Ok(Input::Shell(r)) => r,
+        Ok(Input::Files(edit)) => {
+            let line = format!("{} {}", edit.tool, edit.paths.join(" "));
+            return match refusal(edit, within) {
+                Ok(None) => (Answer::NoObjection, None),
+                Ok(Some(r)) => refuse_edit(agent, session, line, &r),
+                Err(why) => failed(session, line, why),
+            };
+        }
         Ok(Input::OtherTool(_)) => return (Answer::NoObjection, None),
         Err(why) => return failed(session, String::new(), why),
     };
@@ -241,6 +251,78 @@ fn read_input() -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
+/// Why the first of an edit's files may not be written, if one may not.
+fn refusal(edit: FileEdit, within: Duration) -> Result<Option<Refusal>, String> {
+    on_thread(within, move || {
+        let dirs = Dirs::discover()?;
+        let protected = Protected::discover(&dirs);
+        let cwd = edit.cwd.as_deref().map(std::path::Path::new);
+        Ok(edit.paths.iter().find_map(|p| protected.check(p, cwd)))
+    })
+}
+
+/// The deny for an agent's edit of something that keeps backstop working.
+fn refuse_edit(
+    agent: Agent,
+    session: String,
+    line: String,
+    r: &Refusal,
+) -> (Answer, Option<Entry>) {
+    let leads = r
+        .resolved
+        .as_ref()
+        .map(|to| format!(" (which leads to {})", to.display()))
+        .unwrap_or_default();
+    let reason = format!(
+        "backstop refused this edit: {}{leads} is {}. Changing backstop's configuration, policies or data, a repository's .backstop/, an agent's hook settings or a shell profile that loads backstop would weaken backstop itself; that is for a person to do, not an agent. Do not look for another way around it.",
+        r.path.display(),
+        r.what
+    );
+    let entry = Entry {
+        event: "deny".into(),
+        source: agent.name().into(),
+        session,
+        line,
+        rules: vec![EDIT_RULE.into()],
+        detail: format!("self-protection: {}", r.what),
+        ..Entry::default()
+    };
+    (
+        Answer::Deny {
+            reason: shorten(&reason),
+        },
+        Some(entry),
+    )
+}
+
+/// The name an agent's refused file edit has in the audit log.
+pub const EDIT_RULE: &str = "backstop.agent-file-edit";
+
+/// Run `work` on a thread of its own, so that one that runs long, or panics, becomes
+/// an error here instead of an agent's timeout or crash, which let the tool run.
+fn on_thread<T: Send + 'static>(
+    within: Duration,
+    work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> Result<T, String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("decide".into())
+        .spawn(move || {
+            let _ = tx.send(work().map_err(|e| format!("{e:#}")));
+        })
+        .map_err(|e| format!("cannot start deciding ({e})"))?;
+    match rx.recv_timeout(within) {
+        Ok(decided) => decided,
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(format!(
+            "deciding took longer than {} ms (verifying a backup, perhaps)",
+            within.as_millis()
+        )),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            Err("backstop failed while deciding (see its message on stderr)".into())
+        }
+    }
+}
+
 /// Evaluate on a thread of its own, so that a decision that runs long, or panics,
 /// becomes a deny here instead of an agent's timeout or crash, which let it run.
 fn evaluate(request: Request, within: Duration) -> Result<(Evaluation, Option<String>), String> {
@@ -255,30 +337,13 @@ fn evaluate(request: Request, within: Duration) -> Result<(Evaluation, Option<St
         cwd,
         home: crate::config::home_dir(),
     };
-    let (tx, rx) = mpsc::channel();
-    std::thread::Builder::new()
-        .name("decide".into())
-        .spawn(move || {
-            let decided = (|| {
-                let dirs = Dirs::discover()?;
-                let oracle = crate::backups::ManifestOracle::new(dirs.clone());
-                let eval = input.evaluate_with(&dirs, &oracle)?;
-                let evidence = (eval.decision == Decision::Ask).then(|| evidence(&eval, &dirs));
-                anyhow::Ok((eval, evidence))
-            })();
-            let _ = tx.send(decided.map_err(|e| format!("{e:#}")));
-        })
-        .map_err(|e| format!("cannot start deciding ({e})"))?;
-    match rx.recv_timeout(within) {
-        Ok(decided) => decided,
-        Err(mpsc::RecvTimeoutError::Timeout) => Err(format!(
-            "deciding took longer than {} ms (verifying a backup, perhaps)",
-            within.as_millis()
-        )),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            Err("backstop failed while deciding (see its message on stderr)".into())
-        }
-    }
+    on_thread(within, move || {
+        let dirs = Dirs::discover()?;
+        let oracle = crate::backups::ManifestOracle::new(dirs.clone());
+        let eval = input.evaluate_with(&dirs, &oracle)?;
+        let evidence = (eval.decision == Decision::Ask).then(|| evidence(&eval, &dirs));
+        Ok((eval, evidence))
+    })
 }
 
 /// For the person in the agent's dialog: each covering backup, briefly.

@@ -14,26 +14,26 @@ pub fn run(a: &AuditArgs) -> Result<ExitCode> {
         let problems = audit::verify(&dirs)?;
         let n = audit::read(&dirs)?.len();
         if problems.is_empty() {
-            println!(
+            crate::outln!(
                 "{}: {n} records, chain intact",
                 audit::log_path(&dirs).display()
-            );
+            )?;
             return Ok(ExitCode::SUCCESS);
         }
         for p in &problems {
-            println!("{p}");
+            crate::outln!("{p}")?;
         }
-        println!(
+        crate::outln!(
             "{}: the log was tampered with or damaged",
             audit::log_path(&dirs).display()
-        );
+        )?;
         return Ok(ExitCode::from(1));
     }
     let records = audit::read(&dirs)?;
     let skip = a.last.map_or(0, |n| records.len().saturating_sub(n));
     for (text, r) in records.iter().skip(skip) {
         if a.json {
-            println!("{text}");
+            crate::outln!("{text}")?;
             continue;
         }
         match r {
@@ -46,7 +46,7 @@ pub fn run(a: &AuditArgs) -> Result<ExitCode> {
                         None => format!("{} {} ({})", t.kind, t.value, t.backup),
                     })
                     .collect();
-                println!(
+                crate::outln!(
                     "#{} {} {:<9} {:<6} {}{}{}",
                     r.seq,
                     r.time,
@@ -63,13 +63,13 @@ pub fn run(a: &AuditArgs) -> Result<ExitCode> {
                     } else {
                         format!("  — {}", r.detail)
                     }
-                );
+                )?;
             }
-            Err(e) => println!("(not a record: {e})"),
+            Err(e) => crate::outln!("(not a record: {e})")?,
         }
     }
     if records.is_empty() {
-        println!("the audit log is empty");
+        crate::outln!("the audit log is empty")?;
     }
     Ok(ExitCode::SUCCESS)
 }

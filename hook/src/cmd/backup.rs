@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{bail, Context as _, Result};
-use backstop_backup::archive::{archive_tree, EntryKind};
-use backstop_backup::copy::{hex, Digest, BLOCK};
+use backstop_backup::archive::archive_tree;
+use backstop_backup::copy::{hex, BLOCK};
 use backstop_backup::coverage::{copies_hold, verify_copies};
 use backstop_backup::dest::{Dest, Outgoing};
 use backstop_backup::device;
@@ -44,7 +44,7 @@ fn new_id(target: &str, now: std::time::Duration) -> String {
 }
 
 /// A file-name-safe stem for the copies: `shop`, `app.sqlite3`, `HKCU_Software_X`.
-fn stem(value: &str) -> String {
+pub(crate) fn stem(value: &str) -> String {
     let last = value
         .trim_end_matches(['/', '\\'])
         .rsplit(['/', '\\'])
@@ -295,8 +295,8 @@ pub fn shown_spec(spec: &Spec) -> String {
     }
 }
 
-/// Back up one target to the destinations of `r`. With `abort`, a set flag (Ctrl-C)
-/// stops the backup, and nothing of it is kept.
+/// Back up one target to the destinations of `r`, and say what was made. With
+/// `abort`, a set flag (Ctrl-C) stops the backup, and nothing of it is kept.
 pub fn backup_one(
     dirs: &Dirs,
     settings: &Settings,
@@ -304,6 +304,20 @@ pub fn backup_one(
     spec: &Spec,
     abort: Option<&AtomicBool>,
 ) -> Result<Manifest> {
+    let (manifest, at) = make_backup(dirs, settings, r, spec, abort)?;
+    report_made(&manifest, &at);
+    Ok(manifest)
+}
+
+/// [`backup_one`] without the report: the manifest, and where it was written (for a
+/// caller whose stdout is not a person's, such as `restore --force --json`).
+pub fn make_backup(
+    dirs: &Dirs,
+    settings: &Settings,
+    r: &Request,
+    spec: &Spec,
+    abort: Option<&AtomicBool>,
+) -> Result<(Manifest, std::path::PathBuf)> {
     let inside = match spec {
         Spec::Path(p) => Some(p.as_path()),
         Spec::Recipe { .. } => None,
@@ -411,8 +425,7 @@ pub fn backup_one(
             return Err(e.into());
         }
     };
-    report_made(&manifest, &shown, &digest, &at);
-    Ok(manifest)
+    Ok((manifest, at))
 }
 
 /// Remove copies that no manifest vouches for.
@@ -422,24 +435,28 @@ fn discard(copies: &[backstop_backup::manifest::Copy]) {
     }
 }
 
-fn report_made(m: &Manifest, shown: &str, digest: &Digest, at: &Path) {
+/// How a backup's target is shown: a path as it is, anything else as `kind:value`.
+pub(crate) fn shown(m: &Manifest) -> String {
+    if m.target.kind == "path" {
+        m.target.value.clone()
+    } else {
+        format!("{}:{}", m.target.kind, m.target.value)
+    }
+}
+
+fn report_made(m: &Manifest, at: &Path) {
+    let size = m.copies.first().map_or(0, |c| c.size);
+    let sha = m.copies.first().map_or("", |c| c.sha256.as_str());
     let what = if m.index.is_empty() {
         String::new()
     } else {
         format!("{} entries, ", m.index.len())
     };
-    say!(
-        "backed up {shown} as {} ({what}{} bytes)",
-        m.id,
-        digest.size
-    );
+    say!("backed up {} as {} ({what}{size} bytes)", shown(m), m.id);
     for c in &m.copies {
         say!("  {}  ({})", c.shown(), where_is(c));
     }
-    say!(
-        "  SHA-256 {}; every copy re-read and verified",
-        digest.hex()
-    );
+    say!("  SHA-256 {sha}; every copy re-read and verified");
     if !m.redundant {
         say!("  warning: the copies share a failure domain (--same-device): not redundant");
     }
@@ -610,39 +627,30 @@ pub fn restore_test(a: &IdArgs) -> Result<ExitCode> {
     Ok(code)
 }
 
-/// A copy to restore from: the first local one, else the first remote one.
-fn restore_source(m: &Manifest) -> Result<&backstop_backup::manifest::Copy> {
-    m.copies
-        .iter()
-        .find(|c| !c.is_remote())
-        .or(m.copies.first())
-        .context("the manifest lists no copies")
-}
-
-/// A copy's bytes: a local file, or a remote copy read through restic or rclone.
-fn read_copy(c: &backstop_backup::manifest::Copy) -> Result<Box<dyn std::io::Read + Send>> {
-    if c.is_remote() {
-        return Ok(Box::new(backstop_backup::dest::open_remote(c)?));
-    }
-    let f = std::fs::File::open(&c.path)
-        .with_context(|| format!("cannot read {}", c.path.display()))?;
-    Ok(Box::new(f))
-}
-
-/// Restore one copy somewhere harmless and compare it with what was recorded.
+/// Restore one copy somewhere harmless and compare it with what was recorded. The
+/// copy is the one `backstop restore` would read first, read as it reads it (through
+/// `open_copy`, each block checked), so a restore test proves the path a restore takes.
 fn restore(recipes: &Recipes, m: &Manifest) -> Result<String> {
-    let copy = restore_source(m)?;
-    let parent = if copy.is_remote() {
-        std::env::temp_dir()
-    } else {
-        copy.path.parent().unwrap_or(Path::new(".")).to_path_buf()
-    };
-    let scratch = tempfile::Builder::new()
-        .prefix(".backstop-restore-")
-        .tempdir_in(&parent)
-        .with_context(|| format!("cannot make a scratch directory in {}", parent.display()))?;
+    use backstop_backup::restore as put;
+    let copy = *put::restore_order(m)
+        .first()
+        .context("the manifest lists no copies")?;
+    let scratch = super::restore::scratch_near(m).map_err(anyhow::Error::msg)?;
+    let cancel = AtomicBool::new(false);
     if m.target.kind == "path" {
-        return restore_path(m, copy, scratch.path());
+        let select = put::select_for(m, Path::new(&m.target.value))
+            .with_context(|| format!("{} names nothing to restore", m.target.value))?;
+        let dest = scratch.path().join("restored");
+        let x = put::read_verified(m, copy, &cancel, &|_| {}, |r| {
+            put::extract_tree(r, &m.index, &select, &dest, &copy.shown(), &cancel)
+        })?;
+        return Ok(format!(
+            "{} entries extracted from {} to a scratch directory; all {} files ({} bytes) match the index by size and SHA-256",
+            x.files + x.dirs + x.links,
+            copy.shown(),
+            x.files,
+            x.bytes
+        ));
     }
     let recipe = recipes.get(&m.target.kind).with_context(|| {
         format!(
@@ -651,20 +659,8 @@ fn restore(recipes: &Recipes, m: &Manifest) -> Result<String> {
         )
     })?;
     let restored = format!("restored.{}", recipe.spec.extension);
-    let mut src = read_copy(copy)?;
-    let dst = scratch.path().join(&restored);
-    let mut out =
-        std::fs::File::create(&dst).with_context(|| format!("cannot write {}", dst.display()))?;
-    std::io::copy(&mut src, &mut out)
-        .with_context(|| format!("cannot copy {} to {}", copy.shown(), dst.display()))?;
-    drop(out);
     // What the recipe restores from is the recorded backup, byte for byte.
-    if backstop_backup::copy::digest_file(&dst)?.hex() != copy.sha256 {
-        bail!(
-            "the copy restored to {} differs from the recorded SHA-256",
-            dst.display()
-        );
-    }
+    put::copy_verified(m, copy, &scratch.path().join(&restored), &cancel, &|_| {})?;
     let tag = m.id.rsplit('-').next().unwrap_or("0");
     let scratch_name = format!("backstop_restore_{tag}");
     recipe::restore_test(
@@ -686,51 +682,6 @@ fn restore(recipes: &Recipes, m: &Manifest) -> Result<String> {
         } else {
             ""
         }
-    ))
-}
-
-/// Extract the archive into the scratch directory and compare every file with the index.
-fn restore_path(
-    m: &Manifest,
-    copy: &backstop_backup::manifest::Copy,
-    scratch: &Path,
-) -> Result<String> {
-    let file = read_copy(copy)?;
-    let mut archive = tar::Archive::new(std::io::BufReader::with_capacity(1 << 20, file));
-    archive.set_preserve_mtime(true);
-    archive
-        .unpack(scratch)
-        .with_context(|| format!("cannot extract {}", copy.shown()))?;
-    let (mut files, mut bytes) = (0u64, 0u64);
-    for e in &m.index {
-        let p = scratch.join(&e.path);
-        let meta = std::fs::symlink_metadata(&p)
-            .with_context(|| format!("{} is missing from the restored tree", e.path))?;
-        match e.kind {
-            EntryKind::File => {
-                let d = backstop_backup::copy::digest_file(&p)?;
-                if d.size != e.size || Some(d.hex()) != e.sha256 {
-                    bail!(
-                        "{} restored with different content (size {}, expected {})",
-                        e.path,
-                        d.size,
-                        e.size
-                    );
-                }
-                files += 1;
-                bytes += d.size;
-            }
-            EntryKind::Dir if !meta.is_dir() => bail!("{} restored but is not a directory", e.path),
-            EntryKind::Symlink if !meta.file_type().is_symlink() => {
-                bail!("{} restored but is not a symlink", e.path)
-            }
-            _ => {}
-        }
-    }
-    Ok(format!(
-        "{} entries extracted from {} to a scratch directory; all {files} files ({bytes} bytes) match the index by size and SHA-256",
-        m.index.len(),
-        copy.shown()
     ))
 }
 

@@ -4,11 +4,21 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use backstop_rules::Origin;
+use backstop_rules::{Decision, Origin};
 
 use crate::cli::LineArgs;
 use crate::cmd::LineInput;
 use crate::report;
+use crate::style::{paint, ASK, HEADER, HINT, OK, REFUSED, RULE, TARGET};
+
+/// `cleanup.sh line 3`, or the file alone when the line is not known.
+fn where_in(f: &backstop_rules::FileLine) -> String {
+    if f.line == 0 {
+        f.path.clone()
+    } else {
+        format!("{} line {}", f.path, f.line)
+    }
+}
 
 pub fn run(a: &LineArgs) -> Result<ExitCode> {
     let input = LineInput::from_args(a)?;
@@ -21,7 +31,7 @@ pub fn run(a: &LineArgs) -> Result<ExitCode> {
             "  (part of it could not be parsed; its text was examined as well)"
         )?;
     }
-    writeln!(out, "\nRuns:")?;
+    writeln!(out, "\n{}", paint(HEADER, "Runs:"))?;
     if eval.commands.is_empty() {
         writeln!(out, "  nothing")?;
     }
@@ -39,6 +49,13 @@ pub fn run(a: &LineArgs) -> Result<ExitCode> {
             Origin::TextFallback => notes.push("recovered from unparsed text".into()),
             Origin::Unpeeled => notes
                 .push("wrapped too deeply to follow; examined from each program it names".into()),
+            // Already said by "via", which ends with what ran the file.
+            Origin::File(s) if c.via.last() == Some(s) => {}
+            Origin::File(s) => notes.push(format!("run by {s}")),
+            Origin::Argument(s) => notes.push(format!("in an argument of {s}")),
+        }
+        if let Some(f) = &c.file {
+            notes.push(format!("from {}", where_in(f)));
         }
         if let backstop_rules::Stdin::Text(t) = &c.stdin {
             let first = t.lines().next().unwrap_or_default();
@@ -54,7 +71,7 @@ pub fn run(a: &LineArgs) -> Result<ExitCode> {
         };
         writeln!(out, "  {c}{notes}")?;
     }
-    writeln!(out, "\nMatched:")?;
+    writeln!(out, "\n{}", paint(HEADER, "Matched:"))?;
     if eval.findings.is_empty() {
         writeln!(out, "  no rule")?;
     }
@@ -62,12 +79,15 @@ pub fn run(a: &LineArgs) -> Result<ExitCode> {
         writeln!(
             out,
             "  {} [{:?}, {}] {}",
-            f.id,
+            paint(RULE, &f.id),
             f.severity,
             f.layer.name(),
             f.description
         )?;
         writeln!(out, "    command: {}", f.command)?;
+        if let Some(from) = &f.from {
+            writeln!(out, "    from: {}", where_in(from))?;
+        }
         if !f.why.is_empty() {
             writeln!(out, "    because: {}", f.why.join("; "))?;
         }
@@ -85,19 +105,37 @@ pub fn run(a: &LineArgs) -> Result<ExitCode> {
                 out,
                 "    target: {} {} (backup: {}{evidence})",
                 t.kind,
-                t.value,
-                t.backup.status.name()
+                paint(TARGET, &t.value),
+                paint(
+                    if t.backup.status == backstop_rules::BackupStatus::Covered {
+                        OK
+                    } else {
+                        ASK
+                    },
+                    t.backup.status.name()
+                )
             )?;
         }
         writeln!(out, "    requires: {}", f.requires.name())?;
     }
-    writeln!(out, "\nDecision: {}", eval.decision.name().to_uppercase())?;
+    let look = match eval.decision {
+        Decision::Allow => OK,
+        Decision::Ask => ASK,
+        Decision::Deny => REFUSED,
+    };
+    writeln!(
+        out,
+        "\n{} {}",
+        paint(HEADER, "Decision:"),
+        paint(look, eval.decision.name().to_uppercase())
+    )?;
     for r in report::restorable(&eval) {
-        writeln!(out, "Restore: {r}")?;
+        writeln!(out, "Restore: {}", paint(OK, r))?;
     }
     if let Some(r) = report::remedy(&eval) {
-        writeln!(out, "To go ahead: {r}")?;
+        writeln!(out, "To go ahead: {}", paint(HINT, r))?;
     }
-    print!("{out}");
+    // Not anstream::print!, which panics on a closed pipe (`explain … | head`).
+    std::io::Write::write_all(&mut anstream::stdout().lock(), out.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -18,6 +18,7 @@ use crate::audit::{self, Entry, TargetRecord};
 use crate::backups::manifests_dir;
 use crate::cli::HookArgs;
 use crate::config::Dirs;
+use crate::style::{paint, ASK, HINT, OK, REFUSED, RULE, TARGET};
 use crate::tty::{self, Answer};
 
 pub const EXIT_REFUSED: u8 = 1;
@@ -64,7 +65,12 @@ pub fn run(a: &HookArgs) -> Result<ExitCode> {
     let oracle = crate::backups::ManifestOracle::new(dirs.clone());
     let eval = input.evaluate_with(&dirs, &oracle)?;
     if oracle.interrupted() {
-        eprintln!("backstop: interrupted; the line did not run");
+        crate::style::eprint(
+            &(format!(
+                "backstop: {}; the line did not run",
+                paint(REFUSED, "interrupted")
+            ) + "\n"),
+        );
         log(
             &dirs,
             &Who::of(a),
@@ -82,7 +88,7 @@ pub fn run(a: &HookArgs) -> Result<ExitCode> {
                 // One line per target a backup let through: where it comes back from.
                 eprint!("{}", lead(a));
                 for r in &restorable {
-                    eprintln!("backstop: {r}");
+                    crate::style::eprint(&(format!("backstop: {}", paint(OK, r)) + "\n"));
                 }
                 log(
                     &dirs,
@@ -99,9 +105,13 @@ pub fn run(a: &HookArgs) -> Result<ExitCode> {
         Decision::Deny => {
             let mut text = describe(&eval, &dirs, false);
             if let Some(remedy) = crate::report::remedy(&eval) {
-                text.push_str(&format!("  to go ahead: {remedy}\n"));
+                text.push_str(&format!("  to go ahead: {}\n", paint(HINT, remedy)));
             }
-            eprint!("{}backstop: refused `{line}`\n{text}", lead(a));
+            crate::style::eprint(&format!(
+                "{}backstop: {} `{line}`\n{text}",
+                lead(a),
+                paint(REFUSED, "refused")
+            ));
             log(&dirs, &Who::of(a), "deny", &line, Some(&eval), "");
             if wants_only_a_backup(&eval) {
                 if let Some(code) = offer_backup(a, &dirs, &input, &oracle)? {
@@ -206,7 +216,12 @@ fn offer_backup(
         Answer::Approved => {}
         Answer::NoTerminal => return Ok(None),
         Answer::Refused(why) => {
-            eprintln!("backstop: no backup made ({why}); the line did not run");
+            crate::style::eprint(
+                &(format!(
+                    "backstop: {} ({why}); the line did not run",
+                    paint(REFUSED, "no backup made")
+                ) + "\n"),
+            );
             return Ok(Some(ExitCode::from(EXIT_DENIED)));
         }
     }
@@ -226,7 +241,12 @@ fn offer_backup(
             } else {
                 made.err().map(|e| format!("{e:#}")).unwrap_or_default()
             };
-            eprintln!("backstop: the backup was not made ({why}); nothing of it was kept, and the line did not run");
+            crate::style::eprint(
+                &(format!(
+                    "backstop: {} ({why}); nothing of it was kept, and the line did not run",
+                    paint(REFUSED, "the backup was not made")
+                ) + "\n"),
+            );
             log(
                 dirs,
                 &Who::of(a),
@@ -257,10 +277,11 @@ fn offer_backup(
         Decision::Allow => Ok(Some(ExitCode::SUCCESS)),
         Decision::Ask => ask(a, dirs, &input.line, &eval).map(Some),
         Decision::Deny => {
-            eprint!(
-                "backstop: still refused after the backup\n{}",
+            crate::style::eprint(&format!(
+                "backstop: {} after the backup\n{}",
+                paint(REFUSED, "still refused"),
                 describe(&eval, dirs, false)
-            );
+            ));
             log(
                 dirs,
                 &Who::of(a),
@@ -275,12 +296,32 @@ fn offer_backup(
 }
 
 fn ask(a: &HookArgs, dirs: &Dirs, line: &str, eval: &Evaluation) -> Result<ExitCode> {
+    // A program can open a terminal and type the phrase: under an agent, no one is asked.
+    if let Some(agent) = crate::coding_agent::detect() {
+        eprint!(
+            "{}backstop: `{line}` needs a person's approval, and backstop does not ask for it here: {agent}. A coding agent can type into a terminal it opened, so nothing typed here would count. If you are a person, run the command in your own terminal, outside {}.\n{}",
+            lead(a),
+            agent.agent(),
+            describe(eval, dirs, true)
+        );
+        log(
+            dirs,
+            &Who::of(a),
+            "refused",
+            line,
+            Some(eval),
+            &format!("under a coding agent: {agent}"),
+        );
+        return Ok(ExitCode::from(EXIT_REFUSED));
+    }
     log(dirs, &Who::of(a), "ask", line, Some(eval), "");
     let phrase = phrase(eval);
     let question = format!(
-        "{}backstop: `{line}` needs your approval\n{}backstop: type {phrase} to run it (anything else refuses): ",
+        "{}backstop: `{line}` {}\n{}backstop: type {} to run it (anything else refuses): ",
         lead(a),
-        describe(eval, dirs, true)
+        paint(ASK, "needs your approval"),
+        describe(eval, dirs, true),
+        paint(ASK, &phrase)
     );
     match tty::ask(&question, &phrase, answer_within()) {
         Answer::Approved => {
@@ -289,13 +330,23 @@ fn ask(a: &HookArgs, dirs: &Dirs, line: &str, eval: &Evaluation) -> Result<ExitC
             Ok(ExitCode::SUCCESS)
         }
         Answer::Refused(why) => {
-            eprintln!("backstop: not approved ({why}); the line did not run");
+            crate::style::eprint(
+                &(format!(
+                    "backstop: {} ({why}); the line did not run",
+                    paint(REFUSED, "not approved")
+                ) + "\n"),
+            );
             log(dirs, &Who::of(a), "refused", line, Some(eval), &why);
             Ok(ExitCode::from(EXIT_REFUSED))
         }
         Answer::NoTerminal => {
-            eprintln!("backstop: `{line}` needs a person's approval at a terminal, and there is none; it did not run");
-            eprint!("{}", describe(eval, dirs, true));
+            crate::style::eprint(
+                &(format!(
+                "backstop: `{line}` needs a person's approval at a terminal, and there is none; {}",
+                paint(REFUSED, "it did not run")
+            ) + "\n"),
+            );
+            crate::style::eprint(&describe(eval, dirs, true));
             log(
                 dirs,
                 &Who::of(a),
@@ -411,16 +462,24 @@ pub(crate) fn describe(eval: &Evaluation, dirs: &Dirs, evidence: bool) -> String
     for f in &eval.findings {
         out.push_str(&format!(
             "  rule {} [{}]: {}\n    command: {}\n",
-            f.id,
+            paint(RULE, &f.id),
             format!("{:?}", f.severity).to_lowercase(),
             f.description,
             f.command
         ));
+        if let Some(from) = &f.from {
+            if from.line == 0 {
+                out.push_str(&format!("    from: {}\n", from.path));
+            } else {
+                out.push_str(&format!("    from: {} line {}\n", from.path, from.line));
+            }
+        }
         for t in &f.targets {
             let status = match t.backup.status {
                 BackupStatus::NotRequired => String::new(),
                 s => {
-                    let mut s = format!(" (backup {}", s.name());
+                    let look = if s == BackupStatus::Covered { OK } else { ASK };
+                    let mut s = format!(" (backup {}", paint(look, s.name()));
                     if let Some(d) = &t.backup.detail {
                         s.push_str(&format!(": {d}"));
                     }
@@ -428,7 +487,11 @@ pub(crate) fn describe(eval: &Evaluation, dirs: &Dirs, evidence: bool) -> String
                     s
                 }
             };
-            out.push_str(&format!("    target: {} {}{status}\n", t.kind, t.value));
+            out.push_str(&format!(
+                "    target: {} {}{status}\n",
+                t.kind,
+                paint(TARGET, &t.value)
+            ));
             if let (Some(g), true) = (&t.backup.git, evidence) {
                 if t.backup.status == BackupStatus::Covered {
                     out.push_str(&format!(

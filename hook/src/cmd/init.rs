@@ -85,7 +85,7 @@ impl Shell {
     }
 
     /// The profile `install` edits when no `--profile` is given.
-    fn default_profile(self) -> Result<PathBuf> {
+    pub(crate) fn default_profile(self) -> Result<PathBuf> {
         let base = directories::BaseDirs::new()
             .context("cannot find your home directory; give the profile with --profile FILE")?;
         let home = base.home_dir();
@@ -134,6 +134,28 @@ impl Shell {
             Shell::Pwsh => format!("Invoke-Expression (& {b} init powershell | Out-String)"),
         }
     }
+
+    /// The profile line that loads backstop's tab completions (`nu_file`: where
+    /// install rendered nushell's, which it too sources only at parse time).
+    fn completions_loader(self, bin: &str, nu_file: &Path) -> String {
+        let b = self.quote(bin);
+        match self {
+            // Loaded at the first Tab on `backstop`, not at every start: parsing the
+            // whole script costs bash a few milliseconds (docs/doctor-and-completions.md).
+            Shell::Bash => format!(
+                "_backstop_lazy() {{ unset -f _backstop_lazy; eval \"$({b} completions bash)\" && _backstop \"$@\"; }}; complete -o bashdefault -o default -o nosort -F _backstop_lazy backstop"
+            ),
+            // `compdef` exists only once compinit has run; without it zsh completes nothing anyway.
+            Shell::Zsh => format!(
+                "(( $+functions[compdef] )) && {{ _backstop_lazy() {{ unfunction _backstop_lazy; eval \"$({b} completions zsh)\"; _backstop \"$@\"; }}; compdef _backstop_lazy backstop; }}"
+            ),
+            Shell::Fish => format!("{b} completions fish | source"),
+            Shell::Nu => format!("source {}", self.quote(&nu_file.display().to_string())),
+            Shell::Pwsh => {
+                format!("Invoke-Expression (& {b} completions powershell | Out-String)")
+            }
+        }
+    }
 }
 
 /// The clients `install --wrap-clients` puts behind `backstop wrap`.
@@ -179,6 +201,11 @@ pub fn own_path() -> Result<String> {
     })
 }
 
+/// Where `install nu` renders nushell's completions, which config.nu sources.
+pub fn nu_completions_file(dirs: &Dirs) -> PathBuf {
+    dirs.data.join("backstop-completions.nu")
+}
+
 /// Where the hook leaves a note that an approved line is about to run, so that the
 /// prompt hook can report its exit status afterwards.
 pub fn pending_dir(dirs: &Dirs) -> PathBuf {
@@ -208,8 +235,8 @@ pub fn init(a: &InitArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-const BEGIN: &str = "# >>> backstop >>>";
-const END: &str = "# <<< backstop <<<";
+pub(crate) const BEGIN: &str = "# >>> backstop >>>";
+pub(crate) const END: &str = "# <<< backstop <<<";
 /// Marks a block before which install added a newline the file lacked.
 const ADDED_NEWLINE: &str = " (newline added)";
 
@@ -302,24 +329,35 @@ pub fn install(a: &InstallArgs) -> Result<ExitCode> {
     };
     let bin = own_path()?;
     let nu_script = dirs.data.join("backstop.nu");
+    let nu_completions = nu_completions_file(&dirs);
     if shell == Shell::Nu {
         std::fs::create_dir_all(&dirs.data)
             .with_context(|| format!("cannot create {}", dirs.data.display()))?;
         backstop_backup::atomic::write_atomic(&nu_script, render(shell, &bin, &dirs).as_bytes())?;
+        if !a.no_completions {
+            backstop_backup::atomic::write_atomic(
+                &nu_completions,
+                &super::completions::script(shell),
+            )?;
+        }
+    }
+    let mut loader = shell.loader(&bin, &nu_script);
+    if !a.no_completions {
+        loader.push('\n');
+        loader.push_str(&shell.completions_loader(&bin, &nu_completions));
     }
     let old = match std::fs::read_to_string(&profile) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", profile.display())),
     };
-    let mut loader = shell.loader(&bin, &nu_script);
     if a.wrap_clients {
         loader.push_str("\n# Database clients run through `backstop wrap` (--wrap-clients).\n");
         loader.push_str(&shell.wrap_clients(&bin));
     }
     let (new, had) = with_block(&old, shell, &loader)?;
     if new == old {
-        println!("backstop is already installed in {}", profile.display());
+        crate::outln!("backstop is already installed in {}", profile.display())?;
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(parent) = profile.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -328,13 +366,13 @@ pub fn install(a: &InstallArgs) -> Result<ExitCode> {
     }
     backstop_backup::atomic::write_atomic(&profile, new.as_bytes())?;
     if a.wrap_clients {
-        println!(
+        crate::outln!(
             "psql, mysql, mariadb, sqlite3, redis-cli and mongosh will run through `backstop wrap` in new {} sessions; `backstop uninstall {}` removes that with the rest",
             shell.name(),
             shell.name()
-        );
+        )?;
     }
-    println!(
+    crate::outln!(
         "{} backstop in {}{}; open a new {} to use it",
         if had { "updated" } else { "installed" },
         profile.display(),
@@ -347,16 +385,16 @@ pub fn install(a: &InstallArgs) -> Result<ExitCode> {
             )
         },
         shell.name()
-    );
+    )?;
     suggest_setup(&dirs);
     if shell == Shell::Pwsh && cfg!(windows) && a.profile.is_none() {
         if let Some(base) = directories::BaseDirs::new() {
             let legacy =
                 windows_pwsh_profile(documents_dir(), base.home_dir(), "WindowsPowerShell");
-            println!(
+            crate::outln!(
                 "Windows PowerShell 5.1 (powershell.exe) reads another profile; to check its lines too: backstop install powershell --profile {}",
                 Shell::Pwsh.quote(&legacy.display().to_string())
-            );
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -367,7 +405,8 @@ pub fn install(a: &InstallArgs) -> Result<ExitCode> {
 fn suggest_setup(dirs: &Dirs) {
     let configured = crate::settings::Settings::load(dirs).map(|s| !s.backup.to.is_empty());
     if let Ok(false) = configured {
-        println!("No backup destinations are configured yet: run `backstop setup` to choose two (a second disk, a NAS, restic or rclone), so that a line refused for want of a backup can be backed up on the spot.");
+        // A hint only: a closed stdout must not fail the install that just happened.
+        let _ = crate::outln!("No backup destinations are configured yet: run `backstop setup` to choose two (a second disk, a NAS, restic or rclone), so that a line refused for want of a backup can be backed up on the spot.");
     }
 }
 
@@ -387,15 +426,15 @@ pub fn uninstall(a: &InstallArgs) -> Result<ExitCode> {
     };
     let (new, had) = without_block(&old)?;
     if !had {
-        println!("backstop is not installed in {}", profile.display());
+        crate::outln!("backstop is not installed in {}", profile.display())?;
         return Ok(ExitCode::SUCCESS);
     }
     backstop_backup::atomic::write_atomic(&profile, new.as_bytes())?;
-    println!(
+    crate::outln!(
         "removed backstop from {}; open a new {} for it to take effect",
         profile.display(),
         shell.name()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

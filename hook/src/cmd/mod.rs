@@ -4,13 +4,16 @@ pub mod agent;
 mod audit;
 pub(crate) mod backup;
 mod check;
+mod completions;
+mod doctor;
 mod explain;
 pub(crate) mod hook;
 pub mod init;
 mod policy;
+mod restore;
 mod scan;
 mod setup;
-mod words;
+pub mod words;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +36,8 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
         Cmd::Verify(a) => backup::verify(&a),
         Cmd::RestoreTest(a) => backup::restore_test(&a),
         Cmd::Cleanup(a) => backup::cleanup(&a),
+        Cmd::Restore(a) => restore::run(&a),
+        Cmd::Undo(a) => restore::undo(&a),
         Cmd::Setup(a) => setup::run(&a),
         Cmd::Hook(a) => hook::run(&a),
         Cmd::Audit(a) => audit::run(&a),
@@ -41,6 +46,9 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
         Cmd::Uninstall(a) => init::uninstall(&a),
         Cmd::AgentHook(a) => Ok(agent::run(&a)),
         Cmd::Wrap(a) => crate::wrap::run(&a),
+        Cmd::Doctor(a) => doctor::run(&a),
+        Cmd::Completions(a) => completions::completions(&a),
+        Cmd::Man(a) => completions::man(&a),
     }
 }
 
@@ -90,7 +98,46 @@ impl LineInput {
             files: &crate::files::LocalFiles,
             facts: &crate::files::LocalFiles,
         };
-        Ok(engine.evaluate(&self.line, &ctx)?)
+        let mut eval = engine.evaluate(&self.line, &ctx)?;
+        self.guard_own_places(&engine, &ctx, dirs, &mut eval)?;
+        Ok(eval)
+    }
+
+    /// The self-protection rules know backstop's usual places by name; a custom
+    /// `BACKSTOP_HOME` (or an agent's moved configuration directory, or a path
+    /// relative to a `cd` into one) they cannot. A command that names one is read
+    /// again with the place renamed to one they know, and what they find is kept.
+    fn guard_own_places(
+        &self,
+        engine: &backstop_rules::Engine,
+        ctx: &Context,
+        dirs: &Dirs,
+        eval: &mut Evaluation,
+    ) -> Result<()> {
+        let places = crate::protect::OwnPlaces::new(dirs, self.home.as_deref());
+        for hit in places.hits(&eval.commands, self.cwd.as_deref()) {
+            let Some(cmd) = eval.commands.get(hit.command) else {
+                continue;
+            };
+            let (shown, via) = (cmd.to_string(), cmd.via.clone());
+            let known = engine.evaluate(&hit.as_known, ctx)?;
+            for mut f in known.findings {
+                if !f.id.starts_with("backstop.")
+                    || eval
+                        .findings
+                        .iter()
+                        .any(|e| e.id == f.id && e.command == shown)
+                {
+                    continue;
+                }
+                f.command = shown.clone();
+                f.via = via.clone();
+                f.why.push(format!("`{}` is {}", hit.word, hit.what));
+                eval.decision = eval.decision.max(f.decision);
+                eval.findings.push(f);
+            }
+        }
+        Ok(())
     }
 }
 

@@ -1,5 +1,6 @@
 //! `backstop policy list | show | test | check`.
 
+use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -7,29 +8,14 @@ use anyhow::{bail, Context as _, Result};
 use backstop_rules::engine::Source;
 use backstop_rules::{Engine, Layer, Policy};
 
-use crate::cli::PolicyCmd;
+use crate::cli::{PolicyCmd, PolicyListArgs};
 use crate::config::{self, Dirs};
 
 pub fn run(cmd: PolicyCmd) -> Result<ExitCode> {
     let dirs = Dirs::discover()?;
     let cwd = std::env::current_dir().ok();
     match cmd {
-        PolicyCmd::List => {
-            let engine = config::engine(&dirs, cwd.as_deref())?;
-            for p in engine.all_policies()? {
-                for r in &p.rules {
-                    println!(
-                        "{:<34} {:<9} {:<20} {:<10} {}",
-                        r.id(),
-                        format!("{:?}", r.spec.severity).to_lowercase(),
-                        r.spec.requires.name(),
-                        r.layer.name(),
-                        r.spec.description
-                    );
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        PolicyCmd::List(a) => list(&config::engine(&dirs, cwd.as_deref())?, &a),
         PolicyCmd::Show { id } => {
             let engine = config::engine(&dirs, cwd.as_deref())?;
             let Some(r) = engine.find_rule(&id)? else {
@@ -55,29 +41,29 @@ pub fn run(cmd: PolicyCmd) -> Result<ExitCode> {
                 bail!("no rule has the id `{id}`; {hint}");
             };
             let s = &r.spec;
-            println!(
+            crate::outln!(
                 "{}  ({} layer, {}:{})",
                 r.id(),
                 r.layer.name(),
                 r.origin,
                 r.line
-            );
-            println!("  {}", s.description);
-            println!(
+            )?;
+            crate::outln!("  {}", s.description)?;
+            crate::outln!(
                 "  severity: {:?}   requires: {}   max_age: {}s",
                 s.severity,
                 s.requires.name(),
                 r.max_age_secs
-            );
-            println!("  programs: {}", s.programs.join(", "));
+            )?;
+            crate::outln!("  programs: {}", s.programs.join(", "))?;
             if !s.subcommand.is_empty() {
-                println!("  subcommand: {}", s.subcommand.join("  or  "));
+                crate::outln!("  subcommand: {}", s.subcommand.join("  or  "))?;
             }
             for g in &s.flags {
-                println!("  with one of: {}", g.join(" "));
+                crate::outln!("  with one of: {}", g.join(" "))?;
             }
             for g in &s.not_flags {
-                println!("  unless: {}", g.join(" "));
+                crate::outln!("  unless: {}", g.join(" "))?;
             }
             for (k, v) in [
                 ("args match", &s.args_regex),
@@ -86,42 +72,42 @@ pub fn run(cmd: PolicyCmd) -> Result<ExitCode> {
                 ("redirect matches", &s.redirect_regex),
             ] {
                 if let Some(v) = v {
-                    println!("  {k}: {v}");
+                    crate::outln!("  {k}: {v}")?;
                 }
             }
             if !s.sql.is_empty() {
-                println!(
+                crate::outln!(
                     "  SQL: {}",
                     s.sql
                         .iter()
                         .map(|k| k.name())
                         .collect::<Vec<_>>()
                         .join(", ")
-                );
+                )?;
             }
             for t in &s.targets {
-                println!("  target: {} from {:?}", t.kind, t.from);
+                crate::outln!("  target: {} from {:?}", t.kind, t.from)?;
             }
             if !r.except_globs.is_empty() {
-                println!("  except targets: {}", r.except_globs.join(" "));
+                crate::outln!("  except targets: {}", r.except_globs.join(" "))?;
             }
             if !r.precious_globs.is_empty() {
-                println!(
+                crate::outln!(
                     "  precious: {} (a few small files named on the line elsewhere need no backup)",
                     r.precious_globs.join(" ")
-                );
+                )?;
             }
             for e in &s.examples.matching {
-                println!("  matches:    {}", e.line());
+                crate::outln!("  matches:    {}", e.line())?;
             }
             for e in &s.examples.no_match {
-                println!("  no match:   {}", e.line());
+                crate::outln!("  no match:   {}", e.line())?;
             }
             Ok(ExitCode::SUCCESS)
         }
-        PolicyCmd::Test { file } => {
+        PolicyCmd::Test { file, system } => {
             let (engine, policies) = match &file {
-                Some(path) => standalone(path)?,
+                Some(path) => standalone(path, system)?,
                 None => (config::engine(&dirs, cwd.as_deref())?, None),
             };
             let list: Vec<&Policy> = match &policies {
@@ -139,27 +125,27 @@ pub fn run(cmd: PolicyCmd) -> Result<ExitCode> {
                 examples += report.examples;
                 for f in &report.failures {
                     failed += 1;
-                    println!("FAIL {}: {f}", p.origin);
+                    crate::outln!("FAIL {}: {f}", p.origin)?;
                 }
                 for id in &report.without_examples {
                     failed += 1;
-                    println!("FAIL {}: rule `{id}` has no `match` example", p.origin);
+                    crate::outln!("FAIL {}: rule `{id}` has no `match` example", p.origin)?;
                 }
             }
-            println!(
+            crate::outln!(
                 "{} passed, {} failed ({rules} rules)",
                 examples - failed.min(examples),
                 failed
-            );
+            )?;
             Ok(if failed == 0 {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
             })
         }
-        PolicyCmd::Check { file } => {
+        PolicyCmd::Check { file, system } => {
             let (engine, origin) = match &file {
-                Some(path) => standalone(path)?,
+                Some(path) => standalone(path, system)?,
                 None => (config::engine(&dirs, cwd.as_deref())?, None),
             };
             let mut n = 0;
@@ -175,23 +161,214 @@ pub fn run(cmd: PolicyCmd) -> Result<ExitCode> {
                     }
                 }
             }
-            println!("ok: {n} rules");
+            crate::outln!("ok: {n} rules")?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The built-in packs in the order a person reaching for backstop looks for them:
+/// what destroys files and work first, backstop's own protection last. Packs from
+/// policy files (the system's, the user's, a repository's) come before all of them.
+const PACK_ORDER: &[&str] = &[
+    "filesystem",
+    "git",
+    "sql",
+    "pasted-sql",
+    "disks",
+    "services",
+    "saas",
+    "system",
+    "windows",
+    "interpreters",
+    "backups",
+    "backstop",
+];
+
+/// A policy's pack: the id its `[pack]` table gives, else its file's name.
+fn pack_name(p: &Policy) -> String {
+    match &p.meta {
+        Some(m) if !m.id.is_empty() => m.id.clone(),
+        _ => Path::new(&p.origin)
+            .file_stem()
+            .map_or_else(|| p.origin.clone(), |s| s.to_string_lossy().into_owned()),
+    }
+}
+
+/// Where a pack goes in the list: a policy file's first, then [`PACK_ORDER`], then
+/// any other built-in pack before backstop's.
+fn pack_rank(p: &Policy, name: &str) -> (usize, usize) {
+    if p.layer != Layer::Builtin {
+        return (0, 0);
+    }
+    match PACK_ORDER.iter().position(|n| *n == name) {
+        Some(i) if name == "backstop" => (3, i),
+        Some(i) => (1, i),
+        None => (2, 0),
+    }
+}
+
+/// One row of `policy list`.
+#[derive(Debug, serde::Serialize)]
+struct Row<'a> {
+    id: &'a str,
+    pack: String,
+    severity: String,
+    requires: &'static str,
+    layer: &'static str,
+    programs: &'a [String],
+    description: &'a str,
+    origin: String,
+}
+
+const REQUIREMENTS: &[&str] = &["deny", "approval", "backup", "backup-and-approval"];
+
+fn list(engine: &Engine, a: &PolicyListArgs) -> Result<ExitCode> {
+    if let Some(r) = &a.requires {
+        if !REQUIREMENTS.contains(&r.as_str()) {
+            let hint = backstop_rules::error::suggest(r, REQUIREMENTS)
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default();
+            bail!(
+                "--requires {r}: a rule requires one of {}{hint}",
+                REQUIREMENTS.join(", ")
+            );
+        }
+    }
+    let mut policies: Vec<(&Policy, String)> = engine
+        .all_policies()?
+        .into_iter()
+        .map(|p| (p, pack_name(p)))
+        .collect();
+    if let Some(pack) = &a.pack {
+        let names: Vec<&str> = policies.iter().map(|(_, n)| n.as_str()).collect();
+        if !names.iter().any(|n| n.eq_ignore_ascii_case(pack)) {
+            let mut known = names.clone();
+            known.sort_unstable();
+            known.dedup();
+            let hint = backstop_rules::error::suggest(pack, &known)
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default();
+            bail!(
+                "--pack {pack}: no pack of that name is in force{hint}; the packs are {}",
+                known.join(", ")
+            );
+        }
+    }
+    // A stable sort keeps each pack's rules in their file's order.
+    policies.sort_by_key(|(p, name)| pack_rank(p, name));
+    let program = a.program.as_deref().map(program_key);
+    let mut rows = Vec::new();
+    for (p, pack) in &policies {
+        if a.pack
+            .as_ref()
+            .is_some_and(|want| !want.eq_ignore_ascii_case(pack))
+        {
+            continue;
+        }
+        for r in &p.rules {
+            let s = &r.spec;
+            if a.requires
+                .as_deref()
+                .is_some_and(|want| want != s.requires.name())
+            {
+                continue;
+            }
+            if program
+                .as_ref()
+                .is_some_and(|want| !s.programs.iter().any(|p| &program_key(p) == want))
+            {
+                continue;
+            }
+            rows.push(Row {
+                id: r.id(),
+                pack: pack.clone(),
+                severity: format!("{:?}", s.severity).to_lowercase(),
+                requires: s.requires.name(),
+                layer: r.layer.name(),
+                programs: &s.programs,
+                description: &s.description,
+                origin: format!("{}:{}", r.origin, r.line),
+            });
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        serde_json::to_writer_pretty(&mut out, &rows)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if rows.is_empty() {
+        eprintln!("no rule in force matches; `backstop policy list` shows them all");
+        return Ok(ExitCode::from(1));
+    }
+    let header = [
+        "RULE",
+        "PACK",
+        "SEVERITY",
+        "REQUIRES",
+        "LAYER",
+        "DESCRIPTION",
+    ];
+    let cells = |r: &Row| -> [String; 6] {
+        [
+            r.id.to_string(),
+            r.pack.clone(),
+            r.severity.clone(),
+            r.requires.to_string(),
+            r.layer.to_string(),
+            r.description.to_string(),
+        ]
+    };
+    let mut widths = header.map(|h| h.chars().count());
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(cells(r)) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = anstream::AutoStream::auto(out);
+    let line = |cells: [String; 6]| -> String {
+        let mut text = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                text.push_str(c);
+            } else {
+                let pad = widths[i] - c.chars().count();
+                text.push_str(&format!("{c}{}  ", " ".repeat(pad)));
+            }
+        }
+        text
+    };
+    writeln!(
+        out,
+        "{}",
+        crate::style::paint(crate::style::HEADER, line(header.map(String::from)))
+    )?;
+    for r in &rows {
+        writeln!(out, "{}", line(cells(r)))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A program name as rules and `--program` are compared: lower case, without `.exe`.
+fn program_key(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    lower.strip_suffix(".exe").unwrap_or(&lower).to_string()
 }
 
 fn strsim_like(a: &str, b: &str) -> bool {
     a.contains(b) || b.contains(a) || a.split('.').next_back() == b.split('.').next_back()
 }
 
-/// An engine holding `path` as a user-layer file on top of the built-in packs it does
-/// not redefine (testing a built-in pack's own file works too).
-fn standalone(path: &Path) -> Result<(Engine, Option<String>)> {
+/// An engine holding `path` as a user-layer file (the system layer's with `system`)
+/// on top of the built-in packs it does not redefine (testing a built-in pack's own
+/// file works too).
+fn standalone(path: &Path, system: bool) -> Result<(Engine, Option<String>)> {
+    let layer = if system { Layer::System } else { Layer::User };
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read policy file {}", path.display()))?;
     let origin = path.display().to_string();
-    let own = Policy::parse(&origin, Layer::User, &text, true)?;
+    let own = Policy::parse(&origin, layer, &text, true)?;
     let ids: Vec<&str> = own.rules.iter().map(|r| r.id()).collect();
     let replaced: Vec<&str> = backstop_policies::PACKS
         .iter()
@@ -200,7 +377,7 @@ fn standalone(path: &Path) -> Result<(Engine, Option<String>)> {
         .collect();
     let source = Source {
         origin: origin.clone(),
-        layer: Layer::User,
+        layer,
         text,
     };
     let engine = Engine::new_excluding(vec![source], &replaced)?;

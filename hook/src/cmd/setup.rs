@@ -67,10 +67,10 @@ pub fn run(a: &SetupArgs) -> Result<ExitCode> {
     let now = crate::config::unix_now().as_secs();
     let mut domains = Vec::new();
     for d in &chosen {
-        println!("trying {d} (write, read back, delete)…");
+        crate::outln!("trying {d} (write, read back, delete)…")?;
         dest::try_out(d, now).with_context(|| format!("{d} cannot hold backups"))?;
         domains.push(d.domain()?);
-        println!("  ok{}", free_note(d));
+        crate::outln!("  ok{}", free_note(d))?;
     }
     if let Some(why) = domain::not_redundant(&domains, settings.backup.volatile_counts) {
         bail!("these destinations are not redundant ({why}): one failure could take both copies; choose one on another disk or a remote");
@@ -79,11 +79,11 @@ pub fn run(a: &SetupArgs) -> Result<ExitCode> {
     // Read back as every command will read it.
     Settings::load(&dirs)?;
     let list: Vec<String> = chosen.iter().map(ToString::to_string).collect();
-    println!(
+    crate::outln!(
         "wrote {}: backups now go to {} (`backstop backup TARGET` needs no --to, and a refused line can be backed up on the spot)",
         path.display(),
         list.join(" and ")
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -25,6 +25,8 @@ struct Rendered {
     words: ProgramWords,
     file: PathBuf,
     watch: Vec<PathBuf>,
+    /// The PATH the scripts were looked for on: another PATH loads the words again.
+    path: String,
 }
 
 /// Shell code setting the prefilter's variables. When the words cannot be made (a
@@ -46,13 +48,16 @@ fn render(bin: &str, dirs: &Dirs) -> Result<Rendered> {
     // a `.backstop/` above it and then leave the line to the hook.
     // A policy that does not load turns the prefilter off until it is fixed: the words
     // file is still written, so that fixing it (a newer file) loads the words again.
-    let words = crate::config::engine(dirs, None).map_or_else(
+    let mut words = crate::config::engine(dirs, None).map_or_else(
         |_| ProgramWords {
             every_command: true,
             ..ProgramWords::default()
         },
         |e| e.program_words(),
     );
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let (scripts, path_dirs) = scripts_on_path(&path);
+    words.add_scripts(scripts.iter().map(String::as_str));
     let mut text = String::new();
     for w in &words.words {
         text.push_str(w);
@@ -85,9 +90,90 @@ fn render(bin: &str, dirs: &Dirs) -> Result<Rendered> {
             watch.extend(files);
         }
     }
+    // A script put into a directory on PATH changes that directory.
+    watch.extend(path_dirs);
     let mut seen = std::collections::HashSet::new();
     watch.retain(|p| seen.insert(p.clone()));
-    Ok(Rendered { words, file, watch })
+    Ok(Rendered {
+        words,
+        file,
+        watch,
+        path: path.to_string_lossy().into_owned(),
+    })
+}
+
+/// The names of the scripts on `PATH` that the engine reads (outside the system's own
+/// directories: `~/bin`, `~/.local/bin`, `/usr/local/bin` …), and the directories
+/// searched. A name is a script when its file starts with `#!` or has a script's
+/// extension; compiled programs are not.
+pub fn scripts_on_path(path: &std::ffi::OsStr) -> (BTreeSet<String>, Vec<PathBuf>) {
+    /// A directory this large is not scanned name by name (its names are not words).
+    const MOST: usize = 10_000;
+    let mut names = BTreeSet::new();
+    let mut dirs = Vec::new();
+    for dir in std::env::split_paths(path).filter(|d| d.is_absolute()) {
+        let Some(text) = dir.to_str() else { continue };
+        if !backstop_rules::scripts::followed_on_path(text) || dirs.contains(&dir) {
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        dirs.push(dir);
+        for e in entries.take(MOST).flatten() {
+            let p = e.path();
+            if let Some(name) = p.file_name().and_then(|n| n.to_str()) {
+                if is_script(&p) {
+                    names.insert(name.to_string());
+                }
+            }
+        }
+    }
+    (names, dirs)
+}
+
+fn is_script(p: &Path) -> bool {
+    use std::io::Read as _;
+    let Ok(meta) = std::fs::metadata(p) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o111 == 0 {
+            return false;
+        }
+    }
+    if !meta.is_file() {
+        return false;
+    }
+    let ext = p
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    if matches!(
+        ext.as_deref(),
+        Some(
+            "sh" | "bash"
+                | "zsh"
+                | "fish"
+                | "ps1"
+                | "bat"
+                | "cmd"
+                | "py"
+                | "js"
+                | "rb"
+                | "pl"
+                | "php"
+                | "nu"
+        )
+    ) {
+        return true;
+    }
+    let mut head = [0u8; 2];
+    std::fs::File::open(p)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| &head == b"#!")
 }
 
 /// A directory that does not exist yet is watched through the nearest one that
@@ -160,6 +246,7 @@ fn code(shell: Shell, r: Option<&Rendered>) -> String {
             .join(" "),
     };
     let wref = r.map_or_else(String::new, |r| q(&r.file));
+    let wpath = shell.quote(r.map_or("", |r| r.path.as_str()));
     let watch: Vec<String> = r.map_or_else(Vec::new, |r| r.watch.iter().map(|p| q(p)).collect());
     let words: Vec<String> = r.map_or_else(Vec::new, |r| {
         r.words.words.iter().map(|w| shell.quote(w)).collect()
@@ -169,7 +256,7 @@ fn code(shell: Shell, r: Option<&Rendered>) -> String {
         Shell::Bash => {
             let assoc: Vec<String> = words.iter().map(|w| format!("[{w}]=1")).collect();
             format!(
-                "declare -g __backstop_wall={all} __backstop_wredir={redir} __backstop_wref={}\ndeclare -ga __backstop_watch=({watch}) __backstop_wlits=({lits})\ndeclare -gA __backstop_words=({})\n",
+                "declare -g __backstop_wall={all} __backstop_wredir={redir} __backstop_wref={} __backstop_wpath={wpath}\ndeclare -ga __backstop_watch=({watch}) __backstop_wlits=({lits})\ndeclare -gA __backstop_words=({})\n",
                 if wref.is_empty() { "''".into() } else { wref },
                 assoc.join(" ")
             )
@@ -177,7 +264,7 @@ fn code(shell: Shell, r: Option<&Rendered>) -> String {
         Shell::Zsh => {
             let pairs: Vec<String> = words.iter().map(|w| format!("{w} 1")).collect();
             format!(
-                "typeset -g __backstop_wall={all} __backstop_wredir={redir} __backstop_wref={}\ntypeset -ga __backstop_watch __backstop_wlits\n__backstop_watch=({watch})\n__backstop_wlits=({lits})\ntypeset -gA __backstop_words\n__backstop_words=({})\n",
+                "typeset -g __backstop_wall={all} __backstop_wredir={redir} __backstop_wref={} __backstop_wpath={wpath}\ntypeset -ga __backstop_watch __backstop_wlits\n__backstop_watch=({watch})\n__backstop_wlits=({lits})\ntypeset -gA __backstop_words\n__backstop_words=({})\n",
                 if wref.is_empty() { "''".into() } else { wref },
                 pairs.join(" ")
             )
@@ -185,8 +272,10 @@ fn code(shell: Shell, r: Option<&Rendered>) -> String {
         // One string, " rm dd … ", that a glob finds ` WORD ` in: fish has no
         // associative arrays, and `contains` over a list of hundreds is slow.
         Shell::Fish => format!(
-            "set -g __backstop_wall {all}\nset -g __backstop_wredir {redir}\nset -g __backstop_wref {}\nset -g __backstop_watch {watch}\nset -g __backstop_wlits {lits}\nset -g __backstop_words {}\n",
+            "set -g __backstop_wall {all}\nset -g __backstop_wredir {redir}\nset -g __backstop_wref {}\nset -g __backstop_wpath {}\nset -g __backstop_watch {watch}\nset -g __backstop_wlits {lits}\nset -g __backstop_words {}\n",
             if wref.is_empty() { "''".into() } else { wref },
+            // fish joins a quoted "$PATH" with colons, as the environment has it.
+            wpath,
             shell.quote(&format!(
                 " {} ",
                 r.map_or_else(String::new, |r| r

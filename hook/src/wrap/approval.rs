@@ -167,6 +167,7 @@ mod tests {
                     value: "t".into(),
                     backup: "covered".into(),
                     manifest: None,
+                    place: None,
                     git: None,
                 },
                 TargetRecord {
@@ -174,6 +175,7 @@ mod tests {
                     value: "app".into(),
                     backup: "covered".into(),
                     manifest: None,
+                    place: None,
                     git: None,
                 },
             ],

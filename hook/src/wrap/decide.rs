@@ -12,6 +12,7 @@ use super::client::Check;
 use crate::cmd::hook::{self, Who};
 use crate::cmd::LineInput;
 use crate::config::Dirs;
+use crate::style::{paint, ASK, HINT, REFUSED};
 use crate::tty::{self, Answer};
 
 /// What to do with a submitted line.
@@ -47,7 +48,8 @@ impl Decider {
                 Check::Refuse(why) => {
                     hook::log(&self.dirs, &self.who, "deny", typed, None, why);
                     return Ok(Verdict::Deny(format!(
-                        "backstop: refused `{}`\n  {why}\n",
+                        "backstop: {} `{}`\n  {why}\n",
+                        paint(REFUSED, "refused"),
                         one_line(typed)
                     )));
                 }
@@ -59,7 +61,8 @@ impl Decider {
                         );
                         hook::log(&self.dirs, &self.who, "deny", typed, None, &why);
                         return Ok(Verdict::Deny(format!(
-                            "backstop: refused `{}`\n  {why}\n",
+                            "backstop: {} `{}`\n  {why}\n",
+                            paint(REFUSED, "refused"),
                             one_line(typed)
                         )));
                     }
@@ -94,13 +97,15 @@ impl Decider {
     /// The refusal: what matched, and how to go ahead.
     fn refusal(&self, typed: &str, eval: &Evaluation) -> String {
         let mut text = format!(
-            "backstop: refused `{}`\n{}",
+            "backstop: {} `{}`\n{}",
+            paint(REFUSED, "refused"),
             one_line(typed),
             hook::describe(eval, &self.dirs, false)
         );
         if let Some(remedy) = crate::report::remedy(eval) {
             text.push_str(&format!(
-                "  to go ahead: {remedy}\n  (from another terminal; then submit the statement here again)\n"
+                "  to go ahead: {}\n  (from another terminal; then submit the statement here again)\n",
+                paint(HINT, remedy)
             ));
         }
         // Backing up from here, without leaving the client (the shell hook's "type
@@ -114,9 +119,11 @@ impl Decider {
             hook::log(&self.dirs, &self.who, "ask", line, Some(eval), "");
             let phrase = hook::phrase(eval);
             let question = format!(
-                "backstop: `{}` needs your approval\n{}backstop: type {phrase} to run it (anything else refuses): ",
+                "backstop: `{}` {}\n{}backstop: type {} to run it (anything else refuses): ",
                 one_line(line),
-                hook::describe(eval, &self.dirs, true)
+                paint(ASK, "needs your approval"),
+                hook::describe(eval, &self.dirs, true),
+                paint(ASK, &phrase)
             );
             match tty::ask(&question, &phrase, hook::answer_within()) {
                 Answer::Approved => {

@@ -75,7 +75,7 @@ pub fn run(a: &WrapArgs) -> Result<ExitCode> {
     match decider.decide(&argline, &checks, &cwd)? {
         Verdict::Allow => {}
         Verdict::Deny(text) => {
-            eprint!("{text}");
+            crate::style::eprint(&text);
             if piped {
                 eprintln!("backstop: {} was not started", kind.program());
             }

@@ -763,6 +763,7 @@ impl Proxy {
     /// `\r\n`). It never goes into the emulated screen, which stays the client's.
     fn say(&self, text: &str) {
         let mut out = std::io::stdout().lock();
+        let text = crate::style::for_terminal(text, &out).into_owned();
         let _ = out.write_all(b"\r\n");
         let _ = out.write_all(text.trim_end_matches('\n').replace('\n', "\r\n").as_bytes());
         let _ = out.flush();
