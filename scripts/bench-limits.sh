@@ -3,11 +3,12 @@
 # shellcheck disable=SC2016
 # Time and peak memory of the release binary on the largest inputs a line can bring
 # (docs/reliability.md, "Limits"): a 1 MiB line of each kind, nesting 10,000 levels
-# deep in each dialect, SQL scripts at and over the size read, a policy directory of
-# 1,000 rules; beside `ls -la`, the baseline every figure is read against. Each case
-# runs 3 times: the fastest wall time and the largest peak RSS (GNU time's
-# "Maximum resident set size") are printed. What the rule engine must decide about
-# each is asserted by rules/tests/limits.rs; this measures only.
+# deep in each dialect, SQL scripts at and over the size read, script files of
+# 100,000 commands and over the size read, a policy directory of 1,000 rules; beside
+# `ls -la`, the baseline every figure is read against. Each case runs 3 times: the
+# fastest wall time and the largest peak RSS (GNU time's "Maximum resident set size")
+# are printed. What the rule engine must decide about each is asserted by
+# rules/tests/limits.rs; this measures only.
 #
 # Usage: scripts/bench-limits.sh   (BACKSTOP_BIN=path to measure another binary)
 set -euo pipefail
@@ -189,6 +190,19 @@ printf '%s\n' "$tail" >"$sql/small.sql"
 for f in small at-cap over-cap; do
   printf 'psql -f %s app' "$sql/$f.sql" >"$work/line"
   agent "$f.sql ($(stat -c %s "$sql/$f.sql") bytes)" bash
+done
+
+echo "-- script files (bash FILE)"
+scripts=$work/scripts
+mkdir -p "$scripts"
+# 100,000 commands, the destructive one last: 1,000,011 bytes, under the 1 MiB read.
+{ yes 'echo step' | head -n 100000 || true; echo 'rm -rf ~/x'; } >"$scripts/100k.sh"
+{ yes 'echo step' | head -n 100000 || true; } >"$scripts/100k-harmless.sh"
+# Twice that: over the size read.
+cat "$scripts/100k.sh" "$scripts/100k.sh" >"$scripts/over-cap.sh"
+for f in 100k 100k-harmless over-cap; do
+  printf 'bash %s' "$scripts/$f.sh" >"$work/line"
+  agent "$f.sh ($(stat -c %s "$scripts/$f.sh") bytes)" bash
 done
 
 echo "-- a policy directory of 1,000 rules"

@@ -1,6 +1,6 @@
 //! The largest inputs a line can bring: a 1 MiB line, nesting 10,000 levels deep in
-//! every dialect, a SQL script at and over the size that is read, a policy of 1,000
-//! rules. Each is decided (nothing is lost to a bound) and what can be bounded without
+//! every dialect, a script file of 100,000 commands and one over the size that is
+//! read, a SQL script at and over the size that is read, a policy of 1,000 rules. Each is decided (nothing is lost to a bound) and what can be bounded without
 //! a clock is asserted here; their time and peak memory are measured by
 //! scripts/bench-limits.sh (docs/reliability.md).
 
@@ -8,9 +8,11 @@ use std::cell::Cell;
 use std::sync::OnceLock;
 
 use backstop_rules::engine::Source;
+use backstop_rules::scripts::MAX_SCRIPT_FILE;
 use backstop_rules::unwrap::MAX_SHELL_DEPTH;
 use backstop_rules::{
-    Context, Decision, Dialect, Engine, Evaluation, FileReader, Layer, Origin, MAX_SQL_FILE,
+    Context, Decision, Dialect, Engine, Evaluation, FileReader, FileText, Layer, Origin,
+    MAX_SQL_FILE,
 };
 
 const MIB: usize = 1 << 20;
@@ -207,8 +209,8 @@ fn nested_shell_strings_deeper_than_followed_are_read_as_text() {
     }
 }
 
-/// Serves one script, read as `LocalFiles` reads (nothing over the limit), and keeps
-/// the limit it was asked with.
+/// Serves one script, read as `LocalFiles` reads (nothing over the limit, which is
+/// then too large), and keeps the limit it was asked with.
 struct Script {
     text: String,
     limit: Cell<u64>,
@@ -218,6 +220,11 @@ impl FileReader for Script {
     fn read_small(&self, _path: &str, limit: u64) -> Option<String> {
         self.limit.set(limit);
         (self.text.len() as u64 <= limit).then(|| self.text.clone())
+    }
+
+    fn read_text(&self, path: &str, limit: u64) -> FileText {
+        self.read_small(path, limit)
+            .map_or(FileText::TooLarge, FileText::Text)
     }
 }
 
@@ -263,6 +270,51 @@ fn a_sql_script_at_the_cap_is_read_whole_and_one_over_it_is_not_read() {
         "not read, so not examined: {:?}",
         ids(&e)
     );
+}
+
+#[test]
+fn a_script_of_a_hundred_thousand_commands_is_read_whole_and_a_larger_one_is_refused() {
+    let commands = 100_000;
+    let mut text = "echo step\n".repeat(commands);
+    text.push_str("rm -rf ~/x\n");
+    assert!(text.len() as u64 <= MAX_SCRIPT_FILE);
+    let script = Script {
+        text: text.clone(),
+        limit: Cell::new(0),
+    };
+    let e = eval_with(
+        engine(),
+        "bash /home/u/project/deploy.sh",
+        Dialect::Bash,
+        &script,
+    );
+    assert_eq!(script.limit.get(), MAX_SCRIPT_FILE);
+    assert_eq!(e.decision, Decision::Deny, "{:?}", ids(&e));
+    let from = e
+        .findings
+        .iter()
+        .find_map(|f| f.from.as_ref())
+        .expect("the finding names the file it was read from");
+    assert_eq!(
+        from.line,
+        commands + 1,
+        "the `rm` on its last line is found"
+    );
+    assert!(e.commands.len() > commands, "every command is examined");
+
+    // Past the size read, the file is not read, and the rule for unreadable files decides.
+    let big = Script {
+        text: text.repeat(2),
+        limit: Cell::new(0),
+    };
+    let e = eval_with(
+        engine(),
+        "bash /home/u/project/deploy.sh",
+        Dialect::Bash,
+        &big,
+    );
+    assert_eq!(ids(&e), ["indirect.unreadable-file"]);
+    assert_ne!(e.decision, Decision::Allow);
 }
 
 #[test]
