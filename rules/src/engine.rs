@@ -1,6 +1,6 @@
 //! Matching what a line runs against the layered policies, and deciding.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -702,6 +702,7 @@ impl Engine {
         let mut findings = Vec::new();
         let mut seen_findings: HashSet<(String, String)> = HashSet::new();
         let mut seen_files = crate::scripts::Seen::default();
+        let sql_files = RefCell::new(SqlFiles::default());
         while let Some((cmd, depth, nest)) = work.pop() {
             let writes = cmd.redirects.iter().any(|r| r.op.contains('>'));
             // `> /dev/sda` alone is a command with no words but a redirection.
@@ -751,7 +752,10 @@ impl Engine {
                 }
             }
             // What the command's SQL does is worked out once, for all the rules that ask.
-            let sql = OnceCell::new();
+            let sql = CommandSql {
+                effects: OnceCell::new(),
+                files: &sql_files,
+            };
             for policy in &policies {
                 for rule in &policy.rules {
                     if !rule
@@ -900,7 +904,7 @@ impl Engine {
         eff: Option<&Effective>,
         cmd: &Command,
         info: &ProgramInfo,
-        sql: &OnceCell<Vec<crate::sql::SqlEffect>>,
+        sql: &CommandSql,
         ctx: &Context,
     ) -> Option<Finding> {
         let spec = &rule.spec;
@@ -995,12 +999,18 @@ impl Engine {
 
         let mut sql_effects = Vec::new();
         if !spec.sql.is_empty() {
-            let found = sql.get_or_init(|| {
+            let found = sql.effects.get_or_init(|| {
                 let program = program_name(cmd.program().unwrap_or_default());
-                let mut found = sql_texts(cmd, &parsed, info, ctx)
-                    .iter()
-                    .flat_map(|text| crate::sql::effects(text, &program))
-                    .collect::<Vec<_>>();
+                let mut files = sql.files.borrow_mut();
+                let mut found = Vec::new();
+                for text in sql_texts(cmd, &parsed, info) {
+                    match text {
+                        SqlText::Inline(t) => found.extend(crate::sql::effects(&t, &program)),
+                        SqlText::File(name) => {
+                            found.extend(files.effects(&name, &program, ctx).iter().cloned());
+                        }
+                    }
+                }
                 if info.sql_command {
                     found.extend(crate::sql::effects_if_sql(&join_words(&cmd.words)));
                 }
@@ -1435,39 +1445,86 @@ fn program_info(policies: &[&Policy], program: &str) -> ProgramInfo {
 /// The largest SQL script read from a file; larger ones are not examined.
 pub const MAX_SQL_FILE: u64 = 1024 * 1024;
 
-fn sql_texts(
-    cmd: &Command,
-    parsed: &args::Parsed,
-    info: &ProgramInfo,
-    ctx: &Context,
-) -> Vec<String> {
-    let mut out: Vec<String> = parsed
+/// Most bytes of SQL files read for one line, however many commands name them.
+pub const SQL_READ_BUDGET: u64 = 8 * MAX_SQL_FILE;
+
+/// What a command's SQL does, worked out once for all the rules that ask.
+struct CommandSql<'a> {
+    effects: OnceCell<Vec<crate::sql::SqlEffect>>,
+    /// The SQL files read for the whole line.
+    files: &'a RefCell<SqlFiles>,
+}
+
+/// The SQL files read for one line: each file is read and worked out once per client
+/// however often the line names it (`psql -f a.sql -f a.sql …`), and the bytes read
+/// are capped, so that a line's time does not grow with the files it repeats.
+#[derive(Default)]
+struct SqlFiles {
+    effects: HashMap<(String, String), std::rc::Rc<Vec<crate::sql::SqlEffect>>>,
+    bytes: u64,
+}
+
+impl SqlFiles {
+    /// What the SQL file `name` does as `program` runs it; nothing when it cannot be
+    /// read, is over [`MAX_SQL_FILE`], or the line's [`SQL_READ_BUDGET`] is spent.
+    fn effects(
+        &mut self,
+        name: &str,
+        program: &str,
+        ctx: &Context,
+    ) -> std::rc::Rc<Vec<crate::sql::SqlEffect>> {
+        let Some(path) = sql_file_path(name, ctx) else {
+            return std::rc::Rc::default();
+        };
+        let key = (path, program.to_string());
+        if let Some(found) = self.effects.get(&key) {
+            return std::rc::Rc::clone(found);
+        }
+        let text = (self.bytes < SQL_READ_BUDGET)
+            .then(|| ctx.files.read_small(&key.0, MAX_SQL_FILE))
+            .flatten();
+        let found = std::rc::Rc::new(text.map_or_else(Vec::new, |t| {
+            self.bytes += t.len() as u64;
+            crate::sql::effects(&t, program)
+        }));
+        self.effects.insert(key, std::rc::Rc::clone(&found));
+        found
+    }
+}
+
+/// A SQL text a command gives its client: on the line, or in a file it names.
+enum SqlText {
+    Inline(String),
+    File(String),
+}
+
+fn sql_texts(cmd: &Command, parsed: &args::Parsed, info: &ProgramInfo) -> Vec<SqlText> {
+    let mut out: Vec<SqlText> = parsed
         .values(&info.sql_options)
-        .map(str::to_string)
+        .map(|v| SqlText::Inline(v.to_string()))
         .collect();
-    let mut files: Vec<&str> = parsed.values(&info.sql_file_options).collect();
+    out.extend(
+        parsed
+            .values(&info.sql_file_options)
+            .map(|f| SqlText::File(f.to_string())),
+    );
     if info.sql_stdin && cmd.stdin == Stdin::Unknown {
         // `mysql shop < cleanup.sql`
-        files.extend(
+        out.extend(
             cmd.redirects
                 .iter()
                 .filter(|r| r.op == "<" && !r.target.expansion && !r.target.glob)
-                .map(|r| r.target.text.as_str()),
+                .map(|r| SqlText::File(r.target.text.clone())),
         );
-    }
-    for f in files {
-        if let Some(text) = read_sql_file(f, ctx) {
-            out.push(text);
-        }
     }
     if let Some(n) = info.sql_positional {
         if let Some(w) = parsed.positionals.get(n.saturating_sub(1)) {
-            out.push(w.text.clone());
+            out.push(SqlText::Inline(w.text.clone()));
         }
     }
     if info.sql_stdin {
         if let Stdin::Text(t) = &cmd.stdin {
-            out.push(t.clone());
+            out.push(SqlText::Inline(t.clone()));
         }
     }
     out
@@ -1476,15 +1533,13 @@ fn sql_texts(
 /// A SQL script named on the line, resolved against the command's working directory.
 /// Names the line cannot settle (`$F`, globs, relative ones with no known directory)
 /// are not read.
-fn read_sql_file(name: &str, ctx: &Context) -> Option<String> {
+fn sql_file_path(name: &str, ctx: &Context) -> Option<String> {
     if name.is_empty() || name == "-" || name.contains(['$', '*', '?', '`']) {
         return None;
     }
     let path = normalise_target("path", name, ctx);
     let absolute = path.starts_with('/') || path.get(1..3) == Some(":\\");
-    absolute
-        .then(|| ctx.files.read_small(&path, MAX_SQL_FILE))
-        .flatten()
+    absolute.then_some(path)
 }
 
 /// The database a SQL client connects to, when its command line names one.

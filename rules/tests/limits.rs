@@ -12,7 +12,7 @@ use backstop_rules::scripts::MAX_SCRIPT_FILE;
 use backstop_rules::unwrap::MAX_SHELL_DEPTH;
 use backstop_rules::{
     Context, Decision, Dialect, Engine, Evaluation, FileReader, FileText, Layer, Origin,
-    MAX_SQL_FILE,
+    MAX_SQL_FILE, SQL_READ_BUDGET,
 };
 
 const MIB: usize = 1 << 20;
@@ -270,6 +270,54 @@ fn a_sql_script_at_the_cap_is_read_whole_and_one_over_it_is_not_read() {
         "not read, so not examined: {:?}",
         ids(&e)
     );
+}
+
+/// Serves a SQL script for any path and counts the reads.
+struct CountedScript {
+    text: String,
+    reads: Cell<usize>,
+}
+
+impl FileReader for CountedScript {
+    fn read_small(&self, _path: &str, limit: u64) -> Option<String> {
+        self.reads.set(self.reads.get() + 1);
+        (self.text.len() as u64 <= limit).then(|| self.text.clone())
+    }
+}
+
+/// Found by the `evaluate_cmd` and `evaluate_nu` fuzz targets (their slowest inputs, over
+/// a second for 3 KB): `psql -f F -f F …` read and parsed F once for every `-f`, so a
+/// 1 MiB line naming a 1 MiB script 50,000 times would take over an hour. Each file is
+/// now read and worked out once per line, and the bytes of SQL read are capped.
+#[test]
+fn a_sql_script_named_again_and_again_is_read_once_and_the_reads_are_capped() {
+    let mut text = "INSERT INTO t VALUES (1, 'x');\n".repeat(30_000);
+    text.push_str("DROP TABLE users;\n");
+    let script = CountedScript {
+        text,
+        reads: Cell::new(0),
+    };
+    let line = format!(
+        "psql {}app; psql -f /srv/cleanup.sql app2",
+        "-f /srv/cleanup.sql ".repeat(2_000)
+    );
+    let e = eval_with(engine(), &line, Dialect::Bash, &script);
+    assert_eq!(ids(&e), ["sql.drop-table"]);
+    assert_eq!(script.reads.get(), 1, "one file, read once for the line");
+
+    // Distinct files: read until the line's budget is spent, then no more.
+    let script = CountedScript {
+        text: "DROP TABLE users;\n".repeat(50_000),
+        reads: Cell::new(0),
+    };
+    let line: String = (0..100)
+        .map(|i| format!("psql -f /srv/c{i}.sql app; "))
+        .collect();
+    let e = eval_with(engine(), &line, Dialect::Bash, &script);
+    assert_eq!(e.decision, Decision::Deny);
+    let per_file = script.text.len() as u64;
+    let most = SQL_READ_BUDGET.div_ceil(per_file) as usize;
+    assert_eq!(script.reads.get(), most, "{per_file} bytes a file");
 }
 
 #[test]
