@@ -113,3 +113,8 @@ else
 fi
 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked
+
+# Coverage-guided fuzzing, a few seconds a target: the fuzz crate must build and no
+# target may fail on its seeds or what it finds in that time. scripts/fuzz.sh installs
+# the nightly toolchain and cargo-fuzz when they are missing (docs/reliability.md).
+scripts/fuzz.sh --smoke 5

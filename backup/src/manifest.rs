@@ -162,11 +162,16 @@ impl Manifest {
 
     pub fn read(path: &Path) -> Result<Manifest> {
         let bytes = std::fs::read(path).map_err(io("read", path))?;
-        serde_json::from_slice(&bytes).map_err(|e| Error::Io {
+        Manifest::from_json(&bytes).map_err(|e| Error::Io {
             op: "decode the manifest",
             path: path.to_path_buf(),
             source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
         })
+    }
+
+    /// A manifest from its JSON, as [`Manifest::read`] decodes a file.
+    pub fn from_json(bytes: &[u8]) -> std::result::Result<Manifest, serde_json::Error> {
+        serde_json::from_slice(bytes)
     }
 
     /// Every manifest in `dir`, oldest first; a missing directory has none.

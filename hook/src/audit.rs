@@ -183,7 +183,15 @@ pub fn append(dirs: &Dirs, e: Entry) -> Result<Record> {
             .with_context(|| format!("cannot append to {}", log.display()))?;
     }
     let (seq, prev) = match &end.last {
-        Some(l) => (end.seq + 1, sha256_hex(l.as_bytes())),
+        Some(l) => {
+            let seq = end.seq.checked_add(1).with_context(|| {
+                format!(
+                    "the last record of {} has the last number a record can have; move the log aside to start a new one",
+                    log.display()
+                )
+            })?;
+            (seq, sha256_hex(l.as_bytes()))
+        }
         None => (1, GENESIS.to_string()),
     };
     let record = Record {
@@ -225,8 +233,12 @@ pub fn read(dirs: &Dirs) -> Result<Vec<(String, Result<Record, String>)>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", log.display())),
     };
-    Ok(text
-        .lines()
+    Ok(parse(&text))
+}
+
+/// The records of a log's text, each with its line as written.
+pub fn parse(text: &str) -> Vec<(String, Result<Record, String>)> {
+    text.lines()
         .filter(|l| !l.is_empty())
         .map(|l| {
             (
@@ -234,7 +246,7 @@ pub fn read(dirs: &Dirs) -> Result<Vec<(String, Result<Record, String>)>> {
                 serde_json::from_str(l).map_err(|e| e.to_string()),
             )
         })
-        .collect())
+        .collect()
 }
 
 /// The problems in the chain, each naming the record (empty: the log is intact).
@@ -245,15 +257,35 @@ pub fn read(dirs: &Dirs) -> Result<Vec<(String, Result<Record, String>)>> {
 /// append brings the head up to date). A head ahead of the log still means records
 /// at the end were removed.
 pub fn verify(dirs: &Dirs) -> Result<Vec<String>> {
-    let mut problems = Vec::new();
-    let mut prev = GENESIS.to_string();
-    let mut expected_seq = 1;
     let log = log_path(dirs);
     let ends_whole = match std::fs::read(&log) {
         Ok(b) => b.last().is_none_or(|c| *c == b'\n'),
         Err(_) => true,
     };
     let lines = read(dirs)?;
+    let head = head_path(&log);
+    let head_text = std::fs::read_to_string(&head).ok();
+    Ok(chain_problems(
+        &lines,
+        ends_whole,
+        head_text.as_deref(),
+        &head,
+    ))
+}
+
+/// The problems in the chain of `lines` (from [`parse`]; `ends_whole`: the log ends
+/// with a newline) and its head file's text (`None`: missing); `head` only names that
+/// file.
+pub fn chain_problems(
+    lines: &[(String, Result<Record, String>)],
+    ends_whole: bool,
+    head_text: Option<&str>,
+    head: &Path,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut prev = GENESIS.to_string();
+    // Wider than a record's number: the one after the last a record can have.
+    let mut expected_seq: u128 = 1;
     for (i, (text, record)) in lines.iter().enumerate() {
         let n = i + 1;
         match record {
@@ -268,7 +300,7 @@ pub fn verify(dirs: &Dirs) -> Result<Vec<String>> {
                         r.seq
                     ));
                 }
-                if r.seq != expected_seq {
+                if u128::from(r.seq) != expected_seq {
                     problems.push(format!(
                         "line {n} holds record {} where record {expected_seq} belongs",
                         r.seq
@@ -280,7 +312,7 @@ pub fn verify(dirs: &Dirs) -> Result<Vec<String>> {
                         r.seq
                     ));
                 }
-                expected_seq = r.seq + 1;
+                expected_seq = u128::from(r.seq) + 1;
             }
         }
         prev = sha256_hex(text.as_bytes());
@@ -297,9 +329,8 @@ pub fn verify(dirs: &Dirs) -> Result<Vec<String>> {
                 upto == h.count && sha256_hex(text.as_bytes()) == h.last
             })
     };
-    let head = head_path(&log);
-    match std::fs::read_to_string(&head) {
-        Ok(t) => match serde_json::from_str::<Head>(&t) {
+    match head_text {
+        Some(t) => match serde_json::from_str::<Head>(t) {
             Ok(h) if head_fits(&h) => {}
             Ok(h) => problems.push(format!(
                 "the log ends after {} records, but {} records were written: records at the end were removed or changed",
@@ -308,12 +339,12 @@ pub fn verify(dirs: &Dirs) -> Result<Vec<String>> {
             )),
         Err(_) => problems.push(format!("{} is not valid", head.display())),
         },
-        Err(_) if lines.is_empty() => {}
+        None if lines.is_empty() => {}
         // Killed before the first head was written.
-        Err(_) if lines.len() == 1 => {}
-        Err(_) => problems.push(format!("{} is missing", head.display())),
+        None if lines.len() == 1 => {}
+        None => problems.push(format!("{} is missing", head.display())),
     }
-    Ok(problems)
+    problems
 }
 
 #[cfg(test)]

@@ -64,6 +64,9 @@ pub enum Origin {
     EmbeddedIn(String),
     /// The line could not be fully parsed; these words were recovered from its text.
     TextFallback,
+    /// Wrapped more deeply than [`crate::unwrap::peel`] follows within its bound: the
+    /// engine examines it as it stands and from each program it names.
+    Unpeeled,
     /// A command of a file the line runs: a script, a Makefile recipe, a
     /// `package.json` script, a crontab. The string says what runs it (`make clean`).
     File(String),

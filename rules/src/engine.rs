@@ -1,7 +1,7 @@
 //! Matching what a line runs against the layered policies, and deciding.
 
 use std::borrow::Cow;
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -429,6 +429,9 @@ struct Effective {
     locked_by: Option<String>,
 }
 
+/// Parsed built-in sections, by the (pack, section) indices they hold.
+type Slices = HashMap<Vec<(u16, u16)>, Arc<Vec<Policy>>>;
+
 /// The loaded policy: built-in packs (parsed when first needed) and the layers above.
 pub struct Engine {
     builtin: &'static [BuiltinPack],
@@ -436,8 +439,9 @@ pub struct Engine {
     enabled: Vec<bool>,
     /// Whole packs, parsed for listing and validation.
     loaded: Vec<OnceLock<std::result::Result<Policy, String>>>,
-    /// Per program: the built-in sections that name it (or `*`), parsed on first use.
-    slices: Mutex<HashMap<String, Arc<Vec<Policy>>>>,
+    /// The built-in sections a program needs (those that name it, and `*`'s), parsed
+    /// on first use; kept by the sections, which programs no pack names share.
+    slices: Mutex<Slices>,
     extra: Vec<Policy>,
     effective: HashMap<String, Effective>,
     /// Which script files are read through the sieve, and the sieve, made on first use.
@@ -674,25 +678,28 @@ impl Engine {
     /// The built-in rules and program specs that name `program` (or `*`): only their
     /// sections of each pack are parsed, padded so line numbers stay those of the file.
     fn builtin_for(&self, program: &str, redirects: bool) -> Result<Arc<Vec<Policy>>> {
-        let key = if redirects {
-            format!("{program}\0>")
-        } else {
-            program.to_string()
-        };
-        if let Some(hit) = self.slices.lock().ok().and_then(|m| m.get(&key).cloned()) {
-            return Ok(hit);
-        }
         let redirect_rules = if redirects { sections_for(">") } else { &[] };
-        let mut by_pack: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-        for &(p, s) in sections_for(program)
+        // Kept by the sections it holds, not by the program: every program no pack
+        // names shares one entry, so a stream of made-up names (a scanned history, the
+        // nushell plugin's session) neither grows the cache nor parses them again.
+        let mut key: Vec<(u16, u16)> = sections_for(program)
             .iter()
             .chain(sections_for("*"))
             .chain(redirect_rules)
-        {
-            let (p, s) = (usize::from(p), usize::from(s));
-            if self.enabled.get(p).copied().unwrap_or(false) {
-                by_pack.entry(p).or_default().push(s);
-            }
+            .copied()
+            .filter(|&(p, _)| self.enabled.get(usize::from(p)).copied().unwrap_or(false))
+            .collect();
+        key.sort_unstable();
+        key.dedup();
+        if let Some(hit) = self.slices.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(hit);
+        }
+        let mut by_pack: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for &(p, s) in &key {
+            by_pack
+                .entry(usize::from(p))
+                .or_default()
+                .push(usize::from(s));
         }
         let mut out = Vec::with_capacity(by_pack.len());
         for (p, mut wanted) in by_pack {
@@ -768,11 +775,12 @@ impl Engine {
         // Each command with how deep it is in embedded code and in files run by files,
         // and what the commands before it may have created.
         let mut work: Vec<(Command, usize, usize, Before)> = Vec::new();
-        let peeled: Vec<Vec<Command>> = raw.into_iter().map(|c| peel(c, ctx.dialect, 0)).collect();
+        let peeled: Vec<Vec<Command>> =
+            raw.into_iter().map(|c| self.peel(c, ctx.dialect)).collect();
         push_in_order(&mut work, peeled, &None, 0, 0, ctx);
         if incomplete {
             for c in crate::text::fallback_commands(line) {
-                for p in peel(c, Dialect::Bash, 0) {
+                for p in self.peel(c, Dialect::Bash) {
                     work.push((p, 0, 0, None));
                 }
             }
@@ -781,6 +789,7 @@ impl Engine {
         let mut findings = Vec::new();
         let mut seen_findings: HashSet<(String, String)> = HashSet::new();
         let mut seen_files = crate::scripts::Seen::new(self);
+        let sql_files = RefCell::new(SqlFiles::default());
         while let Some((cmd, depth, nest, before)) = work.pop() {
             let writes = cmd.redirects.iter().any(|r| r.op.contains('>'));
             // `> /dev/sda` alone is a command with no words but a redirection.
@@ -798,21 +807,13 @@ impl Engine {
             if depth < MAX_EMBED_DEPTH {
                 for embedded in embedded_shell_commands(&cmd, &info) {
                     incomplete |= embedded.1;
-                    for p in peel(embedded.0, Dialect::Bash, 0) {
+                    for p in self.peel(embedded.0, Dialect::Bash) {
                         work.push((p, depth + 1, nest, before.clone()));
                     }
                 }
             }
             if nest < crate::unwrap::MAX_SHELL_DEPTH {
-                let known = !sections_for(&program).is_empty()
-                    || self.extra.iter().any(|p| {
-                        p.rules.iter().any(|r| {
-                            r.spec
-                                .programs
-                                .iter()
-                                .any(|n| n.eq_ignore_ascii_case(&program))
-                        })
-                    });
+                let known = self.has_rules_for(&program);
                 let files =
                     crate::scripts::expand(&cmd, &program, &info, known, ctx, &mut seen_files);
                 let sieved = seen_files.take_sieved();
@@ -828,7 +829,7 @@ impl Engine {
                         .into_iter()
                         .map(|c| {
                             let d = c.dialect;
-                            peel(c, d, 0)
+                            self.peel(c, d)
                         })
                         .collect();
                     push_in_order(&mut work, peeled, &start, depth, nest + 1, ctx);
@@ -843,14 +844,17 @@ impl Engine {
                     && !crate::prefilter::INDIRECT_PROGRAMS.contains(&program.as_str())
                 {
                     for c in crate::net::argument_commands(&cmd, &program) {
-                        for p in peel(c, Dialect::Bash, 0) {
+                        for p in self.peel(c, Dialect::Bash) {
                             work.push((p, depth, crate::unwrap::MAX_SHELL_DEPTH, before.clone()));
                         }
                     }
                 }
             }
             // What the command's SQL does is worked out once, for all the rules that ask.
-            let sql = OnceCell::new();
+            let sql = CommandSql {
+                effects: OnceCell::new(),
+                files: &sql_files,
+            };
             for policy in &policies {
                 for rule in &policy.rules {
                     if !rule
@@ -879,6 +883,7 @@ impl Engine {
         }
         commands.reverse();
         findings.reverse();
+        incomplete |= commands.iter().any(|c| c.origin == Origin::Unpeeled);
         let decision = findings
             .iter()
             .map(|f| f.decision)
@@ -890,6 +895,58 @@ impl Engine {
             commands,
             incomplete,
         })
+    }
+
+    /// [`peel`], and for what it gives back unpeeled (a chain of wrappers past its
+    /// bounds), the commands that may run in it: from each word naming a program some
+    /// rule is for, the words that follow.
+    fn peel(&self, cmd: Command, dialect: Dialect) -> Vec<Command> {
+        // The first and the last programs of a chain, with as many arguments as a
+        // command has room for: the one that runs is at one end or the other.
+        const ENDS: usize = 32;
+        const WORDS: usize = 4096;
+        let mut out = Vec::new();
+        for c in peel(cmd, dialect, 0) {
+            if c.origin == Origin::Unpeeled {
+                let mut starts = c
+                    .words
+                    .iter()
+                    .enumerate()
+                    .skip(1)
+                    .filter(|(_, w)| self.has_rules_for(&program_name(&w.text)))
+                    .map(|(i, _)| i)
+                    .collect::<Vec<_>>();
+                if starts.len() > 2 * ENDS {
+                    starts.drain(ENDS..starts.len() - ENDS);
+                }
+                for i in starts {
+                    out.push(Command {
+                        words: c.words[i..c.words.len().min(i + WORDS)].to_vec(),
+                        redirects: c.redirects.clone(),
+                        origin: Origin::Unpeeled,
+                        via: c.via.clone(),
+                        cwd: c.cwd.clone(),
+                        ..Command::default()
+                    });
+                }
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    /// Whether a rule of a pack in force, or of the layers above, names `program`.
+    fn has_rules_for(&self, program: &str) -> bool {
+        !program.is_empty()
+            && (!sections_for(program).is_empty()
+                || self.extra.iter().any(|p| {
+                    p.rules.iter().any(|r| {
+                        r.spec
+                            .programs
+                            .iter()
+                            .any(|n| n.eq_ignore_ascii_case(program))
+                    })
+                }))
     }
 
     /// A finding on a command read out of another program's argument (the general
@@ -948,7 +1005,7 @@ impl Engine {
         eff: Option<&Effective>,
         cmd: &Command,
         info: &ProgramInfo,
-        sql: &OnceCell<Vec<crate::sql::SqlEffect>>,
+        sql: &CommandSql,
         ctx: &Context,
         before: &Before,
     ) -> Option<Finding> {
@@ -1033,12 +1090,18 @@ impl Engine {
 
         let mut sql_effects = Vec::new();
         if !spec.sql.is_empty() {
-            let found = sql.get_or_init(|| {
+            let found = sql.effects.get_or_init(|| {
                 let program = program_name(cmd.program().unwrap_or_default());
-                let mut found = sql_texts(cmd, &parsed, info, ctx)
-                    .iter()
-                    .flat_map(|text| crate::sql::effects(text, &program))
-                    .collect::<Vec<_>>();
+                let mut files = sql.files.borrow_mut();
+                let mut found = Vec::new();
+                for text in sql_texts(cmd, &parsed, info) {
+                    match text {
+                        SqlText::Inline(t) => found.extend(crate::sql::effects(&t, &program)),
+                        SqlText::File(name) => {
+                            found.extend(files.effects(&name, &program, ctx).iter().cloned());
+                        }
+                    }
+                }
                 if info.sql_command {
                     found.extend(crate::sql::effects_if_sql(&join_words(&cmd.words)));
                 }
@@ -1419,6 +1482,9 @@ impl Engine {
         if cmd.origin == Origin::TextFallback {
             why.push("found in text the reader could not fully parse".into());
         }
+        if cmd.origin == Origin::Unpeeled {
+            why.push("found in a chain of wrappers longer than backstop follows".into());
+        }
         Some(Finding {
             id: rule.id().to_string(),
             severity: eff.and_then(|e| e.severity).unwrap_or(spec.severity),
@@ -1734,39 +1800,86 @@ fn program_info(policies: &[&Policy], program: &str) -> ProgramInfo {
 /// The largest SQL script read from a file; larger ones are not examined.
 pub const MAX_SQL_FILE: u64 = 1024 * 1024;
 
-fn sql_texts(
-    cmd: &Command,
-    parsed: &args::Parsed,
-    info: &ProgramInfo,
-    ctx: &Context,
-) -> Vec<String> {
-    let mut out: Vec<String> = parsed
+/// Most bytes of SQL files read for one line, however many commands name them.
+pub const SQL_READ_BUDGET: u64 = 8 * MAX_SQL_FILE;
+
+/// What a command's SQL does, worked out once for all the rules that ask.
+struct CommandSql<'a> {
+    effects: OnceCell<Vec<crate::sql::SqlEffect>>,
+    /// The SQL files read for the whole line.
+    files: &'a RefCell<SqlFiles>,
+}
+
+/// The SQL files read for one line: each file is read and worked out once per client
+/// however often the line names it (`psql -f a.sql -f a.sql …`), and the bytes read
+/// are capped, so that a line's time does not grow with the files it repeats.
+#[derive(Default)]
+struct SqlFiles {
+    effects: HashMap<(String, String), std::rc::Rc<Vec<crate::sql::SqlEffect>>>,
+    bytes: u64,
+}
+
+impl SqlFiles {
+    /// What the SQL file `name` does as `program` runs it; nothing when it cannot be
+    /// read, is over [`MAX_SQL_FILE`], or the line's [`SQL_READ_BUDGET`] is spent.
+    fn effects(
+        &mut self,
+        name: &str,
+        program: &str,
+        ctx: &Context,
+    ) -> std::rc::Rc<Vec<crate::sql::SqlEffect>> {
+        let Some(path) = sql_file_path(name, ctx) else {
+            return std::rc::Rc::default();
+        };
+        let key = (path, program.to_string());
+        if let Some(found) = self.effects.get(&key) {
+            return std::rc::Rc::clone(found);
+        }
+        let text = (self.bytes < SQL_READ_BUDGET)
+            .then(|| ctx.files.read_small(&key.0, MAX_SQL_FILE))
+            .flatten();
+        let found = std::rc::Rc::new(text.map_or_else(Vec::new, |t| {
+            self.bytes += t.len() as u64;
+            crate::sql::effects(&t, program)
+        }));
+        self.effects.insert(key, std::rc::Rc::clone(&found));
+        found
+    }
+}
+
+/// A SQL text a command gives its client: on the line, or in a file it names.
+enum SqlText {
+    Inline(String),
+    File(String),
+}
+
+fn sql_texts(cmd: &Command, parsed: &args::Parsed, info: &ProgramInfo) -> Vec<SqlText> {
+    let mut out: Vec<SqlText> = parsed
         .values(&info.sql_options)
-        .map(str::to_string)
+        .map(|v| SqlText::Inline(v.to_string()))
         .collect();
-    let mut files: Vec<&str> = parsed.values(&info.sql_file_options).collect();
+    out.extend(
+        parsed
+            .values(&info.sql_file_options)
+            .map(|f| SqlText::File(f.to_string())),
+    );
     if info.sql_stdin && cmd.stdin == Stdin::Unknown {
         // `mysql shop < cleanup.sql`
-        files.extend(
+        out.extend(
             cmd.redirects
                 .iter()
                 .filter(|r| r.op == "<" && !r.target.expansion && !r.target.glob)
-                .map(|r| r.target.text.as_str()),
+                .map(|r| SqlText::File(r.target.text.clone())),
         );
-    }
-    for f in files {
-        if let Some(text) = read_sql_file(f, ctx) {
-            out.push(text);
-        }
     }
     if let Some(n) = info.sql_positional {
         if let Some(w) = parsed.positionals.get(n.saturating_sub(1)) {
-            out.push(w.text.clone());
+            out.push(SqlText::Inline(w.text.clone()));
         }
     }
     if info.sql_stdin {
         if let Stdin::Text(t) = &cmd.stdin {
-            out.push(t.clone());
+            out.push(SqlText::Inline(t.clone()));
         }
     }
     out
@@ -1775,15 +1888,13 @@ fn sql_texts(
 /// A SQL script named on the line, resolved against the command's working directory.
 /// Names the line cannot settle (`$F`, globs, relative ones with no known directory)
 /// are not read.
-fn read_sql_file(name: &str, ctx: &Context) -> Option<String> {
+fn sql_file_path(name: &str, ctx: &Context) -> Option<String> {
     if name.is_empty() || name == "-" || name.contains(['$', '*', '?', '`']) {
         return None;
     }
     let path = normalise_target("path", name, ctx);
     let absolute = path.starts_with('/') || path.get(1..3) == Some(":\\");
-    absolute
-        .then(|| ctx.files.read_small(&path, MAX_SQL_FILE))
-        .flatten()
+    absolute.then_some(path)
 }
 
 /// The database a SQL client connects to, when its command line names one.
@@ -2103,6 +2214,25 @@ mod tests {
             braced_vars_plain("${TMPDIR}/x ${A:-b} ${}"),
             "$TMPDIR/x ${A:-b} ${}"
         );
+    }
+
+    /// A line's program names are the user's to make up: they must not each cost a
+    /// parse and a place in the cache (the fuzzers' memory grew past 1.8 GB).
+    #[test]
+    fn programs_no_pack_names_share_one_parsed_slice() {
+        let engine = Engine::builtin();
+        let ctx = Context::default();
+        for i in 0..1000 {
+            engine
+                .evaluate(&format!("made-up-{i} --flag"), &ctx)
+                .unwrap();
+        }
+        let n = engine.slices.lock().unwrap().len();
+        assert_eq!(n, 1, "{n} slices for 1,000 programs no pack names");
+        let a = engine.builtin_for("made-up-a", false).unwrap();
+        let b = engine.builtin_for("made-up-b", false).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &engine.builtin_for("rm", false).unwrap()));
     }
 
     #[test]

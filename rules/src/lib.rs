@@ -61,7 +61,7 @@ pub use dialect::Dialect;
 pub use engine::{
     Backup, BackupOracle, BackupStatus, Context, Decision, Engine, Evaluation, FileFacts, FileKind,
     FileReader, FileText, Finding, GitSource, Need, NoBackups, NoFacts, NoFiles, PathFact, Source,
-    Stat, Target, TargetFinding, FEW_FILES, LARGE_FILE, MAX_SQL_FILE,
+    Stat, Target, TargetFinding, FEW_FILES, LARGE_FILE, MAX_SQL_FILE, SQL_READ_BUDGET,
 };
 pub use error::{Error, Result};
 pub use policy::{Exists, Layer, Policy, Requires, Rule, Severity};

@@ -439,14 +439,13 @@ pub(crate) fn reparse(
     label: &str,
 ) -> Vec<Command> {
     if depth >= MAX_SHELL_DEPTH {
-        // Too deep to follow: examine the string as text rather than pass it.
-        let mut c = Command {
-            origin: Origin::TextFallback,
-            ..Command::default()
-        };
-        c.words = text.split_whitespace().map(Word::literal).collect();
-        c.via = outer.via.clone();
-        return vec![c];
+        // Too deep to follow: examine the string as text rather than pass it, its
+        // quotes and backslashes dropped, as the text of a line that cannot be parsed.
+        let mut out = crate::text::fallback_commands(text);
+        for c in &mut out {
+            c.via = outer.via.clone();
+        }
+        return out;
     }
     let mut script = dialect.parse(text);
     // `bash -c 'cd ~ && rm -rf data'`: follow the inner `cd` from where the outer runs.
@@ -508,6 +507,15 @@ fn nested_shell(
     depth: usize,
 ) -> Option<Vec<Command>> {
     let label = format!("{program} -c");
+    // Words recovered from text a reader gave up on have lost their quoting: the
+    // string may be several of them, so everything after the option is read as it.
+    let string_at = |i: usize| -> Option<String> {
+        if cmd.origin == Origin::TextFallback {
+            Some(join_words(args.get(i..).filter(|rest| !rest.is_empty())?))
+        } else {
+            args.get(i).map(|w| w.text.clone())
+        }
+    };
     match shell {
         Dialect::PowerShell => return powershell_host(cmd, args, depth, &label),
         Dialect::Cmd => {
@@ -523,8 +531,8 @@ fn nested_shell(
             let pos = args.iter().position(|a| {
                 matches!(a.text.as_str(), "-c" | "--commands" | "-e" | "--execute")
             })?;
-            let text = &args.get(pos + 1)?.text;
-            return Some(reparse(cmd, text, shell, depth, &label));
+            let text = string_at(pos + 1)?;
+            return Some(reparse(cmd, &text, shell, depth, &label));
         }
         _ => {}
     }
@@ -538,8 +546,8 @@ fn nested_shell(
         if t == "--command"
             || (shell == Dialect::Fish && (t == "-c" || t == "-C" || t == "--init-command"))
         {
-            let v = args.get(i + 1)?;
-            return Some(reparse(cmd, &v.text, shell, depth, &label));
+            let v = string_at(i + 1)?;
+            return Some(reparse(cmd, &v, shell, depth, &label));
         }
         if t == "--" {
             i += 1;
@@ -559,11 +567,11 @@ fn nested_shell(
         break;
     }
     if has_c {
-        let s = args.get(i)?;
-        if let Some(found) = substituted(cmd, s, shell, depth, &label) {
+        if let Some(found) = substituted(cmd, args.get(i)?, shell, depth, &label) {
             return Some(found);
         }
-        return Some(reparse(cmd, &s.text, shell, depth, &label));
+        let s = string_at(i)?;
+        return Some(reparse(cmd, &s, shell, depth, &label));
     }
     let script = args.get(i);
     // `bash <(curl …)`: a script downloaded as it runs.
@@ -857,14 +865,31 @@ pub fn find_scope(cmd: &Command) -> Vec<String> {
         .collect()
 }
 
+/// How many wrappers [`peel`] takes off one command, at most.
+const PEEL_STEPS: usize = 4096;
+/// How many words [`peel`] handles for one command, at most: each step copies (or
+/// parses again) what a wrapper wraps, so a chain of wrappers costs the square of its
+/// length, and a 1 MiB line holds 200,000 of them.
+const PEEL_WORDS: usize = 1 << 20;
+
 /// Peel every wrapper from `cmd`, recursively, returning the commands that really run.
+/// Past its bounds, what is left to peel comes back as it is, marked
+/// [`Origin::Unpeeled`], for the engine to examine word by word: never dropped.
 pub fn peel(cmd: Command, dialect: Dialect, depth: usize) -> Vec<Command> {
     let mut out = Vec::new();
     let mut work = vec![(cmd, depth)];
     let mut steps = 0usize;
+    let mut words = 0usize;
     while let Some((c, d)) = work.pop() {
         steps += 1;
-        if steps > 4096 {
+        words += c.words.len();
+        if steps > PEEL_STEPS || words > PEEL_WORDS {
+            let unpeeled = |mut c: Command| {
+                c.origin = Origin::Unpeeled;
+                c
+            };
+            out.push(unpeeled(c));
+            out.extend(work.drain(..).map(|(c, _)| unpeeled(c)));
             break;
         }
         let is_find = c

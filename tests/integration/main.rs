@@ -24,6 +24,7 @@ mod overwrite;
 mod pg;
 mod policy_cmd;
 mod recipes;
+mod regression;
 mod remote;
 mod remote_restore;
 mod restore;

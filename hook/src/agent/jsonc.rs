@@ -205,6 +205,31 @@ impl J {
     }
 }
 
+impl J {
+    /// Whether the value `node` of `text` is this one, however it is laid out.
+    pub fn same_as(&self, text: &str, node: &Node) -> bool {
+        let here = &text[node.start..node.end];
+        match (self, &node.kind) {
+            (J::Str(s), Kind::String) => {
+                serde_json::from_str::<String>(here).is_ok_and(|v| &v == s)
+            }
+            (J::Num(n), Kind::Other) => here == n.to_string(),
+            (J::Bool(b), Kind::Other) => here == b.to_string(),
+            (J::Obj(want), Kind::Object(have)) => {
+                want.len() == have.len()
+                    && want
+                        .iter()
+                        .zip(have)
+                        .all(|((k, v), m)| *k == m.key && v.same_as(text, &m.value))
+            }
+            (J::Arr(want), Kind::Array(have)) => {
+                want.len() == have.len() && want.iter().zip(have).all(|(v, n)| v.same_as(text, n))
+            }
+            _ => false,
+        }
+    }
+}
+
 fn wrap(open: char, close: char, inner: &[String], style: &Style, depth: usize) -> String {
     if style.compact {
         return format!("{open}{}{close}", inner.join(", "));
@@ -219,7 +244,8 @@ fn wrap(open: char, close: char, inner: &[String], style: &Style, depth: usize) 
 }
 
 /// Text with `insert` spliced into the container `node` (at nesting `depth`) as its
-/// last item: after the last item with a comma, or alone between the brackets.
+/// last item: after the last item with a comma, or first inside the brackets of an
+/// empty one, whose own text (spaces, comments) stays after it.
 pub fn append(text: &str, node: &Node, depth: usize, insert: &str, style: &Style) -> String {
     let last_end = match &node.kind {
         Kind::Object(m) => m.last().map(|m| m.value.end),
@@ -234,23 +260,34 @@ pub fn append(text: &str, node: &Node, depth: usize, insert: &str, style: &Style
             &text[end..]
         ),
         None => {
-            let inside = if style.compact {
-                insert.to_string()
+            let inner = &text[node.start + 1..node.end - 1];
+            // Laid out as `J::render` would write a new container holding `insert`, the
+            // text would be the same as if the container had not been there, and
+            // uninstall could not tell which it was: then it is laid out otherwise.
+            let as_if_new = if style.compact {
+                // The top-level object is never new in a compact file.
+                depth > 0 && inner.is_empty()
             } else {
-                format!(
-                    "{}{insert}{}",
-                    style.break_at(depth + 1),
-                    style.break_at(depth)
-                )
+                inner == style.break_at(depth)
             };
-            format!("{}{inside}{}", &text[..=node.start], &text[node.end - 1..])
+            let lead = match (style.compact, as_if_new) {
+                (true, false) => String::new(),
+                (true, true) => " ".into(),
+                (false, false) => style.break_at(depth + 1),
+                (false, true) => String::new(),
+            };
+            format!(
+                "{}{lead}{insert}{}",
+                &text[..=node.start],
+                &text[node.start + 1..]
+            )
         }
     }
 }
 
 /// Text without item `index` of the container `node`: from the end of the item before
 /// it (taking the comma `append` put there), or, for the first item, up to the next
-/// item (or, when it was the only one, everything between the brackets).
+/// item (or, when it was the only one, from the bracket: what `append` put before it).
 pub fn remove(text: &str, node: &Node, index: usize) -> String {
     let spans: Vec<(usize, usize)> = match &node.kind {
         Kind::Object(m) => m.iter().map(|m| (m.key_start, m.value.end)).collect(),
@@ -265,9 +302,34 @@ pub fn remove(text: &str, node: &Node, index: usize) -> String {
     } else if let Some(&(next, _)) = spans.get(1) {
         (spans[0].0, next)
     } else {
-        (node.start + 1, node.end - 1)
+        // The only item: a trailing comma after it (`[x,]`) goes too, or `[,]` is left.
+        let after = end + blank_len(&text[end..]);
+        if text[after..].starts_with(',') {
+            return format!(
+                "{}{}{}",
+                &text[..node.start + 1],
+                &text[end..after],
+                &text[after + 1..]
+            );
+        }
+        (node.start + 1, end)
     };
     format!("{}{}", &text[..from], &text[to..])
+}
+
+/// How many bytes of whitespace and comments `text` starts with.
+fn blank_len(text: &str) -> usize {
+    let mut rest = text;
+    loop {
+        let trimmed = rest.trim_start();
+        rest = if let Some(c) = trimmed.strip_prefix("//") {
+            c.find('\n').map_or("", |i| &c[i..])
+        } else if let Some(c) = trimmed.strip_prefix("/*") {
+            c.find("*/").map_or("", |i| &c[i + 2..])
+        } else {
+            return text.len() - trimmed.len();
+        };
+    }
 }
 
 /// Text with the value `node` replaced.

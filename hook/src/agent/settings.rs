@@ -181,17 +181,23 @@ fn is_ours(agent: Agent, entry_text: &str) -> bool {
 }
 
 /// The whole file as backstop writes it when there is none: the first hook rendered
-/// whole, the others spliced in as install splices them into any file.
+/// whole, the others spliced in as install splices them into any file. The hooks come
+/// before the preamble: `install` adds a member to an existing file after its last
+/// one, so no file holding only the preamble is made into this text, which uninstall
+/// removes.
 fn fresh(agent: Agent, spec: &Spec) -> Result<String> {
     let style = Style {
         unit: "  ".into(),
         compact: false,
     };
-    let mut top = spec.preamble.clone();
     let Some((first, rest)) = spec.hooks.split_first() else {
-        return Ok(format!("{}\n", J::Obj(top).render(&style, 0)));
+        return Ok(format!(
+            "{}\n",
+            J::Obj(spec.preamble.clone()).render(&style, 0)
+        ));
     };
-    top.push((first.path[0], nest(&first.path[1..], &first.entry)));
+    let mut top = vec![(first.path[0], nest(&first.path[1..], &first.entry))];
+    top.extend(spec.preamble.iter().cloned());
     let mut text = format!("{}\n", J::Obj(top).render(&style, 0));
     for hook in rest {
         text = with_entry(agent, hook, &text, Path::new("(new file)"))?;
@@ -273,6 +279,9 @@ fn with_entry(agent: Agent, spec: &Hook, text: &str, file: &Path) -> Result<Stri
     let rendered = spec.entry.render(&style, depth + 1);
     if let Kind::Array(items) = &here.kind {
         if let Some(item) = items.iter().find(|n| is_ours(agent, &text[n.start..n.end])) {
+            if spec.entry.same_as(text, item) {
+                return Ok(text.to_string());
+            }
             // A moved binary updates the entry in place.
             return Ok(jsonc::replace(text, item, &rendered));
         }
@@ -280,8 +289,38 @@ fn with_entry(agent: Agent, spec: &Hook, text: &str, file: &Path) -> Result<Stri
     Ok(jsonc::append(text, here, depth, &rendered, &style))
 }
 
+/// The text `install` made into `text` by splicing in `spec`'s entry, if it did: `text` without the entry, or
+/// without a container on its path that install added for it. Each candidate is
+/// installed again, and the one that gives back `text` is it (install puts an entry
+/// in no two files the same way, so there is at most one).
+fn before_install(agent: Agent, spec: &Hook, text: &str, file: &Path) -> Option<String> {
+    let root = jsonc::parse(text).ok()?;
+    let (nodes, complete) = walk(&root, spec, file).ok()?;
+    let array = nodes.last().filter(|_| complete)?;
+    let Kind::Array(items) = &array.kind else {
+        return None;
+    };
+    let i = items
+        .iter()
+        .position(|n| is_ours(agent, &text[n.start..n.end]))?;
+    let mut candidates = vec![jsonc::remove(text, array, i)];
+    for level in (1..=spec.path.len()).rev() {
+        let parent = nodes[level - 1];
+        if let Kind::Object(members) = &parent.kind {
+            if let Some(m) = members.iter().rposition(|m| m.key == spec.path[level - 1]) {
+                candidates.push(jsonc::remove(text, parent, m));
+            }
+        }
+    }
+    candidates
+        .into_iter()
+        .find(|c| with_entry(agent, spec, c, file).is_ok_and(|t| t == text))
+}
+
 /// The file's text without backstop's entries, and the containers on its path that
-/// they leave empty; `None` when there is no entry of backstop's.
+/// they leave empty; `None` when there is no entry of backstop's. For a file changed
+/// since install (or installed with another binary path), where [`before_install`]
+/// finds nothing.
 fn without_entry(agent: Agent, spec: &Hook, text: &str, file: &Path) -> Result<Option<String>> {
     let mut text = text.to_string();
     let mut removed = false;
@@ -332,6 +371,59 @@ fn without_entry(agent: Agent, spec: &Hook, text: &str, file: &Path) -> Result<O
     Ok(Some(text))
 }
 
+/// The settings text with backstop's hook entries for `agent` (running `command`) in
+/// it: what `install` writes over `old`, the file's text ("" when there is none).
+/// `file` only names it in errors.
+pub fn with_hook(agent: Agent, command: &str, old: &str, file: &Path) -> Result<String> {
+    let spec = spec(agent, command);
+    if old.trim().is_empty() {
+        return fresh(agent, &spec);
+    }
+    let mut text = old.to_string();
+    for hook in &spec.hooks {
+        text = with_entry(agent, hook, &text, file)?;
+    }
+    Ok(text)
+}
+
+/// What `uninstall` does to a settings file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Uninstalled {
+    /// backstop created the file and nothing else is in it: the file goes.
+    Remove,
+    /// The file's new text, without backstop's entries.
+    Write(String),
+    /// No entry of backstop's is in the file.
+    NotThere,
+}
+
+/// What `uninstall` does to a settings file holding `old`; `file` only names it in errors.
+pub fn without_hook(agent: Agent, command: &str, old: &str, file: &Path) -> Result<Uninstalled> {
+    let spec = spec(agent, command);
+    // A file install created holds nothing else: it goes, as it was not there before.
+    if old == fresh(agent, &spec)? || old.trim().is_empty() {
+        return Ok(Uninstalled::Remove);
+    }
+    // Taken out in the reverse order of install's, so each splice undoes its own:
+    // exactly, when the file is as install left it.
+    let mut text = old.to_string();
+    let mut removed = false;
+    for hook in spec.hooks.iter().rev() {
+        if let Some(before) = before_install(agent, hook, &text, file) {
+            text = before;
+            removed = true;
+        } else if let Some(without) = without_entry(agent, hook, &text, file)? {
+            text = without;
+            removed = true;
+        }
+    }
+    Ok(if removed {
+        Uninstalled::Write(text)
+    } else {
+        Uninstalled::NotThere
+    })
+}
+
 fn read(file: &Path) -> Result<Option<String>> {
     match std::fs::read_to_string(file) {
         Ok(t) => Ok(Some(t)),
@@ -342,18 +434,9 @@ fn read(file: &Path) -> Result<Option<String>> {
 
 pub fn install(agent: Agent, a: &InstallArgs) -> Result<ExitCode> {
     let file = settings_file(agent, a)?;
-    let spec = spec(agent, &hook_command(agent)?);
+    let command = hook_command(agent)?;
     let old = read(&file)?;
-    let new = match old.as_deref() {
-        Some(text) if !text.trim().is_empty() => {
-            let mut text = text.to_string();
-            for hook in &spec.hooks {
-                text = with_entry(agent, hook, &text, &file)?;
-            }
-            text
-        }
-        _ => fresh(agent, &spec)?,
-    };
+    let new = with_hook(agent, &command, old.as_deref().unwrap_or_default(), &file)?;
     if old.as_deref() == Some(new.as_str()) {
         crate::outln!(
             "backstop is already {}'s hook in {}",
@@ -388,7 +471,7 @@ pub fn install(agent: Agent, a: &InstallArgs) -> Result<ExitCode> {
 
 pub fn uninstall(agent: Agent, a: &InstallArgs) -> Result<ExitCode> {
     let file = settings_file(agent, a)?;
-    let spec = spec(agent, &hook_command(agent)?);
+    let command = hook_command(agent)?;
     let not_there = || {
         crate::outln!(
             "backstop is not {}'s hook in {}",
@@ -400,36 +483,28 @@ pub fn uninstall(agent: Agent, a: &InstallArgs) -> Result<ExitCode> {
     let Some(old) = read(&file)? else {
         return not_there();
     };
-    // A file install created holds nothing else: it goes, as it was not there before.
-    if old == fresh(agent, &spec)? || old.trim().is_empty() {
-        let keep = backstop_backup::atomic::backup_path(&file);
-        std::fs::copy(&file, &keep).with_context(|| {
-            format!(
-                "cannot keep a copy of {} as {}",
+    let new = match without_hook(agent, &command, &old, &file)? {
+        Uninstalled::NotThere => return not_there(),
+        Uninstalled::Write(new) => new,
+        Uninstalled::Remove => {
+            let keep = backstop_backup::atomic::backup_path(&file);
+            std::fs::copy(&file, &keep).with_context(|| {
+                format!(
+                    "cannot keep a copy of {} as {}",
+                    file.display(),
+                    keep.display()
+                )
+            })?;
+            std::fs::remove_file(&file)
+                .with_context(|| format!("cannot remove {}", file.display()))?;
+            crate::outln!(
+                "removed {} (backstop had created it; a copy is kept as {})",
                 file.display(),
                 keep.display()
-            )
-        })?;
-        std::fs::remove_file(&file).with_context(|| format!("cannot remove {}", file.display()))?;
-        crate::outln!(
-            "removed {} (backstop had created it; a copy is kept as {})",
-            file.display(),
-            keep.display()
-        )?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    // Taken out in the reverse order of install's, so each splice undoes its own.
-    let mut new = old.clone();
-    let mut removed = false;
-    for hook in spec.hooks.iter().rev() {
-        if let Some(text) = without_entry(agent, hook, &new, &file)? {
-            new = text;
-            removed = true;
+            )?;
+            return Ok(ExitCode::SUCCESS);
         }
-    }
-    if !removed {
-        return not_there();
-    }
+    };
     backstop_backup::atomic::write_atomic(&file, new.as_bytes())?;
     crate::outln!(
         "removed backstop from {}; {} no longer asks backstop from its next session",
@@ -512,14 +587,52 @@ mod tests {
     #[test]
     fn a_fresh_file_is_the_entry_alone_and_goes_back_to_nothing() {
         let s = spec(Agent::Claude, CMD);
-        let text = fresh(Agent::Claude, &s).unwrap();
+        let text = with_hook(Agent::Claude, CMD, "", Path::new("f")).unwrap();
+        assert_eq!(text, fresh(Agent::Claude, &s).unwrap());
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["hooks"]["PreToolUse"][0]["hooks"][0]["command"], CMD);
         assert_eq!(v["hooks"]["PreToolUse"][0]["matcher"], CLAUDE_TOOLS);
         assert_eq!(
-            without_entry(Agent::Claude, &s.hooks[0], &text, Path::new("f")).unwrap(),
-            Some("{}\n".into())
+            without_hook(Agent::Claude, CMD, &text, Path::new("f")).unwrap(),
+            Uninstalled::Remove
         );
+        // Changed since: the entry goes, and the containers it leaves empty.
+        let changed = text.replace("\n}\n", "\n}\n\n");
+        assert_eq!(
+            without_hook(Agent::Claude, CMD, &changed, Path::new("f")).unwrap(),
+            Uninstalled::Write("{\n}\n\n".into())
+        );
+    }
+
+    #[test]
+    fn every_hook_comes_out_as_it_went_in() {
+        let cmd = "'/b' agent-hook cursor";
+        for old in [
+            "{\"version\": 1}\n",
+            "{\n  // mine\n  \"hooks\": {}\n}",
+            "{\"hooks\": {\"stop\": []}}",
+        ] {
+            let new = with_hook(Agent::Cursor, cmd, old, Path::new("f")).unwrap();
+            assert_eq!(
+                with_hook(Agent::Cursor, cmd, &new, Path::new("f")).unwrap(),
+                new
+            );
+            let v: serde_json::Value = serde_json::from_str(&jsonc_free(&new)).unwrap();
+            assert_eq!(v["hooks"]["beforeShellExecution"][0]["command"], cmd);
+            assert_eq!(v["hooks"]["preToolUse"][0]["command"], cmd);
+            assert_eq!(
+                without_hook(Agent::Cursor, cmd, &new, Path::new("f")).unwrap(),
+                Uninstalled::Write(old.into())
+            );
+        }
+    }
+
+    /// The text without its `//` comment lines, for serde_json.
+    fn jsonc_free(text: &str) -> String {
+        text.lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     #[test]

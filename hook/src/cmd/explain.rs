@@ -47,6 +47,8 @@ pub fn run(a: &LineArgs) -> Result<ExitCode> {
             Origin::RunBy(s) => notes.push(format!("run by {s}")),
             Origin::EmbeddedIn(s) => notes.push(format!("inside {s} code")),
             Origin::TextFallback => notes.push("recovered from unparsed text".into()),
+            Origin::Unpeeled => notes
+                .push("wrapped too deeply to follow; examined from each program it names".into()),
             // Already said by "via", which ends with what ran the file.
             Origin::File(s) if c.via.last() == Some(s) => {}
             Origin::File(s) => notes.push(format!("run by {s}")),

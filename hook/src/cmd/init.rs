@@ -248,27 +248,60 @@ fn block(shell: Shell, loader: &str, added_newline: bool) -> String {
     )
 }
 
-/// The profile's text without backstop's block, and whether there was one.
-fn without_block(text: &str) -> Result<(String, bool)> {
-    let Some(start) = text.find(BEGIN) else {
-        return Ok((text.to_string(), false));
-    };
-    let Some(end_rel) = text[start..].find(END) else {
-        bail!("the profile has a `{BEGIN}` line without its `{END}`; fix the block by hand, then run this again");
-    };
-    let mut end = start + end_rel + END.len();
-    if text[end..].starts_with('\n') {
-        end += 1;
+/// The profile's text with backstop's block (running `loader`) at its end, in place of
+/// any block already there: what `install` writes; and whether there was one.
+pub fn with_block(text: &str, shell: Shell, loader: &str) -> Result<(String, bool)> {
+    let (mut new, had) = without_block(text)?;
+    let needs_newline = !new.is_empty() && !new.ends_with('\n');
+    if needs_newline {
+        new.push('\n');
     }
-    let added_newline = text[start..]
-        .lines()
-        .next()
-        .is_some_and(|l| l.ends_with(ADDED_NEWLINE));
-    let mut before = text[..start].to_string();
-    if added_newline && before.ends_with('\n') {
-        before.pop();
+    new.push_str(&block(shell, loader, needs_newline));
+    Ok((new, had))
+}
+
+/// The profile's text without backstop's blocks (a copied profile may hold two), and
+/// whether there was one: what `uninstall` writes. A block runs from a line that is
+/// its first marker to a line that is its last: text that only holds a marker is not
+/// one.
+pub fn without_block(text: &str) -> Result<(String, bool)> {
+    let mut out = String::with_capacity(text.len());
+    let mut cursor = 0;
+    while let Some(start) = marker_line(text, cursor, |l| {
+        l == BEGIN || l.strip_prefix(BEGIN) == Some(ADDED_NEWLINE)
+    }) {
+        let Some(end_line) = marker_line(text, start, |l| l == END) else {
+            bail!("the profile has a `{BEGIN}` line without its `{END}`; fix the block by hand, then run this again");
+        };
+        let end = text[end_line..]
+            .find('\n')
+            .map_or(text.len(), |i| end_line + i + 1);
+        out.push_str(&text[cursor..start]);
+        // The newline install added before the block goes with it, when nothing was
+        // written after the block since (else it would join two lines).
+        let added_newline = text[start..].starts_with(&format!("{BEGIN}{ADDED_NEWLINE}"));
+        if added_newline && end == text.len() && out.ends_with('\n') {
+            out.pop();
+        }
+        cursor = end;
     }
-    Ok((before + &text[end..], true))
+    let had = cursor > 0;
+    out.push_str(&text[cursor..]);
+    Ok((out, had))
+}
+
+/// Where the first line from `from` on that `is_marker` (without its line ending) starts.
+fn marker_line(text: &str, from: usize, is_marker: impl Fn(&str) -> bool) -> Option<usize> {
+    let mut at = from;
+    while at < text.len() {
+        let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+        let line = &text[at..line_end];
+        if is_marker(line.strip_suffix('\r').unwrap_or(line)) {
+            return Some(at);
+        }
+        at = line_end + 1;
+    }
+    None
 }
 
 /// The shell `install`/`uninstall` names when it is not an agent.
@@ -318,17 +351,11 @@ pub fn install(a: &InstallArgs) -> Result<ExitCode> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", profile.display())),
     };
-    let (base, had) = without_block(&old)?;
-    let needs_newline = !base.is_empty() && !base.ends_with('\n');
-    let mut new = base.clone();
-    if needs_newline {
-        new.push('\n');
-    }
     if a.wrap_clients {
         loader.push_str("\n# Database clients run through `backstop wrap` (--wrap-clients).\n");
         loader.push_str(&shell.wrap_clients(&bin));
     }
-    new.push_str(&block(shell, &loader, needs_newline));
+    let (new, had) = with_block(&old, shell, &loader)?;
     if new == old {
         crate::outln!("backstop is already installed in {}", profile.display())?;
         return Ok(ExitCode::SUCCESS);
@@ -468,15 +495,21 @@ mod tests {
                 with.push('\n');
             }
             with.push_str(&b);
+            assert_eq!(without_block(&with).unwrap(), (original.to_string(), true));
+            // A line written after the block since stays a line of its own.
             with.push_str("export AFTER=1\n");
             let (back, had) = without_block(&with).unwrap();
             assert!(had);
-            assert_eq!(
-                back,
-                format!("{original}{}", "export AFTER=1\n"),
-                "{original:?}"
-            );
+            let newline = if original.is_empty() || original.ends_with('\n') {
+                ""
+            } else {
+                "\n"
+            };
+            assert_eq!(back, format!("{original}{newline}export AFTER=1\n"));
         }
         assert!(without_block("# >>> backstop >>>\nno end").is_err());
+        // Only whole marker lines mark a block.
+        let quoted = "echo '# >>> backstop >>>'\n# <<< backstop <<< not the end\n";
+        assert_eq!(without_block(quoted).unwrap(), (quoted.to_string(), false));
     }
 }

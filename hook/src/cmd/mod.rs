@@ -8,7 +8,7 @@ mod completions;
 mod doctor;
 mod explain;
 pub(crate) mod hook;
-pub(crate) mod init;
+pub mod init;
 mod policy;
 mod restore;
 mod scan;
