@@ -290,6 +290,8 @@ pub enum FileText {
     TooLarge,
     /// It exists but cannot be read (no permission, an I/O error).
     Denied,
+    /// Not read: the files one line runs held more than the engine reads for a line.
+    OverBudget,
 }
 
 /// Reads the files a line runs: SQL scripts handed to a database client (`psql -f

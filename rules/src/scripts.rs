@@ -114,10 +114,14 @@ impl<'e> Seen<'e> {
         found
     }
 
-    /// Read `path` unless it was read already; `None` when it was, or the budget is spent.
+    /// Read `path` unless it was read already (`None`). Past the budget a file is not
+    /// read, and counts as one that cannot be (what it runs is unknown).
     pub(crate) fn read(&mut self, ctx: &Context, path: &str) -> Option<FileText> {
-        if !self.files.insert(path.to_string()) || self.bytes >= READ_BUDGET {
+        if !self.files.insert(path.to_string()) {
             return None;
+        }
+        if self.bytes >= READ_BUDGET {
+            return Some(FileText::OverBudget);
         }
         let text = ctx.files.read_text(path, MAX_SCRIPT_FILE);
         if let FileText::Text(t) = &text {
@@ -270,6 +274,7 @@ fn unreadable_why(text: &FileText, binary_counts: bool) -> Option<&'static str> 
         FileText::TooLarge => Some("larger than 1 MiB"),
         FileText::Binary if binary_counts => Some("not text"),
         FileText::Denied => Some("not readable"),
+        FileText::OverBudget => Some("not read: the files this line runs hold more than 8 MiB"),
         _ => None,
     }
 }

@@ -349,7 +349,11 @@ fn a_script_of_a_hundred_thousand_commands_is_decided_and_a_larger_one_is_refuse
         "the `rm` on its last line is found"
     );
     // Read through the sieve (rules/src/sieve.rs): the `echo`s are never decided.
-    assert!(e.commands.len() < 10, "{} commands examined", e.commands.len());
+    assert!(
+        e.commands.len() < 10,
+        "{} commands examined",
+        e.commands.len()
+    );
 
     // Past the size read, the file is not read, and the rule for unreadable files decides.
     let big = Script {
@@ -416,4 +420,24 @@ fn a_policy_of_a_thousand_rules_loads_and_decides() {
             assert!(report.failures.is_empty(), "{:?}", report.failures);
         }
     }
+}
+
+#[test]
+fn scripts_past_what_one_line_reads_count_as_unreadable() {
+    // Ten scripts of a million bytes each: the line's 8 MiB are spent after eight.
+    let script = Script {
+        text: "echo step\n".repeat(100_000),
+        limit: Cell::new(0),
+    };
+    let line: Vec<String> = (0..10)
+        .map(|i| format!("bash /home/u/project/step{i}.sh"))
+        .collect();
+    let e = eval_with(engine(), &line.join("; "), Dialect::Bash, &script);
+    // The scripts not read could do anything: a person is asked, never let through.
+    assert!(
+        ids(&e).contains(&"indirect.unreadable-file"),
+        "{:?}",
+        ids(&e)
+    );
+    assert_ne!(e.decision, Decision::Allow);
 }
