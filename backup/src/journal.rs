@@ -129,21 +129,32 @@ impl Journal {
         let dir = data.join(RUNNING);
         fs::create_dir_all(&dir).map_err(io("create", &dir))?;
         let started = now();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let id = format!("{command}-{started}-{}-{nanos:09}", std::process::id());
-        // Locked under a name no sweep treats as a run's lock, then renamed: a sweep
-        // never finds this run's lock free.
-        let locking = dir.join(format!("{id}.locking"));
-        let lock_path = dir.join(format!("{id}.lock"));
-        let lock = fs::OpenOptions::new()
-            .create_new(true)
-            .write(true)
-            .open(&locking)
-            .map_err(io("create", &locking))?;
-        lock.lock().map_err(io("lock", &locking))?;
-        fs::rename(&locking, &lock_path).map_err(io("create", &lock_path))?;
+        let mut attempt = 0;
+        let (id, lock_path, lock) = loop {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let id = format!("{command}-{started}-{}-{nanos:09}", std::process::id());
+            // Locked under a name no sweep treats as a run's lock, then renamed: a sweep
+            // never finds this run's lock free.
+            let locking = dir.join(format!("{id}.locking"));
+            let lock_path = dir.join(format!("{id}.lock"));
+            let lock = fs::OpenOptions::new()
+                .create_new(true)
+                .write(true)
+                .open(&locking)
+                .map_err(io("create", &locking))?;
+            lock.lock().map_err(io("lock", &locking))?;
+            match fs::rename(&locking, &lock_path) {
+                Ok(()) => break (id, lock_path, lock),
+                // Another run's sweep found the file before it was locked, took it for
+                // a killed run's, and removed it: nothing was recorded yet, start again.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt < 8 => {
+                    attempt += 1;
+                }
+                Err(e) => return Err(io("create", &lock_path)(e)),
+            }
+        };
         let j = Journal {
             json: dir.join(format!("{id}.json")),
             lock_path,
@@ -297,13 +308,10 @@ fn liveness(dir: &Path, id: &str, orphan_after: u64) -> Liveness {
         format!("{id}.locking"),
         format!("{id}.lock"),
     ] {
-        let p = dir.join(&name);
+        let p = dir.join(name);
         match File::open(&p) {
             Ok(f) => {
                 return match f.try_lock() {
-                    // A run that has made its `.locking` file and not yet locked it is
-                    // starting, not dead: it records nothing before its lock is held.
-                    Ok(()) if name.ends_with(".locking") => by_age(&p),
                     Ok(()) => Liveness::Dead(Some(f)),
                     Err(TryLockError::WouldBlock) => Liveness::Alive,
                     Err(TryLockError::Error(_)) => by_age(&p),
@@ -624,23 +632,6 @@ mod tests {
             0,
             "the record goes once all is cleared"
         );
-    }
-
-    #[test]
-    fn a_run_between_making_and_locking_its_lock_is_left_alone() {
-        let data = tempfile::tempdir().unwrap();
-        let dir = data.path().join(RUNNING);
-        fs::create_dir_all(&dir).unwrap();
-        // What `begin` has made before it takes the lock: a fresh, unlocked file.
-        let starting = dir.join("backup-1-2-000000003.locking");
-        fs::write(&starting, b"").unwrap();
-        assert!(sweep(data.path(), 3600, &|_| Ok(String::new())).is_empty());
-        assert!(starting.exists(), "a starting run's lock file was swept");
-        // Older than a run could take to start: a run killed before it locked.
-        sweep(data.path(), 0, &|_| Ok(String::new()));
-        std::thread::sleep(std::time::Duration::from_millis(1100));
-        sweep(data.path(), 0, &|_| Ok(String::new()));
-        assert!(!starting.exists());
     }
 
     #[test]

@@ -7,12 +7,22 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Shown once this much time has passed: a quick backup stays silent.
+/// `BACKSTOP_PROGRESS_AFTER_MS` changes it (tests set 0, so that what they see does
+/// not depend on how fast the machine is).
 const AFTER: Duration = Duration::from_millis(400);
+
+fn after() -> Duration {
+    std::env::var("BACKSTOP_PROGRESS_AFTER_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(AFTER, Duration::from_millis)
+}
 
 #[derive(Debug)]
 pub struct Progress {
     bar: ProgressBar,
     started: Instant,
+    after: Duration,
     terminal: bool,
 }
 
@@ -34,12 +44,13 @@ impl Progress {
         Progress {
             bar,
             started: Instant::now(),
+            after: after(),
             terminal: std::io::stderr().is_terminal(),
         }
     }
 
     pub fn inc(&self, n: u64) {
-        if self.terminal && self.bar.is_hidden() && self.started.elapsed() > AFTER {
+        if self.terminal && self.bar.is_hidden() && self.started.elapsed() >= self.after {
             self.bar.set_draw_target(ProgressDrawTarget::stderr());
         }
         self.bar.inc(n);
