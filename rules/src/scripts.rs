@@ -609,39 +609,26 @@ pub(crate) fn expand(
     // Programs that run a file of commands in another language.
     match program {
         "at" | "batch" => {
-            if let Some(f) = option_value(args, &["-f"]) {
-                let label = format!("{program} -f {f}");
-                return run_file(
-                    cmd,
-                    &f,
-                    dir,
-                    Some(Runs::Shell(Dialect::Bash)),
-                    true,
-                    &label,
-                    here,
-                    &[],
-                    ctx,
-                    seen,
-                    true,
-                );
-            }
-            if let Some(f) = stdin_file(cmd) {
-                let label = format!("{program} < {f}");
-                return run_file(
-                    cmd,
-                    &f,
-                    dir,
-                    Some(Runs::Shell(Dialect::Bash)),
-                    true,
-                    &label,
-                    here,
-                    &[],
-                    ctx,
-                    seen,
-                    true,
-                );
-            }
-            return Vec::new();
+            // The job's commands: from `-f FILE`, else from standard input.
+            let job = option_value(args, &["-f"])
+                .map(|f| (format!("{program} -f {f}"), f))
+                .or_else(|| stdin_file(cmd).map(|f| (format!("{program} < {f}"), f)));
+            let Some((label, f)) = job else {
+                return Vec::new();
+            };
+            return run_file(
+                cmd,
+                &f,
+                dir,
+                Some(Runs::Shell(Dialect::Bash)),
+                true,
+                &label,
+                here,
+                &[],
+                ctx,
+                seen,
+                true,
+            );
         }
         "crontab" => {
             let file = crate::indirect::crontab_file_arg(args).or_else(|| stdin_file(cmd));

@@ -285,6 +285,7 @@ cases! {
     screen_stuff: "bash", "screen -S job -X stuff 'rm -rf data\\n'" => "fs.rm-recursive";
     at_heredoc: "bash", "at now <<EOF\nrm -rf data\nEOF" => "fs.rm-recursive";
     at_file: "bash", "at -f job.at now + 1 hour" => "fs.rm-recursive";
+    at_stdin_file: "bash", "at now + 1 hour < job.at" => "fs.rm-recursive";
     batch_stdin: "bash", "batch <<< 'rm -rf data'" => "fs.rm-recursive";
     systemd_run: "bash", "systemd-run --user --unit=x rm -rf /home/u/p/data" => "fs.rm-recursive";
     crontab_file: "bash", "crontab jobs.cron" => "fs.rm-recursive";
